@@ -1,0 +1,181 @@
+"""Saved queries: ``queries/*.rq`` files with a ``#+`` comment header.
+
+The header (grlc's ``#+ key: value`` convention) gives a title, a description
+and typed parameters::
+
+    #+ title: Side effects by severity
+    #+ description: Side effects at or above a minimum severity,
+    #+   most severe first.
+    #+ param: min_severity iri of ntx:Severity = severity:mild | The lowest severity listed.
+
+A parameter line reads ``NAME TYPE [of CLASS] [= DEFAULT] [| DESCRIPTION]``.
+``TYPE`` is one of :data:`PARAM_TYPES`; ``of CLASS`` (iri parameters only)
+requires the value to be an instance of that class in the graph. A parameter
+without a default is required. In the query the parameter is the variable
+``?NAME``; the engine binds it as an RDF term, never by editing the text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from ntx_graph.errors import NtxError, QueryNotFound
+from ntx_graph.resources import queries_dir
+
+#: The types a parameter may have.
+PARAM_TYPES = ("iri", "string", "integer", "decimal", "boolean")
+
+_PARAM = re.compile(
+    r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>[a-z]+)"
+    r"(?:\s+of\s+(?P<cls>\S+))?"
+    r"(?:\s*=\s*(?P<default>[^|]*?))?"
+    r"\s*(?:\|\s*(?P<description>.*))?$"
+)
+_FORM = re.compile(r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\n\s*)*(SELECT|CONSTRUCT|ASK|DESCRIBE)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A typed parameter of a saved query."""
+
+    name: str
+    type: str
+    default: str | None = None
+    description: str = ""
+    of_class: str | None = None
+
+    @property
+    def required(self) -> bool:
+        """Whether the caller must give a value."""
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A saved SPARQL query and the metadata from its header."""
+
+    name: str
+    title: str
+    description: str
+    text: str
+    path: Path
+    parameters: tuple[Parameter, ...] = field(default=())
+
+    @property
+    def form(self) -> str:
+        """``SELECT``, ``CONSTRUCT``, ``ASK`` or ``DESCRIBE``."""
+        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("#"))
+        match = _FORM.search(body)
+        return match.group(1).upper() if match else "SELECT"
+
+    def parameter(self, name: str) -> Parameter | None:
+        """The parameter called ``name``, if the query has one."""
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+class HeaderError(NtxError):
+    """A saved query's header is malformed."""
+
+
+def parse_saved_query(path: Path) -> SavedQuery:
+    """Read one ``.rq`` file and its header.
+
+    >>> from ntx_graph.resources import queries_dir
+    >>> q = parse_saved_query(queries_dir() / "approved-indications.rq")
+    >>> q.name, q.form
+    ('approved-indications', 'SELECT')
+    """
+    text = path.read_text(encoding="utf-8")
+    fields: dict[str, list[str]] = {}
+    params: list[Parameter] = []
+    last: str | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.startswith("#+"):
+            continue
+        content = line[2:]
+        if content.startswith("   ") and last is not None:  # continuation
+            if last == "param":
+                raise HeaderError(f"{path.name}:{lineno}: a param line cannot be continued")
+            fields[last][-1] += " " + content.strip()
+            continue
+        key, sep, value = content.strip().partition(":")
+        if not sep:
+            raise HeaderError(f"{path.name}:{lineno}: expected '#+ key: value'")
+        key, value = key.strip(), value.strip()
+        last = key
+        if key == "param":
+            params.append(_parse_param(value, f"{path.name}:{lineno}"))
+        elif key in ("title", "description"):
+            fields.setdefault(key, []).append(value)
+        else:
+            raise HeaderError(f"{path.name}:{lineno}: unknown header key {key!r}")
+    for key in ("title", "description"):
+        if key not in fields:
+            raise HeaderError(f"{path.name}: the header has no '#+ {key}:' line")
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise HeaderError(f"{path.name}: a parameter is declared twice")
+    return SavedQuery(
+        name=path.stem,
+        title=" ".join(fields["title"]),
+        description=" ".join(fields["description"]),
+        text=text,
+        path=path,
+        parameters=tuple(params),
+    )
+
+
+def _parse_param(value: str, where: str) -> Parameter:
+    match = _PARAM.match(value)
+    if not match:
+        raise HeaderError(f"{where}: expected 'NAME TYPE [of CLASS] [= DEFAULT] [| DESCRIPTION]'")
+    ptype = match.group("type")
+    if ptype not in PARAM_TYPES:
+        raise HeaderError(f"{where}: unknown parameter type {ptype!r} (use one of {', '.join(PARAM_TYPES)})")
+    if match.group("cls") and ptype != "iri":
+        raise HeaderError(f"{where}: 'of CLASS' is only for iri parameters")
+    default = match.group("default")
+    return Parameter(
+        name=match.group("name"),
+        type=ptype,
+        default=default.strip() if default is not None and default.strip() else None,
+        description=(match.group("description") or "").strip(),
+        of_class=match.group("cls"),
+    )
+
+
+@cache
+def _catalog(folder: Path) -> dict[str, SavedQuery]:
+    return {p.stem: parse_saved_query(p) for p in sorted(folder.glob("*.rq"))}
+
+
+def saved_queries(folder: Path | None = None) -> list[SavedQuery]:
+    """Every saved query, sorted by name."""
+    return list(_catalog(folder or queries_dir()).values())
+
+
+def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
+    """The saved query called ``name``; a unique prefix of a name also works.
+
+    Raises :class:`QueryNotFound` naming the closest names.
+    """
+    catalog = _catalog(folder or queries_dir())
+    if name in catalog:
+        return catalog[name]
+    starting = [n for n in catalog if n.startswith(name)]
+    if len(starting) == 1:
+        return catalog[starting[0]]
+    if len(starting) > 1:
+        raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(starting)}")
+    close = difflib.get_close_matches(name, list(catalog), n=3, cutoff=0.5)
+    hint = f"; did you mean {_names(close)}?" if close else "; 'ntx-graph list' shows them all"
+    raise QueryNotFound(f"no saved query named {name!r}{hint}")
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names)

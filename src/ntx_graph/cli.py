@@ -1,0 +1,208 @@
+"""The ``ntx-graph`` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ntx_graph import __version__
+from ntx_graph.errors import NtxError
+
+DEFAULT_TIMEOUT = 30.0
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
+EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ntx-graph",
+        description="Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks.",
+    )
+    parser.add_argument("--version", action="version", version=f"ntx-graph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    sub.add_parser("list", help="list the saved queries with their parameters")
+
+    show = sub.add_parser("show", help="show a saved query's metadata and text")
+    show.add_argument("name")
+
+    query = sub.add_parser("query", help="run a saved query, a .rq file or SPARQL text")
+    query.add_argument("name", nargs="?", help="a saved query's name or a .rq file")
+    query.add_argument("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query")
+    query.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                       help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
+    query.add_argument("--format", "-f", choices=QUERY_FORMATS,
+                       help="output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE)")
+    query.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
+    _add_data_args(query)
+    query.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+                       help="the SPARQL engine (default: oxigraph)")
+    query.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"stop a query that runs longer (default: {DEFAULT_TIMEOUT:g})")
+    query.add_argument("--allow-federation", action="store_true",
+                       help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
+
+    export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
+    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
+    export.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
+    export.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
+    _add_data_args(export)
+
+    validate = sub.add_parser("validate", help="check the graph (and FILEs) against the SHACL shapes")
+    validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
+
+    info = sub.add_parser("info", help="triple counts, classes, version and the source's checksum")
+    _add_data_args(info)
+    return parser
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
+                        help="an RDF file to add to the bundled graph (repeatable)")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="accept --data files even if they break the SHACL shapes")
+
+
+def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: ignore[no-untyped-def]
+    from ntx_graph.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.open(args.data, include_ontology=include_ontology)
+    if args.data and not args.no_validate:
+        report = kg.validate()
+        if not report.conforms:
+            from ntx_graph.errors import ValidationFailed
+
+            sys.stderr.write(report.text)
+            raise ValidationFailed(f"--data does not conform to the shapes ({report.summary()}); "
+                                   "use --no-validate to load it anyway")
+    return kg
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ntx_graph.catalog import saved_queries
+
+    lines = []
+    for q in saved_queries():
+        params = " ".join(f"{p.name}:{p.type}" + ("" if p.required else f"={p.default}") for p in q.parameters)
+        lines.append((q.name, q.title, params))
+    if not lines:
+        sys.stdout.write("no saved queries\n")
+        return 0
+    width = max(len(n) for n, _, _ in lines)
+    tw = max(len(t) for _, t, _ in lines)
+    for name, title, params in lines:
+        sys.stdout.write(f"{name.ljust(width)}  {title.ljust(tw)}  {params}".rstrip() + "\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ntx_graph.catalog import get_saved_query
+
+    q = get_saved_query(args.name)
+    out = [f"name:        {q.name}", f"title:       {q.title}", f"form:        {q.form}",
+           f"description: {q.description}"]
+    for p in q.parameters:
+        extra = f" of {p.of_class}" if p.of_class else ""
+        default = "required" if p.required else f"default {p.default}"
+        out.append(f"parameter:   {p.name} ({p.type}{extra}; {default}) {p.description}".rstrip())
+    out.append("")
+    sys.stdout.write("\n".join(out) + "\n" + q.text)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from ntx_graph.catalog import get_saved_query, parse_saved_query
+    from ntx_graph.params import parse_assignments
+
+    params = parse_assignments(args.param)
+    if args.sparql is not None and args.name:
+        raise NtxError("give either a query name or --sparql, not both")
+    if args.sparql is None and not args.name:
+        raise NtxError("give a saved query name, a .rq file or --sparql TEXT ('ntx-graph list' shows the names)")
+    kg = _open(args)
+    timeout = args.timeout if args.timeout and args.timeout > 0 else None
+    if args.sparql is not None:
+        if params:
+            raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
+        result = kg.query(args.sparql, engine=args.engine, timeout=timeout,
+                          allow_federation=args.allow_federation)
+    else:
+        path = Path(args.name)
+        if args.name.endswith(".rq"):
+            if not path.is_file():
+                raise NtxError(f"{path}: no such query file")
+            saved = parse_saved_query(path)
+        else:
+            saved = get_saved_query(args.name)
+        bindings = kg.bind(saved, params)
+        result = kg.query(saved.text, bindings, engine=args.engine, timeout=timeout,
+                          allow_federation=args.allow_federation)
+    tty = args.output is None and sys.stdout.isatty()
+    from ntx_graph.output import emit
+
+    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ntx_graph.output import emit
+
+    kg = _open(args, include_ontology=not args.no_ontology)
+    emit(kg.export(args.format), args.output)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ntx_graph.validate import validate
+
+    report = validate(args.files)
+    sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
+    return 0 if report.conforms else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ntx_graph.info import describe
+
+    kg = _open(args)
+    sys.stdout.write(describe(kg))
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "query": cmd_query, "export": cmd_export,
+            "validate": cmd_validate, "info": cmd_info}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except NtxError as error:
+        _fail(str(error), error.exit_code, hard=type(error).__name__ == "QueryTimeout")
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except MemoryError:
+        _fail("out of memory", 2)
+    except Exception as error:  # never a traceback
+        _fail(f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", 3)
+    return 0
+
+
+def _fail(message: str, code: int, *, hard: bool = False) -> None:
+    sys.stderr.write(f"ntx-graph: error: {message}\n")
+    sys.stderr.flush()
+    if hard:  # a query thread is still running; do not wait for it
+        sys.stdout.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

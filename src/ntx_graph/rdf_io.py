@@ -1,0 +1,173 @@
+"""Reading RDF files into pyoxigraph and writing triples deterministically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pyoxigraph import (
+    BlankNode,
+    CanonicalizationAlgorithm,
+    Dataset,
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    Store,
+    Triple,
+    parse,
+    serialize,
+)
+
+from ntx_graph.errors import DataError
+
+#: RDF formats by name, and the file extensions they are guessed from.
+RDF_FORMATS = {
+    "turtle": RdfFormat.TURTLE,
+    "ntriples": RdfFormat.N_TRIPLES,
+    "nquads": RdfFormat.N_QUADS,
+    "trig": RdfFormat.TRIG,
+    "rdfxml": RdfFormat.RDF_XML,
+    "jsonld": RdfFormat.JSON_LD,
+    "n3": RdfFormat.N3,
+}
+_EXTENSIONS = {
+    ".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".nq": "nquads", ".trig": "trig",
+    ".rdf": "rdfxml", ".owl": "rdfxml", ".xml": "rdfxml", ".jsonld": "jsonld", ".json": "jsonld", ".n3": "n3",
+}
+
+
+def format_of(path: Path) -> str:
+    """The RDF format name guessed from a file's extension (Turtle if unknown)."""
+    return _EXTENSIONS.get(path.suffix.lower(), "turtle")
+
+
+def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None) -> int:
+    """Parse ``path`` into the default graph of ``store``; return the number of
+    triples read. Prefixes it declares are added to ``prefixes``.
+
+    Raises DataError with the file name (and line and column) on any problem.
+    Blank node labels are kept apart per file.
+    """
+    fmt = RDF_FORMATS[format_of(path)]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not an RDF file") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        parser = parse(input=data, format=fmt, base_iri=path.resolve().as_uri(), rename_blank_nodes=True)
+        quads = [Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser]
+    except SyntaxError as error:
+        raise DataError(f"{path}: {_syntax_message(error)}") from None
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path}: {error}") from None
+    store.extend(quads)
+    if prefixes is not None:
+        for name, iri in (getattr(parser, "prefixes", None) or {}).items():
+            prefixes.setdefault(name, iri)
+    return len(quads)
+
+
+def _syntax_message(error: SyntaxError) -> str:
+    message = str(error.args[0]) if error.args else str(error)
+    return message.replace("Parser error at ", "syntax error at ").replace("error at ", "syntax error at ", 1) \
+        if not message.startswith("syntax") else message
+
+
+def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:
+    """Triples in a deterministic order, with blank nodes relabelled
+    canonically (RDFC-1.0), so equal graphs give identical bytes."""
+    items = list(triples)
+    if any(isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode) for t in items):
+        dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in items)
+        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+        items = [Triple(q.subject, q.predicate, q.object) for q in dataset]
+    return sorted(set(items), key=_triple_key)
+
+
+def _term_key(term: Any) -> tuple[int, str, str]:
+    if isinstance(term, NamedNode):
+        return (0, term.value, "")
+    if isinstance(term, BlankNode):
+        return (1, term.value, "")
+    if isinstance(term, Literal):
+        return (2, term.value, term.language or term.datatype.value)
+    return (3, str(term), "")
+
+
+def _triple_key(t: Triple) -> tuple[tuple[int, str, str], ...]:
+    return (_term_key(t.subject), _term_key(t.predicate), _term_key(t.object))
+
+
+def serialize_triples(triples: Iterable[Triple], fmt: str, prefixes: Mapping[str, str]) -> bytes:
+    """Triples in ``fmt`` (turtle, ntriples, jsonld, rdfxml, trig), sorted and
+    with the given prefixes, byte-identical for equal graphs."""
+    ordered = sorted_triples(triples)
+    used = _used_prefixes(ordered, prefixes)
+    if fmt == "jsonld":
+        return _jsonld(ordered, used)
+    if fmt == "trig":
+        quads = [Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in ordered]
+        return _sort_prefix_lines(serialize(quads, format=RdfFormat.TRIG, prefixes=used))
+    if fmt == "turtle":
+        return _sort_prefix_lines(serialize(ordered, format=RdfFormat.TURTLE, prefixes=used))
+    return _bytes(serialize(ordered, format=RDF_FORMATS[fmt], prefixes=used if fmt != "ntriples" else None))
+
+
+def _bytes(data: bytes | None) -> bytes:
+    return data or b""
+
+
+def _sort_prefix_lines(data: bytes | None) -> bytes:
+    """Put the leading ``@prefix`` lines of Turtle or TriG in name order."""
+    lines = _bytes(data).split(b"\n")
+    count = 0
+    while count < len(lines) and lines[count].startswith(b"@prefix "):
+        count += 1
+    return b"\n".join(sorted(lines[:count]) + lines[count:])
+
+
+def _used_prefixes(triples: list[Triple], prefixes: Mapping[str, str]) -> dict[str, str]:
+    iris = {t.predicate.value for t in triples}
+    for t in triples:
+        for term in (t.subject, t.object):
+            if isinstance(term, NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, Literal):
+                iris.add(term.datatype.value)
+    return {p: ns for p, ns in sorted(prefixes.items()) if p and any(i.startswith(ns) for i in iris)}
+
+
+def _jsonld(triples: list[Triple], prefixes: Mapping[str, str]) -> bytes:
+    """Expanded JSON-LD from pyoxigraph, compacted with the prefixes as @context."""
+    from ntx_graph.results import compact
+
+    def short(iri: str) -> str:
+        name = compact(iri, prefixes)
+        return iri if name.startswith("<") else name
+
+    def value(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            out: dict[str, Any] = {}
+            for key, val in obj.items():
+                new_key = short(key) if not key.startswith("@") else key
+                if key in ("@id", "@type") and isinstance(val, str) and not val.startswith("_:"):
+                    val = short(val)
+                elif key == "@type" and isinstance(val, list):
+                    val = [short(v) for v in val]
+                out[new_key] = value(val)
+            return out
+        if isinstance(obj, list):
+            return [value(v) for v in obj]
+        return obj
+
+    expanded = json.loads(_bytes(serialize(triples, format=RdfFormat.JSON_LD)))
+    doc = {"@context": dict(prefixes), "@graph": value(expanded)}
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()

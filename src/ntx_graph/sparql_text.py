@@ -1,0 +1,106 @@
+"""Light lexical analysis of SPARQL text: the query form and the keywords that
+matter for safety (SERVICE, FROM, updates), found outside strings, IRIs and
+comments. It does not validate; the engine's parser does that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\s]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[^\s{}()\[\];,]*)?|:[^\s{}()\[\];,]*)
+  | (?P<punct>[{}()\[\];,.])
+  | (?P<other>\S)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
+UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A lexical token: its kind, its text and where it starts."""
+
+    kind: str
+    text: str
+    start: int
+
+
+def tokens(text: str) -> list[Token]:
+    """The tokens of ``text``, comments left out."""
+    return [
+        Token(m.lastgroup or "other", m.group(), m.start())
+        for m in _TOKEN.finditer(text)
+        if m.lastgroup != "comment"
+    ]
+
+
+def _keywords(text: str) -> list[str]:
+    return [t.text.upper() for t in tokens(text) if t.kind == "word"]
+
+
+def operation(text: str) -> str:
+    """The first operation keyword: a query form or an update keyword.
+
+    >>> operation("PREFIX ex: <http://e/> # c\\nask { ?s ?p ?o }")
+    'ASK'
+    >>> operation("INSERT DATA { <a> <b> <c> }")
+    'INSERT'
+    """
+    for word in _keywords(text):
+        if word in QUERY_FORMS or word in UPDATE_KEYWORDS:
+            return word
+    return ""
+
+
+def is_update(text: str) -> bool:
+    """Whether ``text`` is a SPARQL Update request rather than a query."""
+    return operation(text) in UPDATE_KEYWORDS
+
+
+def federation_keywords(text: str) -> list[str]:
+    """The keywords in ``text`` that could make an engine fetch remote data:
+    ``SERVICE``, ``FROM`` and ``FROM NAMED``.
+
+    >>> federation_keywords('SELECT * FROM <http://x/> WHERE { ?s ?p "SERVICE" }')
+    ['FROM']
+    """
+    found: list[str] = []
+    words = _keywords(text)
+    for i, word in enumerate(words):
+        if word == "SERVICE":
+            found.append("SERVICE")
+        elif word == "FROM":
+            found.append("FROM NAMED" if i + 1 < len(words) and words[i + 1] == "NAMED" else "FROM")
+    return found
+
+
+def where_brace(text: str) -> int:
+    """The offset of the ``{`` that opens the outermost group pattern of the
+    query (after ``WHERE`` or, for ``ASK {`` and ``SELECT * {``, the first
+    brace at the top level outside a CONSTRUCT template); -1 if none."""
+    toks = tokens(text)
+    seen_form = ""
+    depth = 0
+    for i, tok in enumerate(toks):
+        if tok.kind == "word" and tok.text.upper() in QUERY_FORMS and not seen_form and depth == 0:
+            seen_form = tok.text.upper()
+        if tok.kind == "word" and tok.text.upper() == "WHERE" and depth == 0:
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            return nxt.start if nxt is not None and nxt.text == "{" else -1
+        if tok.text == "{":
+            if depth == 0 and seen_form in ("SELECT", "ASK", "DESCRIBE"):
+                return tok.start
+            depth += 1
+        elif tok.text == "}":
+            depth -= 1
+    return -1
