@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"stop a query that runs longer (default: {DEFAULT_TIMEOUT:g})")
     query.add_argument("--allow-federation", action="store_true",
                        help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
+    remote = query.add_argument_group("remote endpoint (instead of the embedded graph)")
+    remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
+    remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
+    _add_auth_args(remote)
 
     export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
     export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
@@ -54,6 +58,34 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check the graph (and FILEs) against the SHACL shapes")
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
+
+    serve = sub.add_parser(
+        "serve", help="serve a read-only SPARQL endpoint and web page",
+        description="Serve the graph over HTTP: a SPARQL 1.1 endpoint at /sparql, saved queries at /queries "
+                    "and a web page at /. The endpoint is read-only. It binds 127.0.0.1 by default, reachable "
+                    "only from this machine; --host 0.0.0.0 exposes the graph and its query engine to every "
+                    "network this machine is on, with no authentication.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="per-query time limit (default: 10)")
+    serve.add_argument("--max-rows", type=int, default=10000, help="cap on result rows (default: 10000)")
+    serve.add_argument("--max-request-bytes", type=int, default=1_000_000,
+                       help="cap on a request's size; larger gets 413 (default: 1000000)")
+    serve.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
+    _add_data_args(serve)
+
+    push = sub.add_parser("push", help="upload the graph to a triplestore (SPARQL 1.1 Graph Store Protocol)")
+    push.add_argument("--endpoint", required=True, metavar="GSP_URL",
+                      help="the Graph Store Protocol URL, e.g. http://host:8890/sparql-graph-crud-auth")
+    push.add_argument("--graph", required=True, metavar="IRI", help="the named graph to write")
+    mode = push.add_mutually_exclusive_group()
+    mode.add_argument("--replace", action="store_true", help="replace the graph's content (HTTP PUT; default)")
+    mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
+    push.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
+    _add_auth_args(push)
+    push.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
+    _add_data_args(push)
 
     info = sub.add_parser("info", help="triple counts, classes, version and the source's checksum")
     _add_data_args(info)
@@ -65,6 +97,21 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
                         help="an RDF file to add to the bundled graph (repeatable)")
     parser.add_argument("--no-validate", action="store_true",
                         help="accept --data files even if they break the SHACL shapes")
+
+
+def _add_auth_args(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument("--user", help="user name for HTTP authentication")
+    parser.add_argument("--password-env", metavar="VAR",
+                        help="name of the environment variable holding the password (never on the command line)")
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if not args.password_env:
+        return None
+    value = os.environ.get(args.password_env)
+    if value is None:
+        raise NtxError(f"environment variable {args.password_env} (from --password-env) is not set")
+    return value
 
 
 def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: ignore[no-untyped-def]
@@ -115,7 +162,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from ntx_graph.catalog import get_saved_query, parse_saved_query
     from ntx_graph.params import parse_assignments
 
     params = parse_assignments(args.param)
@@ -125,19 +171,15 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise NtxError("give a saved query name, a .rq file or --sparql TEXT ('ntx-graph list' shows the names)")
     kg = _open(args)
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
+    if args.endpoint:
+        return _query_remote(args, kg, params, timeout)
     if args.sparql is not None:
         if params:
             raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
         result = kg.query(args.sparql, engine=args.engine, timeout=timeout,
                           allow_federation=args.allow_federation)
     else:
-        path = Path(args.name)
-        if args.name.endswith(".rq"):
-            if not path.is_file():
-                raise NtxError(f"{path}: no such query file")
-            saved = parse_saved_query(path)
-        else:
-            saved = get_saved_query(args.name)
+        saved = _saved_or_file(args.name)
         bindings = kg.bind(saved, params)
         result = kg.query(saved.text, bindings, engine=args.engine, timeout=timeout,
                           allow_federation=args.allow_federation)
@@ -145,6 +187,58 @@ def cmd_query(args: argparse.Namespace) -> int:
     from ntx_graph.output import emit
 
     emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    return 0
+
+
+def _saved_or_file(name: str):  # type: ignore[no-untyped-def]
+    from ntx_graph.catalog import get_saved_query, parse_saved_query
+
+    if name.endswith(".rq"):
+        path = Path(name)
+        if not path.is_file():
+            raise NtxError(f"{path}: no such query file")
+        return parse_saved_query(path)
+    return get_saved_query(name)
+
+
+def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type: ignore[no-untyped-def]
+                  timeout: float | None) -> int:
+    from ntx_graph.output import emit
+    from ntx_graph.remote import RemoteEndpoint
+
+    if args.engine != "oxigraph":
+        raise NtxError("--engine applies to the embedded graph, not to --endpoint")
+    endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
+                              timeout=timeout or 60.0, prefixes=kg.prefixes)
+    if args.sparql is not None:
+        if params:
+            raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
+        result = endpoint.query(args.sparql)
+    else:
+        result = endpoint.run(_saved_or_file(args.name), params)
+    tty = args.output is None and sys.stdout.isatty()
+    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ntx_graph.server import Limits, serve
+
+    kg = _open(args)
+    serve(kg, host=args.host, port=args.port,
+          limits=Limits(timeout=args.timeout, max_rows=args.max_rows,
+                        max_request_bytes=args.max_request_bytes, workers=args.workers))
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from ntx_graph.push import push_graph
+
+    kg = _open(args, include_ontology=not args.no_ontology)
+    result = push_graph(kg.export("ntriples"), endpoint=args.endpoint, graph=args.graph,
+                        replace=not args.append, user=args.user, password=_password(args), auth=args.auth,
+                        progress=sys.stderr.isatty())
+    sys.stderr.write(f"{result}\n")
     return 0
 
 
@@ -173,7 +267,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "query": cmd_query, "export": cmd_export,
-            "validate": cmd_validate, "info": cmd_info}
+            "validate": cmd_validate, "info": cmd_info, "serve": cmd_serve, "push": cmd_push}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the system packages the test suite needs: Debian's Chromium (page
+# tests) and OpenLink Virtuoso 7 (triplestore integration tests). Idempotent.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "install-system-packages: run as root to install ${need[*]}" >&2; exit 1; fi
+  echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password password dba" | debconf-set-selections
+  echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password dba" | debconf-set-selections
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # the package starts a system-wide instance; the tests start their own
+  service virtuoso-opensource-7 stop >/dev/null 2>&1 || true
+fi
