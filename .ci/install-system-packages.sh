@@ -7,7 +7,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then echo "install-system-packages: run as root to install ${need[*]}" >&2; exit 1; fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-system-packages: not root, skipping ${need[*]}; the tests that need them will skip" >&2
+    exit 0
+  fi
   echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password password dba" | debconf-set-selections
   echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password dba" | debconf-set-selections
   apt-get update -qq

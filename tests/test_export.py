@@ -1,0 +1,104 @@
+"""Export: deterministic bytes in every format, prefixes kept, and a graph
+that parses back isomorphic to the one loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib.compare import isomorphic
+
+from ntx_graph.cli import EXPORT_FORMATS, main
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.resources import bundled_files, data_files
+
+RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml", "trig": "trig"}
+USER_DATA = Path(__file__).parent / "fixtures" / "data" / "with-blank-nodes.ttl"
+
+
+def _graph(data: bytes, fmt: str) -> rdflib.Graph:
+    if fmt == "trig":
+        dataset = rdflib.Dataset()
+        dataset.parse(data=data, format="trig")
+        graph = rdflib.Graph()
+        for s, p, o, _ in dataset.quads((None, None, None, None)):
+            graph.add((s, p, o))
+        return graph
+    return rdflib.Graph().parse(data=data, format=RDFLIB_FORMAT[fmt])
+
+
+def _loaded(files: list[Path]) -> rdflib.Graph:
+    graph = rdflib.Graph()
+    for f in files:
+        graph.parse(f)
+    return graph
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_round_trip_is_isomorphic(fmt: str) -> None:
+    kg = KnowledgeGraph.open([USER_DATA])
+    exported = kg.export(fmt)
+    assert isomorphic(_graph(exported, fmt), _loaded([*bundled_files(), USER_DATA]))
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_two_runs_give_identical_bytes(fmt: str) -> None:
+    """Separate processes (blank-node ids are random per parse) give the same bytes."""
+    def run() -> bytes:
+        return subprocess.run(
+            [sys.executable, "-m", "ntx_graph", "export", "--format", fmt, "--data", str(USER_DATA)],
+            check=True, capture_output=True,
+        ).stdout
+    first, second = run(), run()
+    assert first == second
+    assert len(first) > 10_000
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "trig", "rdfxml", "jsonld"])
+def test_prefixes_are_kept(fmt: str) -> None:
+    text = KnowledgeGraph.open().export(fmt).decode()
+    assert "https://w3id.org/ntx-graph/def/" in text
+    compact = {"turtle": "ntx:Indication", "trig": "ntx:Indication", "rdfxml": "ntx:Indication",
+               "jsonld": '"ntx:Indication"'}[fmt]
+    assert compact in text
+
+
+def test_no_ontology_leaves_out_the_ontology(tmp_path: Path) -> None:
+    out = tmp_path / "data.nt"
+    assert main(["export", "--no-ontology", "--format", "ntriples", "--output", str(out)]) == 0
+    exported = rdflib.Graph().parse(out, format="nt")
+    assert isomorphic(exported, _loaded(data_files()))
+    assert (rdflib.URIRef("https://w3id.org/ntx-graph/def/Indication"), rdflib.RDF.type, rdflib.OWL.Class) \
+        not in exported
+
+
+def test_output_is_replaced_whole(tmp_path: Path) -> None:
+    out = tmp_path / "graph.ttl"
+    out.write_text("old content\n")
+    assert main(["export", "--output", str(out)]) == 0
+    assert out.read_bytes() == KnowledgeGraph.open().export("turtle")
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.ttl"], "no temporary file left behind"
+
+
+def test_failed_export_keeps_the_existing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "graph.ttl"
+    out.write_text("precious\n")
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<http://e.org/a> <http://e.org/b> .\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--output", str(out), "--data", str(broken), "--no-validate"])
+    assert exit_info.value.code == 2
+    assert out.read_text() == "precious\n"
+    assert "broken.ttl" in capsys.readouterr().err
+
+
+def test_export_into_a_missing_folder_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--output", str(tmp_path / "missing" / "graph.ttl")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ntx-graph: error: cannot write") and "does not exist" in err
+    assert err.count("\n") == 1
