@@ -13,6 +13,7 @@ from ntx_graph.cli import main
 from ntx_graph.errors import QueryNotFound
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.resources import queries_dir
+from ntx_graph.sparql_text import tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,12 @@ def test_header_is_complete(path: Path, kg: KnowledgeGraph) -> None:
         assert param.type in PARAM_TYPES
         assert param.description, f"parameter {param.name} needs a description"
         assert re.search(rf"[?$]{param.name}\b", query.text), f"?{param.name} is not used in the query"
+    if query.form == "SELECT":  # Oxigraph binds only variables that the SELECT projects
+        toks = [t.text for t in tokens(query.text)]
+        upper = [t.upper() for t in toks]
+        projection = toks[upper.index("SELECT"):upper.index("WHERE")]
+        for param in query.parameters:
+            assert f"?{param.name}" in projection or "*" in projection, f"?{param.name} not projected"
     # every default binds to a well-typed term (and to an instance of its class)
     if not any(p.required for p in query.parameters):
         assert set(kg.bind(query, {})) == {p.name for p in query.parameters}

@@ -95,9 +95,9 @@ def test_a_query_file_and_user_data(tmp_path: Path, capsys: pytest.CaptureFixtur
     query = tmp_path / "mine.rq"
     query.write_text("#+ title: Mine\n#+ description: A user's own saved query file.\n"
                      "#+ param: text string = extra fact | The label to look for.\n"
-                     "SELECT ?s WHERE { ?s rdfs:label ?text }\n")
+                     "SELECT ?s ?text WHERE { ?s rdfs:label ?text }\n")
     text = out(capsys, "query", str(query), "--data", str(data), "--format", "csv")
-    assert text == "s\r\nhttp://example.org/x\r\n"
+    assert text == "s,text\r\nhttp://example.org/x,extra fact\r\n"
 
 
 def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +150,7 @@ def test_turtle_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
     bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b "unterminated .\n')
     result = run("query", "is-narcotic", "--data", str(bad))
     assert result.returncode == 2
-    assert f"{bad}: syntax error at line 2" in result.stderr
+    assert f"{bad}: syntax error at line 2, column 11" in result.stderr
     assert result.stderr.count("\n") == 1
 
 

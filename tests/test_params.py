@@ -96,7 +96,7 @@ def test_hostile_strings_are_bound_as_data(kg: KnowledgeGraph, value: str, engin
     term = Literal(value)
     echo = kg.query("SELECT ?v WHERE { BIND(?v AS ?w) }", {"v": term}, engine=engine)  # type: ignore[arg-type]
     assert [row[0] for row in echo.rows] == [term]
-    found = kg.query("SELECT ?s WHERE { ?s ?p ?v }", {"v": term}, engine=engine)  # type: ignore[arg-type]
+    found = kg.query("SELECT ?s ?v WHERE { ?s ?p ?v }", {"v": term}, engine=engine)  # type: ignore[arg-type]
     assert found.rows == []
 
 

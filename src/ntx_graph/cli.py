@@ -254,7 +254,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ntx_graph.validate import validate
 
     report = validate(args.files)
-    sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
+    if report.text.strip():
+        sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
+    sys.stdout.write(report.summary() + "\n")
     return 0 if report.conforms else 1
 
 

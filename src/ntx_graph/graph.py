@@ -4,6 +4,7 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -127,6 +128,12 @@ class KnowledgeGraph:
                                       substitutions={Variable(k): v for k, v in bindings.items()})
         except SyntaxError as error:
             raise QuerySyntaxError(f"SPARQL syntax error {syntax_message(str(error))}") from None
+        except RuntimeError as error:
+            match = re.search(r"variable \?(\w+) in its SELECT projection", str(error))
+            if match:
+                raise NtxError(f"parameter ?{match.group(1)} must also appear in the SELECT clause: "
+                               "the engine binds only selected variables") from None
+            raise NtxError(f"the query cannot be evaluated: {error}") from None
         if isinstance(answer, QueryBoolean):
             return QueryResult("ask", boolean=bool(answer), prefixes=self.prefixes)
         if isinstance(answer, QuerySolutions):

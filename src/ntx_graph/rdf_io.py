@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None) 
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     try:
-        parser = parse(input=data, format=fmt, base_iri=path.resolve().as_uri(), rename_blank_nodes=True)
+        parser = parse(input=data, format=fmt, rename_blank_nodes=True)
         quads = [Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser]
     except SyntaxError as error:
         raise DataError(f"{path}: {_syntax_message(error)}") from None
@@ -76,9 +77,12 @@ def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None) 
 
 
 def _syntax_message(error: SyntaxError) -> str:
-    message = str(error.args[0]) if error.args else str(error)
-    return message.replace("Parser error at ", "syntax error at ").replace("error at ", "syntax error at ", 1) \
-        if not message.startswith("syntax") else message
+    """The parser's message as 'syntax error at line L, column C: what'."""
+    message = " ".join(str(error.args[0] if error.args else error).split())
+    match = re.match(r"Parser error (?:at|between) line (\d+) (?:between )?columns? (\d+)[^:]*: (.*)", message)
+    if match:
+        return f"syntax error at line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
+    return f"syntax error: {message}"
 
 
 def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:

@@ -1,0 +1,101 @@
+"""Requests and responses as plain values, and the mapping of errors to HTTP
+statuses. Errors are answered as one line of ``text/plain``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from ntx_graph.errors import NtxError, ParameterError, QueryNotFound, QuerySyntaxError, QueryTimeout
+from ntx_graph.results import FormatError
+
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request: method, path (without the query string), the raw query
+    string, headers (names in lower case) and body."""
+
+    method: str
+    path: str
+    query_string: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def args(self) -> dict[str, list[str]]:
+        """The query-string parameters (each may repeat)."""
+        return parse_qs(self.query_string, keep_blank_values=True)
+
+    def header(self, name: str) -> str:
+        """A header's value, or ``""``."""
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def media_type(self) -> str:
+        """The body's media type, without parameters, in lower case."""
+        return self.header("content-type").split(";")[0].strip().lower()
+
+
+@dataclass
+class Response:
+    """An HTTP response; picklable, so that worker processes can return it."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = TEXT
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpError(NtxError):
+    """An error with its HTTP status; ``str(error)`` is the one-line message."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+class RowLimitExceeded(NtxError):
+    """A result has more rows than the endpoint returns."""
+
+
+class Busy(NtxError):
+    """No query worker became free in time, or the server is stopping."""
+
+
+def text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """A one-line ``text/plain`` response."""
+    line = " ".join(message.split())
+    return Response(status, (line + "\n").encode(), TEXT, dict(headers or {}))
+
+
+def json_response(value: Any, status: int = 200, content_type: str = JSON) -> Response:
+    """``value`` as indented JSON."""
+    return Response(status, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), content_type)
+
+
+#: The HTTP status for each kind of error.
+STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (QuerySyntaxError, 400),
+    (ParameterError, 400),
+    (QueryNotFound, 404),
+    (FormatError, 406),
+    (RowLimitExceeded, 413),
+    (QueryTimeout, 503),
+    (Busy, 503),
+)
+
+
+def error_response(error: NtxError) -> Response:
+    """The response for an error: its status and its message."""
+    if isinstance(error, HttpError):
+        return text(error.status, str(error), error.headers)
+    status = next((code for kind, code in STATUS if isinstance(error, kind)), 400)
+    return text(status, str(error))

@@ -1,0 +1,145 @@
+"""Content negotiation: which result format to answer with, from the Accept
+header, a ``format`` parameter or a file-name suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ntx_graph.results import MEDIA_TYPES
+
+#: (media type, format name) offered for SELECT and ASK results, best first.
+RESULT_OFFERS: tuple[tuple[str, str], ...] = (
+    ("application/sparql-results+json", "json"),
+    ("application/sparql-results+xml", "xml"),
+    ("text/csv", "csv"),
+    ("text/tab-separated-values", "tsv"),
+    ("application/json", "json"),
+    ("application/xml", "xml"),
+    ("text/xml", "xml"),
+)
+#: (media type, format name) offered for CONSTRUCT and DESCRIBE results, best first.
+GRAPH_OFFERS: tuple[tuple[str, str], ...] = (
+    ("text/turtle", "turtle"),
+    ("application/n-triples", "ntriples"),
+    ("application/ld+json", "jsonld"),
+    ("application/rdf+xml", "rdfxml"),
+    ("application/x-turtle", "turtle"),
+    ("application/json", "jsonld"),
+)
+
+#: Names accepted by the ``format`` parameter and as suffixes, for each kind of result.
+_RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv"}
+_GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples", "nt": "ntriples",
+                "jsonld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf": "rdfxml", "xml": "rdfxml"}
+#: File-name suffixes of saved-query URLs.
+SUFFIXES = ("json", "xml", "csv", "tsv", "ttl", "nt", "jsonld", "rdf")
+
+
+class NotAcceptable(Exception):
+    """No offered format matches; ``str(error)`` says which ones exist."""
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    """One entry of an Accept header."""
+
+    type: str
+    subtype: str
+    q: float
+
+    def matches(self, media_type: str) -> int:
+        """How specifically this range matches ``media_type``: 2 exactly, 1
+        for ``type/*``, 0 for ``*/*``; -1 if it does not."""
+        kind, _, sub = media_type.partition("/")
+        if self.type == kind and self.subtype == sub:
+            return 2
+        if self.type == kind and self.subtype == "*":
+            return 1
+        if self.type == "*" and self.subtype == "*":
+            return 0
+        return -1
+
+
+def parse_accept(header: str) -> list[MediaRange]:
+    """The media ranges of an Accept header; malformed entries are skipped.
+
+    >>> parse_accept("text/csv;q=0.5, application/*")
+    [MediaRange(type='text', subtype='csv', q=0.5), MediaRange(type='application', subtype='*', q=1.0)]
+    """
+    ranges: list[MediaRange] = []
+    for item in header.split(","):
+        parts = [p.strip() for p in item.split(";")]
+        kind, slash, sub = parts[0].lower().partition("/")
+        if not slash or not kind or not sub:
+            continue
+        q = 1.0
+        for param in parts[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        ranges.append(MediaRange(kind, sub, q))
+    return ranges
+
+
+def choose(accept: str, offers: Sequence[tuple[str, str]]) -> str | None:
+    """The format name of the offer the Accept header likes best (the
+    server's order breaks ties); the first offer when Accept is absent;
+    None when nothing offered is acceptable.
+
+    >>> choose("text/csv, */*;q=0.1", RESULT_OFFERS)
+    'csv'
+    >>> choose("", GRAPH_OFFERS)
+    'turtle'
+    >>> choose("image/png", RESULT_OFFERS) is None
+    True
+    """
+    ranges = parse_accept(accept)
+    if not accept.strip() or not ranges:
+        return offers[0][1]
+    best: tuple[float, int] = (0.0, 0)
+    chosen: str | None = None
+    for index, (media_type, name) in enumerate(offers):
+        specificity, q = max(((r.matches(media_type), r.q) for r in ranges), default=(-1, 0.0))
+        if specificity < 0 or q <= 0:
+            continue
+        if (q, -index) > best:
+            best, chosen = (q, -index), name
+    return chosen
+
+
+def offers_for(kind: str) -> tuple[tuple[str, str], ...]:
+    """The offers for a query form (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+    return GRAPH_OFFERS if kind.upper() in ("CONSTRUCT", "DESCRIBE") else RESULT_OFFERS
+
+
+def negotiate(kind: str, accept: str, requested: str | None = None) -> str:
+    """The format name to answer a ``kind`` query with. ``requested`` (a
+    ``format`` parameter or URL suffix: a name or a media type) overrides
+    Accept. Raises NotAcceptable, naming the formats there are."""
+    graph = kind.upper() in ("CONSTRUCT", "DESCRIBE")
+    offers = offers_for(kind)
+    available = ", ".join(dict.fromkeys(m for m, _ in offers))
+    if requested:
+        wanted = requested.strip().lower()
+        names = _GRAPH_NAMES if graph else _RESULT_NAMES
+        if wanted in names:
+            return names[wanted]
+        by_type = dict(offers)
+        if wanted.split(";")[0].strip() in by_type:
+            return by_type[wanted.split(";")[0].strip()]
+        raise NotAcceptable(f"format {requested!r} is not available for a {kind.upper()} query; "
+                            f"use one of {', '.join(sorted(set(names)))} or {available}")
+    chosen = choose(accept, offers)
+    if chosen is None:
+        raise NotAcceptable(f"cannot answer a {kind.upper()} query in any type the Accept header "
+                            f"({accept.strip()}) allows; available: {available}")
+    return chosen
+
+
+def content_type(fmt: str) -> str:
+    """The Content-Type of a format name."""
+    return MEDIA_TYPES[fmt]
