@@ -17,7 +17,6 @@ without a default is required. In the query the parameter is the variable
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -172,6 +171,8 @@ def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
         return catalog[starting[0]]
     if len(starting) > 1:
         raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(starting)}")
+    import difflib
+
     close = difflib.get_close_matches(name, list(catalog), n=3, cutoff=0.5)
     hint = f"; did you mean {_names(close)}?" if close else "; 'ntx-graph list' shows them all"
     raise QueryNotFound(f"no saved query named {name!r}{hint}")

@@ -4,15 +4,12 @@ RDF formats for graph results."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from typing import Literal as Kind
-from xml.sax.saxutils import escape, quoteattr
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
@@ -141,6 +138,16 @@ def python_value(term: Term | None) -> Any:
     return str(term)
 
 
+def escape(text: str) -> str:
+    """XML character data with ``&``, ``<`` and ``>`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value in double quotes."""
+    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;") + '"'
+
+
 def _json_term(term: Term) -> dict[str, str]:
     if isinstance(term, NamedNode):
         return {"type": "uri", "value": term.value}
@@ -203,6 +210,9 @@ def _csv_value(term: Term | None) -> str:
 
 
 def _csv(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]]) -> bytes:
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(variables)

@@ -1,0 +1,170 @@
+"""What the graph says about one entity: its outgoing and incoming triples,
+with labels, and the evidence quotes of the claims about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Variable
+
+from ntx_graph.errors import ParameterError
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.params import expand_iri
+from ntx_graph.results import XSD, compact
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+#: The most triples listed in each direction.
+MAX_FACTS = 500
+
+_OUT = "SELECT ?p ?o WHERE { ?e ?p ?o } ORDER BY ?p ?o LIMIT %d"
+_IN = "SELECT ?s ?p WHERE { ?s ?p ?e } ORDER BY ?p ?s LIMIT %d"
+_LABELS = """SELECT ?x ?l WHERE { VALUES ?x { %s }
+  ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"""
+_EVIDENCE = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
+  { BIND(?e AS ?claim) ?claim ntx:evidenceQuote ?quote }
+  UNION { ?claim ?link ?e . ?claim ntx:evidenceQuote ?quote }
+  ?quote oa:hasSelector ?textSelector . ?textSelector oa:exact ?exact .
+  OPTIONAL { ?quote oa:hasSelector ?positionSelector .
+             ?positionSelector oa:start ?start ; oa:end ?end }
+  OPTIONAL { ?quote oa:hasSource ?source }
+} ORDER BY ?claim ?start ?quote LIMIT 1000"""
+
+
+@dataclass(frozen=True)
+class Value:
+    """A term for display: an IRI (with label and short name), a blank node
+    or a literal (with its language or datatype)."""
+
+    kind: str  # "iri", "bnode" or "literal"
+    value: str
+    label: str = ""
+    short: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim evidence quote and where it is in its source."""
+
+    iri: str
+    exact: str
+    start: int | None
+    end: int | None
+    source: Value | None
+
+
+@dataclass
+class Claim:
+    """A claim node with the quotes that ground it; ``links`` are the
+    properties by which it points at the entity (empty: the entity itself)."""
+
+    node: Value
+    links: list[Value] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+
+
+@dataclass
+class EntityView:
+    """Everything the entity page shows."""
+
+    entity: Value
+    known: bool
+    types: list[Value]
+    outgoing: list[tuple[Value, Value]]
+    incoming: list[tuple[Value, Value]]
+    claims: list[Claim]
+    more_outgoing: bool = False
+    more_incoming: bool = False
+
+
+def _select(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
+    answer = kg.store.query(sparql, substitutions={Variable("e"): e})
+    assert isinstance(answer, QuerySolutions)
+    return answer
+
+
+def _labels(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(iris))
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(wanted), 400):
+        chunk = " ".join(f"<{iri}>" for iri in wanted[start:start + 400])
+        answer = kg.store.query(_LABELS % chunk)
+        assert isinstance(answer, QuerySolutions)
+        for row in answer:
+            x, label = row["x"], row["l"]
+            if isinstance(x, NamedNode) and isinstance(label, Literal):
+                lang = (label.language or "").lower()
+                rank = 0 if lang.startswith("en") else 1 if not lang else 2
+                if x.value not in found or (rank, label.value) < found[x.value]:
+                    found[x.value] = (rank, label.value)
+    return {iri: label for iri, (_, label) in found.items()}
+
+
+def _value(term: object, labels: Mapping[str, str], prefixes: Mapping[str, str]) -> Value:
+    if isinstance(term, NamedNode):
+        return Value("iri", term.value, labels.get(term.value, ""), compact(term.value, prefixes))
+    if isinstance(term, BlankNode):
+        return Value("bnode", term.value, short="_:" + term.value)
+    if isinstance(term, Literal):
+        if term.language:
+            note = "@" + term.language
+        elif term.datatype.value in (XSD + "string", ""):
+            note = ""
+        else:
+            note = compact(term.datatype.value, prefixes)
+        return Value("literal", term.value, note=note)
+    return Value("literal", str(term))
+
+
+def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
+    """The entity page's content for ``iri`` (an IRI or a prefixed name)."""
+    if not iri.strip():
+        raise ParameterError("give the entity's IRI: /entity?iri=...")
+    entity = expand_iri(iri, kg.prefixes)
+    out = list(_select(kg, _OUT % (MAX_FACTS + 1), entity))
+    inc = list(_select(kg, _IN % (MAX_FACTS + 1), entity))
+    evidence = list(_select(kg, _EVIDENCE, entity))
+    iris = {entity.value}
+    for row in out:
+        iris.update(t.value for t in (row["p"], row["o"]) if isinstance(t, NamedNode))
+    for row in inc:
+        iris.update(t.value for t in (row["s"], row["p"]) if isinstance(t, NamedNode))
+    for row in evidence:
+        iris.update(t.value for t in (row["claim"], row["link"], row["source"]) if isinstance(t, NamedNode))
+    labels = _labels(kg, iris)
+
+    def v(term: object) -> Value:
+        return _value(term, labels, kg.prefixes)
+
+    claims: dict[str, Claim] = {}
+    for row in evidence:
+        claim = claims.setdefault(str(row["claim"]), Claim(v(row["claim"])))
+        link = row["link"]
+        if link is not None and v(link) not in claim.links:
+            claim.links.append(v(link))
+        quote_iri = row["quote"].value
+        if all(q.iri != quote_iri for q in claim.quotes):
+            start, end = row["start"], row["end"]
+            claim.quotes.append(Quote(
+                quote_iri, row["exact"].value,
+                int(start.value) if isinstance(start, Literal) else None,
+                int(end.value) if isinstance(end, Literal) else None,
+                v(row["source"]) if row["source"] is not None else None))
+    for claim in claims.values():
+        claim.quotes.sort(key=lambda q: (q.start if q.start is not None else -1, q.iri))
+    types = [v(row["o"]) for row in out if isinstance(row["p"], NamedNode) and row["p"].value == RDF_TYPE]
+    return EntityView(
+        entity=v(entity),
+        known=bool(out or inc),
+        types=types,
+        outgoing=[(v(row["p"]), v(row["o"])) for row in out[:MAX_FACTS]],
+        incoming=[(v(row["s"]), v(row["p"])) for row in inc[:MAX_FACTS]],
+        claims=sorted(claims.values(), key=lambda c: (c.node.value != entity.value, c.node.label or c.node.value)),
+        more_outgoing=len(out) > MAX_FACTS,
+        more_incoming=len(inc) > MAX_FACTS,
+    )
