@@ -77,6 +77,8 @@ def validate(
     """
     import pyshacl
     import rdflib
+    from pyparsing import ParseBaseException
+    from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ShapeLoadError
 
     files = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in extra_files)]
     data = rdflib.Graph(bind_namespaces="core")
@@ -87,10 +89,12 @@ def validate(
     try:
         conforms, report, _ = pyshacl.validate(
             data, shacl_graph=shapes_graph, ont_graph=None, inference="rdfs", advanced=True)
-    except pyshacl.errors.ShapeLoadError as error:
-        raise DataError(f"{shapes_path}: invalid shapes: {_one_line(str(error))}") from None
-    except pyshacl.errors.ReportableRuntimeError as error:
-        raise DataError(f"{shapes_path}: validation failed: {_one_line(str(error))}") from None
+    except (ShapeLoadError, ConstraintLoadError) as error:
+        raise DataError(f"{shapes_path}: invalid shapes: {_one_line(str(error.message))}") from None
+    except ReportableRuntimeError as error:
+        raise DataError(f"{shapes_path}: SHACL validation failed: {_one_line(str(error.message))}") from None
+    except ParseBaseException as error:  # a SPARQL query of the shapes that rdflib cannot parse
+        raise DataError(f"{shapes_path}: invalid SPARQL in the shapes: {_one_line(str(error))}") from None
     results = _results(report, data.namespace_manager)
     text = "\n".join(line for line, _ in results)
     return ValidationReport(conforms=bool(conforms), results=tuple(r for _, r in results), text=text)
@@ -119,8 +123,8 @@ def _parse_error(error: Exception) -> str:
 
     if hasattr(error, "lines") and hasattr(error, "_why"):  # rdflib's Turtle/N3 BadSyntax
         text, offset = getattr(error, "_str", b""), int(getattr(error, "_i", 0))
-        newline = b"\n" if isinstance(text, bytes) else "\n"
-        column = offset - text.rfind(newline, 0, offset)
+        line_start = text.rfind(b"\n", 0, offset) if isinstance(text, bytes) else str(text).rfind("\n", 0, offset)
+        column = offset - line_start
         return f"line {int(error.lines) + 1}, column {column}: {_one_line(str(error._why))}"
     if isinstance(error, SAXParseException):
         return f"line {error.getLineNumber()}, column {error.getColumnNumber()}: {error.getMessage()}"
