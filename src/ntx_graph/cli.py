@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
     remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
     _add_auth_args(remote)
+    remote.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
 
     export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
     export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
@@ -209,7 +210,7 @@ def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type:
     if args.engine != "oxigraph":
         raise NtxError("--engine applies to the embedded graph, not to --endpoint")
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
-                              timeout=timeout or 60.0, prefixes=kg.prefixes)
+                              timeout=timeout or 60.0, prefixes=kg.prefixes, auth=args.auth)
     if args.sparql is not None:
         if params:
             raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
