@@ -164,7 +164,8 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_data_breaking_the_shapes_is_refused_unless_asked(tmp_path: Path) -> None:
     bad = FIXTURES / "data" / "indication-without-evidence.ttl"
     refused = run("query", "is-narcotic", "--data", str(bad))
-    assert refused.returncode == 1
+    assert refused.returncode == 2
+    assert "naltrexone-for-boredom" in refused.stderr  # the report comes first
     assert "does not conform to the shapes" in refused.stderr.splitlines()[-1]
     accepted = run("query", "is-narcotic", "--data", str(bad), "--no-validate")
     assert accepted.returncode == 0 and accepted.stdout == "false\n"

@@ -31,6 +31,4 @@ class QueryTimeout(NtxError):
 
 
 class ValidationFailed(NtxError):
-    """Data does not conform to the SHACL shapes."""
-
-    exit_code = 1
+    """Data given with --data does not conform to the SHACL shapes."""

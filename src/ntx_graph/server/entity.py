@@ -3,10 +3,11 @@ with labels, and the evidence quotes of the claims about it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Variable
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions
 
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
@@ -19,15 +20,17 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: The most triples listed in each direction.
 MAX_FACTS = 500
 
-_OUT = "SELECT ?p ?o WHERE { ?e ?p ?o } ORDER BY ?p ?o LIMIT %d"
-_IN = "SELECT ?s ?p WHERE { ?s ?p ?e } ORDER BY ?p ?s LIMIT %d"
+_OUT = "SELECT ?p ?o WHERE { ?this ?p ?o } ORDER BY ?p ?o LIMIT %d"
+_IN = "SELECT ?s ?p WHERE { ?s ?p ?this } ORDER BY ?p ?s LIMIT %d"
+_AS_PROPERTY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?this ?o }"
 _LABELS = """SELECT ?x ?l WHERE { VALUES ?x { %s }
   ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"""
 _EVIDENCE = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
-  { BIND(?e AS ?claim) ?claim ntx:evidenceQuote ?quote }
-  UNION { ?claim ?link ?e . ?claim ntx:evidenceQuote ?quote }
+  { BIND(?this AS ?claim) ?claim ntx:evidenceQuote ?quote }
+  UNION { ?claim ?link ?this . ?claim ntx:evidenceQuote ?quote
+          FILTER (?link != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) }
   ?quote oa:hasSelector ?textSelector . ?textSelector oa:exact ?exact .
   OPTIONAL { ?quote oa:hasSelector ?positionSelector .
              ?positionSelector oa:start ?start ; oa:end ?end }
@@ -80,15 +83,17 @@ class EntityView:
     claims: list[Claim]
     more_outgoing: bool = False
     more_incoming: bool = False
+    as_property: int = 0
 
 
 def _select(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
-    answer = kg.store.query(sparql, substitutions={Variable("e"): e})
+    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(e), sparql))  # str(e) is a checked <IRI>
     assert isinstance(answer, QuerySolutions)
     return answer
 
 
-def _labels(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
+def labels_of(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
+    """The preferred label (English, else untagged) of each IRI that has one."""
     wanted = sorted(set(iris))
     found: dict[str, tuple[int, str]] = {}
     for start in range(0, len(wanted), 400):
@@ -129,6 +134,8 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     out = list(_select(kg, _OUT % (MAX_FACTS + 1), entity))
     inc = list(_select(kg, _IN % (MAX_FACTS + 1), entity))
     evidence = list(_select(kg, _EVIDENCE, entity))
+    count = next(iter(_select(kg, _AS_PROPERTY, entity)))["n"]
+    as_property = int(count.value) if isinstance(count, Literal) else 0
     iris = {entity.value}
     for row in out:
         iris.update(t.value for t in (row["p"], row["o"]) if isinstance(t, NamedNode))
@@ -136,7 +143,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
         iris.update(t.value for t in (row["s"], row["p"]) if isinstance(t, NamedNode))
     for row in evidence:
         iris.update(t.value for t in (row["claim"], row["link"], row["source"]) if isinstance(t, NamedNode))
-    labels = _labels(kg, iris)
+    labels = labels_of(kg, iris)
 
     def v(term: object) -> Value:
         return _value(term, labels, kg.prefixes)
@@ -160,11 +167,12 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     types = [v(row["o"]) for row in out if isinstance(row["p"], NamedNode) and row["p"].value == RDF_TYPE]
     return EntityView(
         entity=v(entity),
-        known=bool(out or inc),
+        known=bool(out or inc or as_property),
         types=types,
         outgoing=[(v(row["p"]), v(row["o"])) for row in out[:MAX_FACTS]],
         incoming=[(v(row["s"]), v(row["p"])) for row in inc[:MAX_FACTS]],
         claims=sorted(claims.values(), key=lambda c: (c.node.value != entity.value, c.node.label or c.node.value)),
         more_outgoing=len(out) > MAX_FACTS,
         more_incoming=len(inc) > MAX_FACTS,
+        as_property=as_property,
     )

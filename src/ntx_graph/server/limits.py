@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ntx_graph.errors import NtxError
+
+
+class LimitsError(NtxError, ValueError):
+    """A limit is out of range."""
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -23,6 +29,6 @@ class Limits:
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
-            raise ValueError("Limits.timeout must be positive")
+            raise LimitsError("Limits.timeout must be positive")
         if self.max_rows < 1 or self.max_request_bytes < 1 or self.workers < 1:
-            raise ValueError("Limits.max_rows, max_request_bytes and workers must be at least 1")
+            raise LimitsError("Limits.max_rows, max_request_bytes and workers must be at least 1")

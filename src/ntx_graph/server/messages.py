@@ -66,10 +66,6 @@ class RowLimitExceeded(NtxError):
     """A result has more rows than the endpoint returns."""
 
 
-class Busy(NtxError):
-    """No query worker became free in time, or the server is stopping."""
-
-
 def text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     """A one-line ``text/plain`` response."""
     line = " ".join(message.split())
@@ -89,7 +85,6 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (FormatError, 406),
     (RowLimitExceeded, 413),
     (QueryTimeout, 503),
-    (Busy, 503),
 )
 
 

@@ -30,8 +30,9 @@ GRAPH_OFFERS: tuple[tuple[str, str], ...] = (
 
 #: Names accepted by the ``format`` parameter and as suffixes, for each kind of result.
 _RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv"}
-_GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples", "nt": "ntriples",
-                "jsonld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf": "rdfxml", "xml": "rdfxml"}
+_GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "ntriples": "ntriples", "nt": "ntriples",
+                "jsonld": "jsonld", "json-ld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
+                "rdf": "rdfxml", "xml": "rdfxml"}
 #: File-name suffixes of saved-query URLs.
 SUFFIXES = ("json", "xml", "csv", "tsv", "ttl", "nt", "jsonld", "rdf")
 
@@ -116,22 +117,26 @@ def offers_for(kind: str) -> tuple[tuple[str, str], ...]:
     return GRAPH_OFFERS if kind.upper() in ("CONSTRUCT", "DESCRIBE") else RESULT_OFFERS
 
 
-def negotiate(kind: str, accept: str, requested: str | None = None) -> str:
-    """The format name to answer a ``kind`` query with. ``requested`` (a
-    ``format`` parameter or URL suffix: a name or a media type) overrides
+def negotiate(kind: str, accept: str, requested: str | Sequence[str] | None = None) -> str:
+    """The format name to answer a ``kind`` query with. ``requested`` (the
+    ``format`` parameter or a URL suffix: names or media types; the first
+    usable one wins, as clients such as SPARQLWrapper send several) overrides
     Accept. Raises NotAcceptable, naming the formats there are."""
     graph = kind.upper() in ("CONSTRUCT", "DESCRIBE")
     offers = offers_for(kind)
     available = ", ".join(dict.fromkeys(m for m, _ in offers))
-    if requested:
-        wanted = requested.strip().lower()
+    wanted = [requested] if isinstance(requested, str) else list(requested or [])
+    if wanted:
         names = _GRAPH_NAMES if graph else _RESULT_NAMES
-        if wanted in names:
-            return names[wanted]
         by_type = dict(offers)
-        if wanted.split(";")[0].strip() in by_type:
-            return by_type[wanted.split(";")[0].strip()]
-        raise NotAcceptable(f"format {requested!r} is not available for a {kind.upper()} query; "
+        for value in wanted:
+            for item in value.split(","):
+                token = item.split(";")[0].strip().lower()
+                if token in names:
+                    return names[token]
+                if token in by_type:
+                    return by_type[token]
+        raise NotAcceptable(f"format {', '.join(wanted)!r} is not available for a {kind.upper()} query; "
                             f"use one of {', '.join(sorted(set(names)))} or {available}")
     chosen = choose(accept, offers)
     if chosen is None:

@@ -19,6 +19,7 @@ from ntx_graph.errors import NtxError, QuerySyntaxError
 from ntx_graph.graph import KnowledgeGraph, syntax_message
 from ntx_graph.params import Term
 from ntx_graph.results import QueryResult
+from ntx_graph.results import Term as AnyTerm
 from ntx_graph.server.guard import NO_OUTBOUND, check_query
 from ntx_graph.server.messages import Response, RowLimitExceeded, error_response, text
 from ntx_graph.server.negotiation import content_type
@@ -86,13 +87,13 @@ def evaluate(kg: KnowledgeGraph, sparql: str, bindings: Mapping[str, Term], job:
             return QueryResult("ask", boolean=bool(answer), prefixes=kg.prefixes)
         if isinstance(answer, QuerySolutions):
             variables = [v.value for v in answer.variables]
-            rows = []
+            rows: list[tuple[AnyTerm | None, ...]] = []
             for solution in answer:
                 if len(rows) == job.max_rows:
                     raise RowLimitExceeded(_too_many(job.max_rows, "rows"))
                 rows.append(tuple(solution[i] for i in range(len(variables))))
             return QueryResult("select", variables=variables, rows=rows, prefixes=kg.prefixes)
-        triples = []
+        triples: list[Triple] = []
         for t in answer:
             if len(triples) == job.max_rows:
                 raise RowLimitExceeded(_too_many(job.max_rows, "triples"))
