@@ -1,0 +1,46 @@
+"""The saved queries as JSON for ``/queries`` (and for the web page)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from ntx_graph.catalog import SavedQuery
+from ntx_graph.server.snapshot import Snapshot
+
+#: URL suffixes listed for each kind of query.
+RESULT_SUFFIXES = ("json", "csv", "tsv", "xml")
+GRAPH_SUFFIXES = ("ttl", "nt", "jsonld", "rdf")
+
+
+def is_graph_form(form: str) -> bool:
+    """Whether a query form answers with triples."""
+    return form.upper() in ("CONSTRUCT", "DESCRIBE")
+
+
+def links(saved: SavedQuery) -> dict[str, str]:
+    """The URLs of one saved query: itself, its text, the page, each format."""
+    base = "/queries/" + quote(saved.name)
+    out = {"self": base, "rq": base + ".rq", "page": "/#" + quote(saved.name)}
+    for suffix in GRAPH_SUFFIXES if is_graph_form(saved.form) else RESULT_SUFFIXES:
+        out[suffix] = f"{base}.{suffix}"
+    return out
+
+
+def describe_query(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
+    """One saved query as a JSON object."""
+    parameters = []
+    for p in saved.parameters:
+        item: dict[str, Any] = {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
+                                "description": p.description, "of_class": p.of_class}
+        if p.of_class:
+            item["values"] = [{"iri": c.iri, "short": c.short, "label": c.label}
+                              for c in snapshot.choices.get(p.of_class, ())]
+        parameters.append(item)
+    return {"name": saved.name, "title": saved.title, "description": saved.description, "form": saved.form,
+            "parameters": parameters, "text": saved.text, "links": links(saved)}
+
+
+def listing(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """Every saved query, by name."""
+    return [describe_query(q, snapshot) for q in snapshot.queries.values()]
