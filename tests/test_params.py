@@ -84,7 +84,7 @@ HOSTILE = [
     "line\nbreak\r\nand tab\t",
     "# not a comment",
     "\\u0022 escaped quote",
-    "ünïcödé ✓ 𝔘 " * 200,
+    "ünïcödé ✓ 𝔘 " * 200,  # noqa: RUF001
     "'single' and \"double\" and '''triple'''",
 ]
 

@@ -11,7 +11,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QueryResultsFormat, parse_
 from ntx_graph.results import XSD, FormatError, QueryResult
 
 ROWS: list[tuple[NamedNode | BlankNode | Literal | None, ...]] = [
-    (NamedNode("http://e.org/a"), Literal("plain, with \"quotes\"\nand a newline"), Literal("5", datatype=NamedNode(XSD + "integer"))),
+    (NamedNode("http://e.org/a"), Literal("plain, with \"quotes\"\nand a newline"),
+     Literal("5", datatype=NamedNode(XSD + "integer"))),
     (BlankNode("b0"), Literal("chat", language="fr"), None),
     (None, Literal("1.50", datatype=NamedNode(XSD + "decimal")), Literal("tab\there")),
 ]
