@@ -89,7 +89,13 @@ def parse_saved_query(path: Path) -> SavedQuery:
     >>> q.name, q.form
     ('approved-indications', 'SELECT')
     """
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise HeaderError(f"{path.name}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                          f"{error.start})") from None
+    except OSError as error:
+        raise HeaderError(f"{path.name}: cannot be read ({error.strerror or error})") from None
     fields: dict[str, list[str]] = {}
     params: list[Parameter] = []
     last: str | None = None

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from ntx_graph import __version__
 from ntx_graph.errors import NtxError
@@ -16,8 +17,16 @@ QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "js
 EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors in the project's one-line form."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"ntx-graph: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ntx-graph",
         description="Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks.",
     )
@@ -124,7 +133,7 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: 
         if not report.conforms:
             from ntx_graph.errors import ValidationFailed
 
-            sys.stderr.write(report.text)
+            sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
             raise ValidationFailed(f"--data does not conform to the shapes ({report.summary()}); "
                                    "use --no-validate to load it anyway")
     return kg

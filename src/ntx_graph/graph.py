@@ -113,8 +113,11 @@ class KnowledgeGraph:
             raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only")
         found = federation_keywords(sparql)
         if found and not allow_federation:
-            raise NtxError(f"{found[0]} is refused: it could fetch remote data; "
-                           "allow federation explicitly to use it")
+            raise NtxError(f"{found[0]} is refused: it could fetch remote data; allow federation explicitly "
+                           "to use it (--allow-federation)")
+        if engine == "rdflib" and any(k.startswith("FROM") for k in found):
+            raise NtxError(f"{next(k for k in found if k.startswith('FROM'))} is not supported by the rdflib "
+                           "engine (it would ignore it); use the oxigraph engine")
         bound = dict(bindings or {})
         if engine == "rdflib":
             return self._with_timeout(lambda: self._rdflib_query(sparql, bound), timeout)
@@ -134,14 +137,22 @@ class KnowledgeGraph:
                 raise NtxError(f"parameter ?{match.group(1)} must also appear in the SELECT clause: "
                                "the engine binds only selected variables") from None
             raise NtxError(f"the query cannot be evaluated: {error}") from None
-        if isinstance(answer, QueryBoolean):
-            return QueryResult("ask", boolean=bool(answer), prefixes=self.prefixes)
-        if isinstance(answer, QuerySolutions):
-            variables = [v.value for v in answer.variables]
-            rows = [tuple(solution[i] for i in range(len(variables))) for solution in answer]
-            return QueryResult("select", variables=variables, rows=rows, prefixes=self.prefixes)
-        triples = [Triple(t.subject, t.predicate, t.object) for t in answer]
-        return QueryResult("graph", triples=triples, prefixes=self.prefixes)
+        failure = ""
+        try:
+            if isinstance(answer, QueryBoolean):
+                return QueryResult("ask", boolean=bool(answer), prefixes=self.prefixes)
+            if isinstance(answer, QuerySolutions):
+                variables = [v.value for v in answer.variables]
+                rows = [tuple(solution[i] for i in range(len(variables))) for solution in answer]
+                return QueryResult("select", variables=variables, rows=rows, prefixes=self.prefixes)
+            triples = [Triple(t.subject, t.predicate, t.object) for t in answer]
+            return QueryResult("graph", triples=triples, prefixes=self.prefixes)
+        except (OSError, RuntimeError, ValueError) as error:
+            failure = str(error) or type(error).__name__
+        finally:
+            del answer  # pyoxigraph's iterator must be dropped on the thread that made it
+        # raised outside the except block: no __context__ keeps the iterator alive
+        raise NtxError(f"the query failed: {failure}")
 
     def _rdflib_query(self, sparql: str, bindings: Mapping[str, Term]) -> QueryResult:
         from ntx_graph.rdflib_bridge import run_query

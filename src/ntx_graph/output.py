@@ -16,6 +16,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     and a rename, so ``path`` is either the old file or the complete new one."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
+        if folder.exists():
+            raise NtxError(f"cannot write {path}: {folder} is not a folder")
         raise NtxError(f"cannot write {path}: folder {folder} does not exist")
     if path.is_dir():
         raise NtxError(f"cannot write {path}: it is a folder")

@@ -35,7 +35,8 @@ def expand_iri(value: str, prefixes: Mapping[str, str]) -> NamedNode:
     try:
         return NamedNode(text)
     except ValueError as error:
-        raise ParameterError(f"{value!r} is not an absolute IRI or a known prefixed name ({error})") from None
+        reason = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(error))
+        raise ParameterError(f"{value!r} is not an absolute IRI or a known prefixed name ({reason})") from None
 
 
 def to_term(param: Parameter, value: str, prefixes: Mapping[str, str]) -> Term:

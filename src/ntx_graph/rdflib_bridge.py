@@ -82,7 +82,14 @@ def run_query(graph: rdflib.Graph, sparql: str, bindings: Mapping[str, Any],
         prepared = prepareQuery(sparql, initNs=dict(prefixes))
     except Exception as error:
         raise QuerySyntaxError(f"SPARQL syntax error: {str(error).splitlines()[0]}") from None
-    result = graph.query(prepared, initBindings={k: to_rdflib(v) for k, v in bindings.items()})
+    try:
+        result = graph.query(prepared, initBindings={k: to_rdflib(v) for k, v in bindings.items()})
+        _ = result.bindings  # evaluate here, so that engine errors are reported as such
+    except Exception as error:
+        from ntx_graph.errors import NtxError
+
+        raise NtxError(f"the query failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                       ) from None
     if result.type == "ASK":
         return QueryResult("ask", boolean=bool(result.askAnswer), prefixes=prefixes)
     if result.type in ("CONSTRUCT", "DESCRIBE"):

@@ -88,7 +88,8 @@ class QueryResult:
                 raise FormatError(f"a graph result cannot be written as {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
             return serialize_triples(self.triples, fmt, self.prefixes)
         if fmt in GRAPH_FORMATS:
-            raise FormatError(f"a {self.kind.upper()} result cannot be written as {fmt!r}; "
+            article = "an" if self.kind == "ask" else "a"
+            raise FormatError(f"{article} {self.kind.upper()} result cannot be written as {fmt!r}; "
                               f"use one of {', '.join(SELECT_FORMATS)}")
         if self.kind == "ask":
             return _ask(bool(self.boolean), fmt)

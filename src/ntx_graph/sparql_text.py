@@ -13,9 +13,9 @@ _TOKEN = re.compile(
     (?P<comment>\#[^\n]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
                |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\s]*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[^\s{}()\[\];,]*)?|:[^\s{}()\[\];,]*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::(?:[^\s{}()\[\];,\\]|\\\S)*)?|:(?:[^\s{}()\[\];,\\]|\\\S)*)
   | (?P<punct>[{}()\[\];,.])
   | (?P<other>\S)
     """,
@@ -64,10 +64,37 @@ def operation(text: str) -> str:
 
 def is_update(text: str) -> bool:
     """Whether ``text`` is a SPARQL Update request rather than a query."""
-    return operation(text) in UPDATE_KEYWORDS
+    return operation(text) in UPDATE_KEYWORDS or operation(unescape_codepoints(text)) in UPDATE_KEYWORDS
+
+
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def unescape_codepoints(text: str) -> str:
+    """``text`` with ``\\uXXXX`` and ``\\UXXXXXXXX`` replaced by their characters,
+    as SPARQL 1.1 section 19.2 says a parser does first (rdflib does)."""
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        return chr(code) if code <= 0x10FFFF else match.group()
+    return _CODEPOINT.sub(char, text)
+
+
+def stray_backslash(text: str) -> bool:
+    """Whether a backslash stands outside every string, IRI and prefixed name:
+    text the lexical checks cannot read as a parser would."""
+    return any(t.kind == "other" and t.text == "\\" for t in tokens(text))
 
 
 def federation_keywords(text: str) -> list[str]:
+    """See _federation_keywords; the text is read both as written and with
+    codepoint escapes expanded, and a stray backslash counts as SERVICE."""
+    found = _federation_keywords(text) + _federation_keywords(unescape_codepoints(text))
+    if stray_backslash(text) or stray_backslash(unescape_codepoints(text)):
+        found.append("SERVICE")
+    return list(dict.fromkeys(found))
+
+
+def _federation_keywords(text: str) -> list[str]:
     """The keywords in ``text`` that could make an engine fetch remote data:
     ``SERVICE``, ``FROM`` and ``FROM NAMED``.
 

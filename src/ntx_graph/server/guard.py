@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from ntx_graph.sparql_text import Token, is_update, operation, tokens
+from ntx_graph.sparql_text import Token, is_update, operation, stray_backslash, tokens
 
 NO_OUTBOUND = "the endpoint makes no outbound connections"
 READ_ONLY = "SPARQL Update is refused: this endpoint is read-only"
@@ -47,6 +47,9 @@ def check_query(text: str, graphs: Collection[str], prefixes: Mapping[str, str])
     if is_update(text):
         word = operation(text)
         raise Refused(f"{READ_ONLY} ({word} found)" if word == "LOAD" else READ_ONLY)
+    if stray_backslash(text):  # text the lexical check cannot read as the parser does
+        raise Refused(f"SERVICE is refused: {NO_OUTBOUND} (a backslash outside strings, IRIs and prefixed "
+                      "names is not accepted)")
     toks = tokens(text)
     declared = _declared_prefixes(toks)
     for i, tok in enumerate(toks):
