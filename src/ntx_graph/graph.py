@@ -17,7 +17,7 @@ from ntx_graph import resources
 from ntx_graph.catalog import SavedQuery, get_saved_query, saved_queries
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
 from ntx_graph.params import Term, bind
-from ntx_graph.rdf_io import load_file, serialize_triples
+from ntx_graph.rdf_io import export_store, load_file
 from ntx_graph.results import QueryResult
 from ntx_graph.sparql_text import federation_keywords, is_update
 
@@ -200,7 +200,7 @@ class KnowledgeGraph:
     def export(self, fmt: str = "turtle") -> bytes:
         """The whole graph in ``fmt`` (turtle, ntriples, jsonld, rdfxml,
         trig): sorted, prefixes kept, byte-identical across runs."""
-        return serialize_triples(self.triples(), fmt, self.prefixes)
+        return export_store(self.store, fmt, self.prefixes)
 
     def validate(self) -> ValidationReport:
         """The SHACL report for this graph's files (runs pyshacl on rdflib)."""

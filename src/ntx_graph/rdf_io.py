@@ -111,28 +111,15 @@ def _syntax_message(error: SyntaxError) -> str:
 
 
 def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:
-    """Triples in a deterministic order, with blank nodes relabelled
-    canonically (RDFC-1.0), so equal graphs give identical bytes."""
+    """Triples in a deterministic order (that of their sorted N-Triples
+    lines), with blank nodes relabelled canonically (RDFC-1.0), so equal
+    graphs give identical bytes."""
     items = list(triples)
     if any(isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode) for t in items):
         dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in items)
         dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
         items = [Triple(q.subject, q.predicate, q.object) for q in dataset]
-    return sorted(set(items), key=_triple_key)
-
-
-def _term_key(term: Any) -> tuple[int, str, str]:
-    if isinstance(term, NamedNode):
-        return (0, term.value, "")
-    if isinstance(term, BlankNode):
-        return (1, term.value, "")
-    if isinstance(term, Literal):
-        return (2, term.value, term.language or term.datatype.value)
-    return (3, str(term), "")
-
-
-def _triple_key(t: Triple) -> tuple[tuple[int, str, str], ...]:
-    return (_term_key(t.subject), _term_key(t.predicate), _term_key(t.object))
+    return sorted(set(items), key=lambda t: str(t).encode())
 
 
 def serialize_triples(triples: Iterable[Triple], fmt: str, prefixes: Mapping[str, str]) -> bytes:
@@ -161,6 +148,28 @@ def _sort_prefix_lines(data: bytes | None) -> bytes:
     while count < len(lines) and lines[count].startswith(b"@prefix "):
         count += 1
     return b"\n".join(sorted(lines[:count]) + lines[count:])
+
+
+def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
+    """The default graph of ``store`` in ``fmt``, deterministically: the same
+    bytes as :func:`serialize_triples` would give for the same graph ordering
+    rules, but without turning every triple into a Python object. Graphs with
+    blank nodes take the canonicalising path."""
+    data = _bytes(store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()))
+    if b"_:" in data:  # maybe blank nodes: relabel canonically first
+        return serialize_triples((Triple(q.subject, q.predicate, q.object) for q in store), fmt, prefixes)
+    lines = data.split(b"\n")
+    lines.sort()
+    ordered = b"\n".join(line for line in lines if line) + b"\n" if data else b""
+    if fmt == "ntriples":
+        return ordered
+    used = {p: ns for p, ns in sorted(prefixes.items()) if p and (b"<" + ns.encode()) in ordered}
+    triples = parse(ordered, format=RdfFormat.N_TRIPLES)
+    if fmt == "jsonld":
+        return _jsonld([Triple(q.subject, q.predicate, q.object) for q in triples], used)
+    if fmt in ("turtle", "trig"):
+        return _sort_prefix_lines(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
+    return _bytes(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
 
 
 def _used_prefixes(triples: list[Triple], prefixes: Mapping[str, str]) -> dict[str, str]:
