@@ -185,3 +185,29 @@ def test_timeout_stops_a_long_query() -> None:
     result = run("query", "--sparql", slow, "--timeout", "0.5")
     assert result.returncode == 2
     assert "time limit of 0.5 s" in result.stderr
+
+
+def test_load_builds_a_store_that_query_export_and_info_use(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.ttl"
+    extra.write_text('<http://example.org/x> <http://www.w3.org/2000/01/rdf-schema#label> "stored fact" .\n')
+    store = tmp_path / "store"
+    built = run("load", str(extra), "--store", str(store))
+    assert built.returncode == 0, built.stderr
+    assert f"2116 triples in {store}" in built.stderr
+    answer = run("query", "off-label-uses-lacking-evidence", "--store", str(store), "-f", "csv")
+    assert answer.returncode == 0 and answer.stdout == run("query", "off-label-uses-lacking-evidence", "-f", "csv").stdout
+    found = run("query", "--sparql", 'ASK { ?s rdfs:label "stored fact" }', "--store", str(store))
+    assert found.stdout == "true\n"
+    assert "triples: 2116" in run("info", "--store", str(store)).stdout
+    exported = run("export", "--store", str(store), "-f", "ntriples")
+    assert exported.stdout == run("export", "--data", str(extra), "-f", "ntriples").stdout
+
+
+def test_store_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run("query", "is-narcotic", "--store", str(tmp_path / "none"))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "ntx-graph load" in missing.stderr
+    (tmp_path / "half").mkdir()
+    half = run("query", "is-narcotic", "--store", str(tmp_path / "half"))
+    assert half.returncode == 2 and half.stderr.count("\n") == 1 and "Traceback" not in half.stderr
+    both = run("query", "is-narcotic", "--store", str(tmp_path / "none"), "--data", "x.ttl")
+    assert both.returncode == 2 and "cannot be combined" in both.stderr

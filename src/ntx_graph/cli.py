@@ -97,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
     _add_data_args(push)
 
+    load = sub.add_parser("load", help="build a persistent on-disk store from the bundled graph and FILEs",
+                          description="Build an on-disk Oxigraph store once, so that large graphs are not parsed "
+                                      "again for every command; use it with --store. The store is built beside "
+                                      "DIR and moved into place only when complete, so an interrupted build never "
+                                      "leaves a store that opens.")
+    load.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    load.add_argument("--store", type=Path, required=True, metavar="DIR", help="the store directory to build")
+    load.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
+    load.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
+
     info = sub.add_parser("info", help="triple counts, classes, version and the source's checksum")
     _add_data_args(info)
     return parser
@@ -105,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
                         help="an RDF file to add to the bundled graph (repeatable)")
+    parser.add_argument("--store", type=Path, metavar="DIR",
+                        help="use the persistent store built by 'ntx-graph load' instead of loading files")
     parser.add_argument("--no-validate", action="store_true",
                         help="accept --data files even if they break the SHACL shapes")
 
@@ -127,6 +139,14 @@ def _password(args: argparse.Namespace) -> str | None:
 def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: ignore[no-untyped-def]
     from ntx_graph.graph import KnowledgeGraph
 
+    if getattr(args, "store", None) is not None:
+        if args.data:
+            raise NtxError("--store and --data cannot be combined: load the files into the store instead")
+        if not include_ontology:
+            raise NtxError("--no-ontology applies to the bundled graph, not to --store")
+        from ntx_graph.persistent import open_graph
+
+        return open_graph(args.store)
     kg = KnowledgeGraph.open(args.data, include_ontology=include_ontology)
     if args.data and not args.no_validate:
         report = kg.validate()
@@ -252,6 +272,25 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from ntx_graph.persistent import build_store
+
+    if args.files and not args.no_validate:
+        from ntx_graph.validate import validate
+
+        report = validate(args.files, include_bundled=not args.no_bundled)
+        if not report.conforms:
+            from ntx_graph.errors import ValidationFailed
+
+            sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
+            raise ValidationFailed(f"the files do not conform to the shapes ({report.summary()}); "
+                                   "use --no-validate to load them anyway")
+    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty())
+    sys.stderr.write(f"ntx-graph: {info.triples} triples in {args.store} "
+                     f"({info.seconds:.1f} s, {info.triples_per_second:,.0f} triples/s)\n")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ntx_graph.output import emit
 
@@ -279,7 +318,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "query": cmd_query, "export": cmd_export,
-            "validate": cmd_validate, "info": cmd_info, "serve": cmd_serve, "push": cmd_push}
+            "validate": cmd_validate, "info": cmd_info, "serve": cmd_serve, "push": cmd_push,
+            "load": cmd_load}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

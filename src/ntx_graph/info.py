@@ -59,8 +59,9 @@ def graph_info(kg: KnowledgeGraph) -> GraphInfo:
     sources = []
     for row in kg.query(_SOURCES).to_python():
         file = resources.ontology_dir().parent / row["path"]
-        if not file.is_file():  # installed wheel: paths are relative to the data folder
-            file = resources.ontology_dir() / Path(row["path"]).relative_to("ontology")
+        relative = Path(row["path"])
+        if not file.is_file() and relative.parts[:1] == ("ontology",):  # installed wheel: under the data folder
+            file = resources.ontology_dir().joinpath(*relative.parts[1:])
         actual = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
         sources.append(SourceInfo(row["doc"], row["title"] or "", row["path"], row["sha"], actual))
     return GraphInfo(__version__, len(kg), tuple(str(f) for f in kg.files), classes, tuple(sources))
