@@ -195,7 +195,8 @@ def test_load_builds_a_store_that_query_export_and_info_use(tmp_path: Path) -> N
     assert built.returncode == 0, built.stderr
     assert f"2116 triples in {store}" in built.stderr
     answer = run("query", "off-label-uses-lacking-evidence", "--store", str(store), "-f", "csv")
-    assert answer.returncode == 0 and answer.stdout == run("query", "off-label-uses-lacking-evidence", "-f", "csv").stdout
+    assert answer.returncode == 0
+    assert answer.stdout == run("query", "off-label-uses-lacking-evidence", "-f", "csv").stdout
     found = run("query", "--sparql", 'ASK { ?s rdfs:label "stored fact" }', "--store", str(store))
     assert found.stdout == "true\n"
     assert "triples: 2116" in run("info", "--store", str(store)).stdout
