@@ -1,0 +1,122 @@
+"""The synthetic-drug generator: deterministic, about 100 triples a drug, in
+ntx-graph's schema, conforming to the shapes, with quotes that point into the
+synthetic source documents."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from ntx_graph.errors import NtxError
+from ntx_graph.generate import GENERATED_PREFIXES, SYNTHETIC, generate, source_text, synthetic_drug, write_generated
+
+OA = "http://www.w3.org/ns/oa#"
+
+
+def _text(term: object) -> str:
+    """The IRI, label or lexical form of a term (generated triples hold no quoted triples)."""
+    return str(getattr(term, "value", ""))
+
+
+NTX = "https://w3id.org/ntx-graph/def/"
+
+
+def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
+    for fmt, suffix in (("ntriples", ".nt"), ("turtle", ".ttl")):
+        first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+        assert write_generated(first, 25, seed=7, fmt=fmt) == write_generated(second, 25, seed=7, fmt=fmt)
+        assert first.read_bytes() == second.read_bytes()
+    assert write_generated(tmp_path / "c.nt", 25, seed=8) > 0
+    assert (tmp_path / "c.nt").read_bytes() != (tmp_path / "a.nt").read_bytes()
+
+
+def test_turtle_and_ntriples_hold_the_same_graph(tmp_path: Path) -> None:
+    count = write_generated(tmp_path / "g.ttl", 12)
+    write_generated(tmp_path / "g.nt", 12)
+    turtle = set(ox.parse(path=str(tmp_path / "g.ttl")))
+    ntriples = set(ox.parse(path=str(tmp_path / "g.nt")))
+    assert turtle == ntriples
+    assert len(turtle) == count == sum(1 for _ in generate(12))
+    header = (tmp_path / "g.ttl").read_text().splitlines()[: len(GENERATED_PREFIXES)]
+    assert header == sorted(header) and all(line.startswith("@prefix ") for line in header)
+
+
+def test_about_a_hundred_triples_per_drug_and_no_duplicates() -> None:
+    triples = list(generate(200, seed=3))
+    assert 95 <= len(triples) / 200 <= 115
+    assert len(set(triples)) == len(triples)
+
+
+def test_generate_is_lazy() -> None:
+    stream = generate(10**9)  # would never finish if it built a list
+    assert isinstance(next(stream), ox.Triple)
+
+
+def test_every_subject_is_synthetic() -> None:
+    subjects = {_text(t.subject) for t in generate(30)}
+    assert all(s.startswith(SYNTHETIC) for s in subjects)
+
+
+def test_drugs_are_independent_of_how_many_are_generated() -> None:
+    three = list(generate(3, seed=5))
+    four = list(generate(4, seed=5))
+    assert four[: len(three)] == three
+    assert four[len(three):] == synthetic_drug(3, seed=5).triples
+
+
+def test_quotes_are_verbatim_at_their_offsets_and_checksums_match() -> None:
+    for index in range(20):
+        drug = synthetic_drug(index, seed=2)
+        text = source_text(index, seed=2)
+        assert text == drug.text
+        by_subject: dict[str, dict[str, str]] = {}
+        for t in drug.triples:
+            by_subject.setdefault(_text(t.subject), {})[t.predicate.value] = _text(t.object)
+        quotes = {s: v[OA + "exact"] for s, v in by_subject.items() if OA + "exact" in v}
+        positions = {s: (int(v[OA + "start"]), int(v[OA + "end"])) for s, v in by_subject.items() if OA + "start" in v}
+        assert len(quotes) == len(positions) >= 2
+        for selector, exact in quotes.items():
+            start, end = positions[selector.removesuffix("-quote") + "-position"]
+            assert text[start:end] == exact
+        digests = [v[NTX + "sha256"] for v in by_subject.values() if NTX + "sha256" in v]
+        assert digests == [hashlib.sha256(text.encode()).hexdigest()]
+
+
+def test_uses_the_real_scales_and_covers_every_claim_kind() -> None:
+    types = Counter(_text(t.object).removeprefix(NTX) for t in generate(200)
+                    if t.predicate.value.endswith("#type") and _text(t.object).startswith(NTX))
+    for kind in ("Drug", "Indication", "SideEffect", "MechanismOfAction", "Formulation", "Regimen", "Statement",
+                 "OverdoseRisk", "WarningSign", "Contraindication", "TreatmentDuration", "TreatmentTiming",
+                 "SourceDocument"):
+        assert types[kind] > 0, kind
+    objects = {_text(t.object) for t in generate(200) if isinstance(t.object, ox.NamedNode)}
+    for level in ("evidence-level/not-supported", "evidence-level/no-evidence-cited", "evidence-level/established-use",
+                  "severity/mild", "severity/severe", "frequency/rare", "frequency/common", "certainty/hypothesis"):
+        assert NTX + level in objects, level
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(NtxError, match="cannot write generated data as 'rdfxml'"):
+        write_generated(tmp_path / "x.rdf", 1, fmt="rdfxml")
+    with pytest.raises(NtxError, match="0 or more"):
+        list(generate(-1))
+    with pytest.raises(NtxError, match="cannot be written"):
+        write_generated(tmp_path / "missing" / "x.nt", 1)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_generated_graph_conforms_to_the_shapes(tmp_path: Path) -> None:
+    """The generated drugs add no SHACL result to those of the bundled graph alone."""
+    from ntx_graph.validate import validate
+
+    path = tmp_path / "ten-drugs.ttl"
+    assert 900 <= write_generated(path, 10) <= 1200
+    with_generated = validate([path], include_bundled=True)
+    bundled_only = validate(include_bundled=True)
+    assert not [r for r in with_generated.results if r.focus_node.startswith(SYNTHETIC)]
+    assert set(with_generated.results) == set(bundled_only.results)
+    assert with_generated.conforms == bundled_only.conforms

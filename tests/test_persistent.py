@@ -1,0 +1,229 @@
+"""The on-disk store: built atomically, opened read-only, the same answers as
+the in-memory graph, and never mistaken for complete after an interrupted build."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from pyoxigraph import QuerySolutions
+
+from ntx_graph import persistent
+from ntx_graph.errors import DataError, NtxError
+from ntx_graph.generate import synthetic_drug, write_generated
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.persistent import MANIFEST_NAME, build_store, is_store, open_graph, open_store, read_manifest
+
+QUERIES = [
+    ("approved-indications", {}), ("side-effects-by-severity", {"min_severity": "severity:severe"}),
+    ("uses-in-category", {"category": "cond:substance-dependence"}), ("is-narcotic", {}), ("drug-card", {}),
+    ("claims-with-sources", {}), ("off-label-uses-lacking-evidence", {}), ("quote-lookup", {"text": "craving"}),
+]
+
+
+def _siblings(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.parent.iterdir() if p.name != directory.name and
+                  p.name.startswith(f".{directory.name}."))
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "twenty.ttl"
+    write_generated(path, 20, seed=4)
+    return path
+
+
+def test_store_answers_like_the_in_memory_graph(tmp_path: Path, generated: Path) -> None:
+    info = build_store([generated], tmp_path / "store")
+    memory = KnowledgeGraph.open([generated])
+    assert info.triples == len(memory) > 2000
+    store, prefixes, manifest = open_store(tmp_path / "store")
+    assert len(store) == info.triples == manifest["triples"]
+    assert prefixes["ntx"] == "https://w3id.org/ntx-graph/def/" and prefixes["sdrug"].endswith("/synthetic/drug/")
+    disk = KnowledgeGraph(store, [], prefixes)
+    for name, params in QUERIES:
+        expected, got = memory.run(name, params), disk.run(name, params)
+        assert (got.kind, got.variables, got.rows, got.boolean) == (expected.kind, expected.variables,
+                                                                    expected.rows, expected.boolean), name
+        assert sorted(map(str, got.triples)) == sorted(map(str, expected.triples)), name
+    drug = synthetic_drug(0, seed=4).iri.value
+    assert disk.run("indications-by-evidence", {"drug": drug}).rows == memory.run(
+        "indications-by-evidence", {"drug": drug}).rows
+    assert len(disk.run("indications-by-evidence", {"drug": drug})) == 2
+
+
+def test_store_is_opened_read_only(tmp_path: Path) -> None:
+    build_store([], tmp_path / "store")
+    store, _, _ = open_store(tmp_path / "store")
+    with pytest.raises((OSError, RuntimeError), match="read-write"):
+        store.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    kg = open_graph(tmp_path / "store")
+    assert [p.name for p in kg.files] == ["ntx.ttl", "scales.ttl", "naltrexone.ttl"]
+    assert kg.run("is-narcotic").boolean is False
+    assert kg.run("approved-indications").to_python()[0]["conditionLabel"] == "alcohol dependence"
+
+
+def test_manifest_records_files_prefixes_and_completion(tmp_path: Path, generated: Path) -> None:
+    info = build_store([generated], tmp_path / "store")
+    manifest = json.loads((tmp_path / "store" / MANIFEST_NAME).read_text())
+    assert manifest == info.manifest == read_manifest(tmp_path / "store")
+    assert manifest["format"] == "ntx-graph-store" and manifest["format_version"] == 1
+    assert manifest["ntx_graph_version"] and manifest["completed"].endswith("+00:00")
+    record = manifest["files"][-1]
+    data = generated.read_bytes()
+    assert record == {"path": str(generated.resolve()), "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                      "triples": record["triples"], "bundled": False}
+    assert [f["bundled"] for f in manifest["files"]] == [True] * (len(manifest["files"]) - 1) + [False]
+    assert manifest["prefixes"]["sq"].endswith("/synthetic/quote/")
+    assert _siblings(tmp_path / "store") == []
+
+
+def test_without_bundled_graph(tmp_path: Path, generated: Path) -> None:
+    info = build_store([generated], tmp_path / "store", include_bundled=False)
+    assert [Path(f["path"]) for f in info.files] == [generated.resolve()]
+    assert info.triples == len(KnowledgeGraph.open([generated], include_bundled=False)) > 2000
+
+
+def test_progress_reports_triples_and_rate(tmp_path: Path, generated: Path) -> None:
+    out = io.StringIO()
+    build_store([generated], tmp_path / "store", progress=True, chunk_size=500, stream=out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("ntx-graph: loading ") and str(generated) in line for line in lines)
+    assert sum("triples loaded" in line and "triples/s" in line for line in lines) >= 4
+    assert lines[-1].startswith(f"ntx-graph: built {tmp_path / 'store'}: ")
+
+
+def test_directory_without_manifest_is_refused(tmp_path: Path) -> None:
+    build_store([], tmp_path / "store")
+    (tmp_path / "store" / MANIFEST_NAME).unlink()
+    message = (f"{tmp_path / 'store'} is not a complete ntx-graph store (interrupted build?); "
+               "rebuild it with ntx-graph load")
+    with pytest.raises(NtxError) as caught:
+        open_store(tmp_path / "store")
+    assert str(caught.value) == message
+    assert not is_store(tmp_path / "store")
+    with pytest.raises(NtxError, match="no such store directory"):
+        open_store(tmp_path / "missing")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(NtxError, match="not a complete ntx-graph store"):
+        open_store(tmp_path / "other")
+
+
+def test_incompatible_format_version_is_refused(tmp_path: Path) -> None:
+    build_store([], tmp_path / "store")
+    path = tmp_path / "store" / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(NtxError, match=r"format version 99.*rebuild it"):
+        open_store(tmp_path / "store")
+
+
+def test_keyboard_interrupt_leaves_no_complete_store(tmp_path: Path, generated: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(self: object, added: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(persistent._Progress, "chunk", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        build_store([generated], tmp_path / "store", progress=True, stream=io.StringIO())
+    assert not (tmp_path / "store").exists()
+    assert _siblings(tmp_path / "store") == []
+    with pytest.raises(NtxError):
+        open_store(tmp_path / "store")
+
+
+def test_failed_rebuild_keeps_the_old_store(tmp_path: Path, generated: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    old = build_store([], tmp_path / "store")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("<urn:a> <urn:b> .\n")
+    with pytest.raises(DataError, match=r"bad\.ttl: syntax error"):
+        build_store([generated, bad], tmp_path / "store")
+    assert open_store(tmp_path / "store")[2]["completed"] == old.manifest["completed"]
+    assert len(open_store(tmp_path / "store")[0]) == old.triples
+
+    def interrupt(self: object, added: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(persistent._Progress, "chunk", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        build_store([generated], tmp_path / "store", progress=True, stream=io.StringIO())
+    assert len(open_store(tmp_path / "store")[0]) == old.triples
+    assert _siblings(tmp_path / "store") == []
+    monkeypatch.undo()
+    new = build_store([generated], tmp_path / "store")
+    assert len(open_store(tmp_path / "store")[0]) == new.triples > old.triples
+    assert _siblings(tmp_path / "store") == []
+
+
+def test_killed_build_leaves_no_complete_store(tmp_path: Path) -> None:
+    data = tmp_path / "big.nt"
+    write_generated(data, 400)
+    target = tmp_path / "store"
+    script = textwrap.dedent(f"""
+        from ntx_graph.persistent import build_store
+        build_store([{str(data)!r}], {str(target)!r}, progress=True, chunk_size=2000)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = child.stderr.readline()
+        if "triples loaded" in line and "big.nt" not in line:
+            break
+        assert line, "the build ended before it could be killed"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    child.stderr.close()
+    assert not target.exists()
+    leftovers = _siblings(target)
+    assert leftovers, "the killed build should have left its temporary directory"
+    for name in leftovers:
+        with pytest.raises(NtxError, match="not a complete ntx-graph store"):
+            open_store(tmp_path / name)
+    build_store([], target)  # cleans up what the killed build left
+    assert is_store(target)
+    assert _siblings(target) == []
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_store(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("mine")
+    with pytest.raises(NtxError, match="exists and is not an ntx-graph store"):
+        build_store([], tmp_path / "home")
+    assert (tmp_path / "home" / "notes.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    assert build_store([], tmp_path / "empty").triples > 1000
+
+
+def test_bad_input_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope\.ttl: no such file"):
+        build_store([tmp_path / "nope.ttl"], tmp_path / "store")
+    with pytest.raises(DataError, match="is a directory"):
+        build_store([tmp_path], tmp_path / "store")
+    with pytest.raises(NtxError, match="nothing to load"):
+        build_store([], tmp_path / "store", include_bundled=False)
+    assert not (tmp_path / "store").exists()
+
+
+def test_named_graphs_and_blank_nodes_load_into_the_default_graph(tmp_path: Path) -> None:
+    a = tmp_path / "a.trig"
+    a.write_text('<urn:g> { _:x <urn:p> "1" . }\n')
+    b = tmp_path / "b.ttl"
+    b.write_text('_:x <urn:p> "2" .\n')
+    build_store([a, b], tmp_path / "store", include_bundled=False)
+    store, _, _ = open_store(tmp_path / "store")
+    answer = store.query('SELECT ?s ?o WHERE { ?s <urn:p> ?o }')
+    assert isinstance(answer, QuerySolutions)
+    rows = list(answer)
+    assert len(rows) == 2 and rows[0]["s"] != rows[1]["s"]  # blank nodes of two files are kept apart
