@@ -22,10 +22,17 @@ def atomic_write(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise NtxError(f"cannot write {path}: it is a folder")
     try:
+        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
         raise NtxError(f"cannot write {path}: {error.strerror or error}") from None
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -164,7 +164,7 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
     if fmt == "ntriples":
         return ordered
     used = {p: ns for p, ns in sorted(prefixes.items()) if p and (b"<" + ns.encode()) in ordered}
-    triples = parse(ordered, format=RdfFormat.N_TRIPLES)
+    triples = parse(ordered, format=RdfFormat.N_TRIPLES, lenient=True)  # our own dump: already valid
     if fmt == "jsonld":
         return _jsonld([Triple(q.subject, q.predicate, q.object) for q in triples], used)
     if fmt in ("turtle", "trig"):

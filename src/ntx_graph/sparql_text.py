@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TOKEN = re.compile(
     r"""
@@ -62,6 +63,7 @@ def operation(text: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=256)
 def is_update(text: str) -> bool:
     """Whether ``text`` is a SPARQL Update request rather than a query."""
     return operation(text) in UPDATE_KEYWORDS or operation(unescape_codepoints(text)) in UPDATE_KEYWORDS
@@ -86,12 +88,18 @@ def stray_backslash(text: str) -> bool:
 
 
 def federation_keywords(text: str) -> list[str]:
+    """The federation keywords in ``text`` (see :func:`_federation_keywords`)."""
+    return list(_federation_keywords_cached(text))
+
+
+@lru_cache(maxsize=256)
+def _federation_keywords_cached(text: str) -> tuple[str, ...]:
     """See _federation_keywords; the text is read both as written and with
     codepoint escapes expanded, and a stray backslash counts as SERVICE."""
     found = _federation_keywords(text) + _federation_keywords(unescape_codepoints(text))
     if stray_backslash(text) or stray_backslash(unescape_codepoints(text)):
         found.append("SERVICE")
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 def _federation_keywords(text: str) -> list[str]:
