@@ -12,7 +12,6 @@ import importlib.util
 import re
 import sys
 from collections import Counter
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+import servers
 from ntx_graph.catalog import get_saved_query
 from ntx_graph.resources import queries_dir
 
@@ -40,14 +40,6 @@ def _runner() -> ModuleType:
 
 RUNNER = _runner()
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMERIC = {
-    XSD + name
-    for name in (
-        "integer", "decimal", "double", "float", "int", "long", "short", "byte", "nonNegativeInteger",
-        "nonPositiveInteger", "positiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort",
-        "unsignedByte",
-    )
-}  # fmt: skip
 
 ID = "https://w3id.org/ntx-graph/id/"
 DEF = "https://w3id.org/ntx-graph/def/"
@@ -62,25 +54,7 @@ EXTRA_CASES = [
 CASES = [(name, None) for name in QUERY_NAMES] + [case for case in EXTRA_CASES if case[0] in QUERY_NAMES]
 
 
-def value(term: Any) -> Any:
-    """A comparable value for an RDF term: numbers by value, booleans as bool, others by their term."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return ("iri", term.value)
-    if isinstance(term, ox.BlankNode):
-        return ("blank",)  # blank node labels differ between engines
-    datatype = term.datatype.value if term.datatype is not None else XSD + "string"
-    if datatype in NUMERIC:
-        try:
-            return ("number", Decimal(term.value))
-        except InvalidOperation:
-            return ("number", term.value)
-    if datatype == XSD + "boolean":
-        return ("boolean", term.value in ("true", "1"))
-    if term.language:
-        return ("text", term.value, term.language)
-    return ("literal", term.value, datatype)
+value = servers.value  # one normalisation for every comparison of answers
 
 
 def order_keys(text: str) -> list[str]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
 
+import servers
 from ntx_graph.catalog import saved_queries
 from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
@@ -29,7 +29,6 @@ from ntx_graph.results import QueryResult
 XSD = "http://www.w3.org/2001/XMLSchema#"
 NTX = "https://w3id.org/ntx-graph/def/"
 ID = "https://w3id.org/ntx-graph/id/"
-NUMERIC = {XSD + n for n in ("integer", "decimal", "double", "float", "int", "long", "nonNegativeInteger")}
 SMALL_DRUGS = 100  # about 10,000 triples
 LARGE_DRUGS = 1000  # about 100,000 triples
 SEED = 11
@@ -127,24 +126,7 @@ def _params(name: str, variant: str, engines: Engines) -> dict[str, str]:
     return params
 
 
-def _value(term: Any) -> Any:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return ("iri", term.value)
-    if isinstance(term, ox.BlankNode):
-        return ("blank",)
-    datatype = term.datatype.value if term.datatype is not None else XSD + "string"
-    if datatype in NUMERIC:
-        try:
-            return ("number", Decimal(term.value))
-        except InvalidOperation:
-            return ("number", term.value)
-    if datatype == XSD + "boolean":
-        return ("boolean", term.value in ("true", "1"))
-    if term.language:
-        return ("text", term.value, term.language)
-    return ("literal", term.value, datatype)
+_value = servers.value  # one normalisation for every comparison of answers
 
 
 def _answer(result: QueryResult) -> Any:
