@@ -24,13 +24,12 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -40,6 +39,7 @@ import rdflib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import Listener
 from ntx_graph.catalog import PARAM_TYPES, Parameter, SavedQuery, saved_queries
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
@@ -591,48 +591,6 @@ def test_property_tests_reach_accepted_values() -> None:
 
 
 # -- federation: what reaches the network ---------------------------------------------------------
-
-
-@dataclass
-class Listener:
-    """A loopback socket that records every connection made to it."""
-
-    port: int
-    hits: list[bytes] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    found = Listener(server.getsockname()[1])
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                found.hits.append(conn.recv(200) or b"(connected)")
-            except OSError:
-                found.hits.append(b"(connected)")
-            conn.close()  # a reset: the query engine gets an error, not an answer
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield found
-    stop.set()
-    thread.join(2)
-    server.close()
 
 
 def _settle() -> None:
