@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from pyoxigraph import NamedNode
-
 from ntx_graph import __version__
+from ntx_graph.connection import connection_problem
 from ntx_graph.errors import NtxError
 
 CONTENT_TYPE = "text/turtle; charset=utf-8"
@@ -64,15 +63,10 @@ def push_graph(data: bytes, *, endpoint: str, graph: str, replace: bool = True, 
     at ``endpoint``: PUT (``replace``) or POST. ``auth`` is ``basic`` or
     ``digest``; a progress line goes to ``stream`` (stderr) when ``progress``.
     Raises PushError (``push failed: HTTP 401 Unauthorized: ...``)."""
+    problem = connection_problem(endpoint, graph, auth)
+    if problem:
+        raise PushError(f"push failed: {problem}")
     parts = urllib.parse.urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PushError(f"push failed: {endpoint!r} is not an http(s) URL")
-    try:
-        NamedNode(graph)
-    except ValueError as error:
-        raise PushError(f"push failed: the graph {graph!r} is not an absolute IRI ({error})") from None
-    if auth not in ("basic", "digest"):
-        raise PushError(f"push failed: unknown authentication scheme {auth!r}; use basic or digest")
     if (user is None) != (password is None):
         raise PushError("push failed: give both a user name and a password, or neither")
     url = endpoint + ("&" if parts.query else "?") + urllib.parse.urlencode({"graph": graph})

@@ -51,6 +51,7 @@ from pyoxigraph import (
 
 from ntx_graph import __version__
 from ntx_graph.catalog import SavedQuery, get_saved_query
+from ntx_graph.connection import connection_problem
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
 from ntx_graph.params import bind, expand_iri
 from ntx_graph.results import QueryResult, Term
@@ -181,16 +182,9 @@ class RemoteEndpoint:
     def __init__(self, url: str, *, graph: str | None = None, user: str | None = None,
                  password: str | None = None, timeout: float = 60.0, prefixes: Mapping[str, str] | None = None,
                  auth: str = "basic", check_classes: bool = True) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise NtxError(f"{url!r} is not an http(s) endpoint URL")
-        if graph is not None:
-            try:
-                NamedNode(graph)
-            except ValueError as error:
-                raise NtxError(f"the graph {graph!r} is not an absolute IRI ({error})") from None
-        if auth not in ("basic", "digest"):
-            raise NtxError(f"unknown authentication scheme {auth!r}; use basic or digest")
+        problem = connection_problem(url, graph, auth)
+        if problem:
+            raise NtxError(problem)
         if timeout <= 0:
             raise NtxError("the timeout must be positive")
         self.url = url
