@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -159,8 +160,9 @@ def open_store(directory: str | os.PathLike[str]) -> tuple[Store, dict[str, str]
     manifest = read_manifest(path)
     try:
         store = Store.read_only(str(path))
-    except OSError as error:
-        raise NtxError(f"{path}: the store cannot be opened ({_one_line(str(error))})") from None
+    except (OSError, RuntimeError) as error:  # RocksDB reports a damaged store as a RuntimeError
+        raise NtxError(f"{path}: the store cannot be opened ({_one_line(str(error))}); "
+                       "rebuild it with ntx-graph load") from None
     return store, dict(manifest["prefixes"]), manifest
 
 
@@ -200,7 +202,22 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     if (not isinstance(manifest.get("triples"), int) or not isinstance(prefixes, dict)
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items())):
         raise incomplete
+    for name in prefixes:
+        if not _is_prefix_name(name):
+            raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({name!r} is not a prefix "
+                           "name); rebuild the store with ntx-graph load")
+    try:  # the IRIs as the query engine will take them: Oxigraph checks them itself
+        Store().query("ASK {}", prefixes=prefixes)
+    except (ValueError, SyntaxError) as error:
+        raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({_one_line(str(error))}); "
+                       "rebuild the store with ntx-graph load") from None
     return manifest
+
+
+def _is_prefix_name(name: str) -> bool:
+    """Whether ``name`` is a SPARQL/Turtle prefix name (PN_PREFIX, or empty)."""
+    return name == "" or (name[0].isalpha() and not name.endswith(".")
+                          and all(c.isalnum() or c in "_-.\u00b7" for c in name))
 
 
 def is_store(directory: str | os.PathLike[str]) -> bool:
@@ -256,14 +273,40 @@ def _check_readable(path: Path) -> None:
 
 
 def _check_replaceable(target: Path) -> None:
-    """Refuse to replace anything but an ntx-graph store (complete or not) or an empty directory."""
+    """Refuse to replace anything but a missing or empty directory or an ntx-graph store.
+
+    A store is recognised by its content, not by one file name: a manifest
+    whose ``format`` is ours, RocksDB's ``CURRENT`` file, and nothing else but
+    the files RocksDB writes, so that a directory of the user's that merely
+    holds a file named like the manifest is never replaced.
+    """
     if not target.exists():
         return
     if not target.is_dir():
         raise NtxError(f"{target} exists and is not a directory; choose another store directory")
-    if (target / MANIFEST_NAME).exists() or not any(target.iterdir()):
+    try:
+        names = [entry.name for entry in target.iterdir()]
+    except OSError as error:
+        raise NtxError(f"{target}: cannot be read ({error.strerror or error})") from None
+    if not names or _looks_like_store(target, names):
         return
     raise NtxError(f"{target} exists and is not an ntx-graph store; choose another directory or remove it")
+
+
+#: The files RocksDB keeps in a store directory (besides our manifest).
+_ROCKSDB_FILE = r"(CURRENT|IDENTITY|LOCK|LOG|LOG\.old\.\d+|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))"
+
+
+def _looks_like_store(directory: Path, names: Sequence[str]) -> bool:
+    if MANIFEST_NAME not in names or "CURRENT" not in names:
+        return False
+    if not all(name == MANIFEST_NAME or re.fullmatch(_ROCKSDB_FILE, name) for name in names):
+        return False
+    try:
+        manifest = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == STORE_FORMAT
 
 
 def _create(temporary: Path) -> Store:
