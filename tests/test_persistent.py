@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -279,3 +280,40 @@ def test_a_bad_prefix_in_the_manifest_is_a_user_error(tmp_path: Path, capsys: py
             open_store(tmp_path / "store")
         code, err = _cli(["query", "is-narcotic", "--store", str(tmp_path / "store")], capsys)
         assert code == 2 and err.count("\n") == 1 and "bad prefix in the manifest" in err
+
+
+def test_load_validates_first_and_builds_nothing_that_breaks_the_shapes(tmp_path: Path) -> None:
+    from ntx_graph.errors import ValidationFailed
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ntx: <https://w3id.org/ntx-graph/def/> .\n<https://example.org/i> a ntx:Indication .\n")
+    out = io.StringIO()
+    with pytest.raises(ValidationFailed, match="do not conform to the shapes"):
+        build_store([bad], tmp_path / "store", validate=True, stream=out)
+    assert "https://example.org/i" in out.getvalue() or "<https://example.org/i>" in out.getvalue()
+    assert not (tmp_path / "store").exists() and _siblings(tmp_path / "store") == []
+    assert build_store([bad], tmp_path / "store", validate=False).manifest["validated"] is False
+
+
+def test_progress_says_each_step_once_and_the_true_total(tmp_path: Path, generated: Path) -> None:
+    out = io.StringIO()
+    started = time.perf_counter()
+    info = build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    elapsed = time.perf_counter() - started
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "ntx-graph: validating 1 file against the SHACL shapes"
+    assert sum("checked the shapes: conforms" in line for line in lines) == 1
+    assert sum("optimizing the store" in line for line in lines) == 1
+    assert sum(line.startswith("ntx-graph: built ") for line in lines) == 1 and lines[-1].startswith(
+        f"ntx-graph: built {tmp_path / 'store'}: {info.triples:,} triples from 4 files in ")
+    assert info.manifest["validated"] is True
+    assert 0 < info.validation_seconds < info.seconds <= elapsed  # the total includes the validation
+
+
+def test_cli_load_prints_one_summary(tmp_path: Path, generated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ntx_graph.cli import main
+
+    assert main(["load", str(generated), "--store", str(tmp_path / "store")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"ntx-graph: built {tmp_path / 'store'}: ")
+    assert "validated in" in err and re.search(r"\d,\d{3} triples", err)

@@ -273,21 +273,13 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ntx_graph.persistent import build_store
+    from ntx_graph.persistent import build_store, summary
 
-    if args.files and not args.no_validate:
-        from ntx_graph.validate import validate
-
-        report = validate(args.files, include_bundled=not args.no_bundled)
-        if not report.conforms:
-            from ntx_graph.errors import ValidationFailed
-
-            sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
-            raise ValidationFailed(f"the files do not conform to the shapes ({report.summary()}); "
-                                   "use --no-validate to load them anyway")
-    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty())
-    sys.stderr.write(f"ntx-graph: {info.triples} triples in {args.store} "
-                     f"({info.seconds:.1f} s, {info.triples_per_second:,.0f} triples/s)\n")
+    progress = sys.stderr.isatty()
+    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=progress,
+                       validate=not args.no_validate)
+    if not progress:  # on a terminal the progress display ends with the same line
+        sys.stderr.write(f"ntx-graph: {summary(info)}\n")
     return 0
 
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
 
 __all__ = ["MANIFEST_NAME", "STORE_FORMAT", "STORE_FORMAT_VERSION", "StoreInfo", "build_store", "is_store",
-           "open_graph", "open_store", "read_manifest"]
+           "open_graph", "open_store", "read_manifest", "summary"]
 
 #: The manifest's file name inside a store directory.
 MANIFEST_NAME = "ntx-graph-store.json"
@@ -68,15 +68,27 @@ class StoreInfo:
     manifest: dict[str, Any]
 
     @property
+    def validation_seconds(self) -> float:
+        """The part of ``seconds`` spent validating the files (0 if they were not validated)."""
+        return float(self.manifest.get("validation_seconds", 0.0))
+
+    @property
     def triples_per_second(self) -> float:
-        return self.triples / self.seconds if self.seconds > 0 else 0.0
+        """The loading rate (validation excluded)."""
+        loading = self.seconds - self.validation_seconds
+        return self.triples / loading if loading > 0 else 0.0
 
 
 def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.PathLike[str], *,
                 include_bundled: bool = True, progress: bool = False, chunk_size: int = CHUNK_SIZE,
-                lenient: bool = False, stream: IO[str] | None = None) -> StoreInfo:
+                lenient: bool = False, stream: IO[str] | None = None, validate: bool = False) -> StoreInfo:
     """Load the bundled graph (unless ``include_bundled`` is false) and
     ``files`` into a new on-disk store at ``directory``.
+
+    With ``validate``, ``files`` are first checked against the SHACL shapes
+    (with the bundled graph, as :func:`ntx_graph.validate.validate` does); if
+    they do not conform, the report's lines are written on ``stream`` and
+    ValidationFailed is raised before anything is built.
 
     The store is built in a hidden temporary sibling directory; the manifest is
     written last, then the directory is renamed into place, replacing an
@@ -97,6 +109,12 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     for path in sources:
         _check_readable(path)
     _check_replaceable(target)
+    out = stream if stream is not None else sys.stderr
+    report = _Progress(out, started) if progress else None
+    validated, validation_seconds = False, 0.0
+    if validate and files:
+        _validate(files, include_bundled, out, report)
+        validated, validation_seconds = True, time.perf_counter() - started
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -104,8 +122,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
         raise NtxError(f"{parent}: cannot create the directory ({error.strerror or error})") from None
     _clean_stale(target)
     temporary = parent / f".{target.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
-    out = stream if stream is not None else sys.stderr
-    report = _Progress(out, started) if progress else None
+    if report:
+        report.start_loading()
     try:
         prefixes: dict[str, str] = {}
         records: list[dict[str, Any]] = []
@@ -134,6 +152,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
             "triples": triples,
             "prefixes": dict(sorted(prefixes.items())),
             "build_seconds": round(seconds, 3),
+            "validated": validated,
+            "validation_seconds": round(validation_seconds, 3),
             "completed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         _write_manifest(temporary, manifest)
@@ -143,10 +163,11 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
         if isinstance(error, OSError):
             raise NtxError(f"{target}: the store cannot be written ({error.strerror or error})") from None
         raise
-    if report:
-        report.done(triples, len(sources), target)
-    return StoreInfo(directory=target, triples=triples, files=tuple(records), prefixes=dict(sorted(prefixes.items())),
+    info = StoreInfo(directory=target, triples=triples, files=tuple(records), prefixes=dict(sorted(prefixes.items())),
                      seconds=seconds, manifest=manifest)
+    if report:
+        report.done(info)
+    return info
 
 
 def open_store(directory: str | os.PathLike[str]) -> tuple[Store, dict[str, str], dict[str, Any]]:
@@ -233,12 +254,16 @@ def is_store(directory: str | os.PathLike[str]) -> bool:
 
 
 class _Progress:
-    """Progress lines on a stream: the triples loaded so far and the rate."""
+    """Progress lines on a stream: the triples loaded so far and the rate, and one summary at the end."""
 
     def __init__(self, out: IO[str], started: float) -> None:
         self.out = out
         self.started = started
+        self.loading = started
         self.total = 0
+
+    def start_loading(self) -> None:
+        self.loading = time.perf_counter()
 
     def file(self, path: Path, number: int, count: int) -> None:
         self._line(f"loading {path} ({number}/{count})")
@@ -248,19 +273,38 @@ class _Progress:
 
     def chunk(self, added: int) -> None:
         self.total += added
-        elapsed = time.perf_counter() - self.started
+        elapsed = time.perf_counter() - self.loading
         rate = self.total / elapsed if elapsed > 0 else 0.0
         self._line(f"  {self.total:,} triples loaded, {rate:,.0f} triples/s")
 
-    def done(self, triples: int, files: int, target: Path) -> None:
-        elapsed = time.perf_counter() - self.started
-        rate = triples / elapsed if elapsed > 0 else 0.0
-        self._line(f"built {target}: {triples:,} triples from {files} file{'s' if files != 1 else ''} "
-                   f"in {elapsed:.1f} s ({rate:,.0f} triples/s)")
+    def done(self, info: StoreInfo) -> None:
+        self._line(summary(info))
 
     def _line(self, text: str) -> None:
         self.out.write(f"ntx-graph: {text}\n")
         self.out.flush()
+
+
+def summary(info: StoreInfo) -> str:
+    """One line saying what was built, how long it took in all (validation included) and the loading rate."""
+    files = len(info.files)
+    checked = f"validated in {info.validation_seconds:.1f} s, " if info.manifest.get("validated") else ""
+    return (f"built {info.directory}: {info.triples:,} triples from {files} file{'s' if files != 1 else ''} "
+            f"in {info.seconds:.1f} s ({checked}loaded at {info.triples_per_second:,.0f} triples/s)")
+
+
+def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, out: IO[str],
+              report: _Progress | None) -> None:
+    from ntx_graph.errors import ValidationFailed
+    from ntx_graph.validate import validate
+
+    if report:
+        report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
+    checked = validate(files, include_bundled=include_bundled, progress=out if report else None)
+    if not checked.conforms:
+        out.write(checked.text if checked.text.endswith("\n") else checked.text + "\n")
+        raise ValidationFailed(f"the files do not conform to the shapes ({checked.summary()}); "
+                               "use --no-validate to load them anyway")
 
 
 def _check_readable(path: Path) -> None:
