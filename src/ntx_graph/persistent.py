@@ -49,8 +49,10 @@ MANIFEST_NAME = "ntx-graph-store.json"
 STORE_FORMAT = "ntx-graph-store"
 #: The layout version this module writes and reads.
 STORE_FORMAT_VERSION = 1
-#: Quads handed to the store at a time (and the progress reporting interval).
-CHUNK_SIZE = 50_000
+#: Quads handed to the store at a time (and the progress reporting interval). Measured at 1M
+#: triples: 200,000 loads as fast as pyoxigraph's own bulk_load at a third of its peak memory
+#: (about 280 MiB against 900 MiB); 50,000 is 25% slower, 500,000 needs 690 MiB.
+CHUNK_SIZE = 200_000
 _DATASET_FORMATS = ("trig", "nquads")
 #: A file with fewer quads than this is inserted in one transaction instead of a bulk load.
 _SMALL_CHUNK = 10_000
