@@ -15,15 +15,11 @@ and an existing store is replaced only after the new one is finished.
 
 from __future__ import annotations
 
-import datetime
-import gc
-import hashlib
-import itertools
+# The build's own modules (hashlib, shutil, secrets, ...) are imported in the functions that use them:
+# opening a store for a query needs none of them.
 import json
 import os
 import re
-import secrets
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -103,6 +99,11 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     Raises DataError naming the file for an unreadable or invalid file, and
     NtxError if ``directory`` exists and is not an ntx-graph store.
     """
+    import datetime
+    import gc
+    import secrets
+    import shutil
+
     started = time.perf_counter()
     target = Path(directory)
     sources = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in files)]
@@ -365,6 +366,8 @@ def _create(temporary: Path) -> Store:
 def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, lenient: bool,
           report: _Progress | None) -> int:
     """Parse ``path`` into ``store`` chunk by chunk (bounded memory); return the triples read."""
+    import itertools
+
     name = format_of(path)
     try:
         parser = parse(path=str(path), format=RDF_FORMATS[name], rename_blank_nodes=True, lenient=lenient)
@@ -408,6 +411,8 @@ def _parser_prefixes(parser: QuadParser) -> dict[str, str]:
 
 
 def _digest(path: Path) -> tuple[int, str]:
+    import hashlib
+
     sha = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
@@ -431,6 +436,9 @@ def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
 def _swap_into_place(temporary: Path, target: Path) -> None:
     """Rename ``temporary`` to ``target``; an existing ``target`` is moved aside
     first and removed only once the new directory is in place (restored on failure)."""
+    import secrets
+    import shutil
+
     _check_replaceable(target)
     old: Path | None = None
     if target.exists():
@@ -450,6 +458,8 @@ def _swap_into_place(temporary: Path, target: Path) -> None:
 def _clean_stale(target: Path) -> None:
     """Remove what killed builds left beside ``target``: temporary build
     directories, and old stores moved aside (put back if ``target`` is missing)."""
+    import shutil
+
     for leftover in sorted(target.parent.glob(f".{target.name}.*-*-*")):
         kind, _, rest = leftover.name[len(target.name) + 2:].partition("-")
         pid = rest.partition("-")[0]
