@@ -85,8 +85,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
 
     With ``validate``, ``files`` are first checked against the SHACL shapes
     (with the bundled graph, as :func:`ntx_graph.validate.validate` does); if
-    they do not conform, the report's lines are written on ``stream`` and
-    ValidationFailed is raised before anything is built.
+    they do not conform, ValidationFailed (its ``report`` holds the SHACL
+    report) is raised before anything is built.
 
     The store is built in a hidden temporary sibling directory; the manifest is
     written last, then the directory is renamed into place, replacing an
@@ -305,9 +305,9 @@ def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, ou
         report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
     checked = validate(files, include_bundled=include_bundled, progress=out if report else None)
     if not checked.conforms:
-        out.write(checked.text if checked.text.endswith("\n") else checked.text + "\n")
         raise ValidationFailed(f"the files do not conform to the shapes ({checked.summary()}); "
-                               "use --no-validate to load them anyway")
+                               "use --no-validate to load them anyway", report=checked.text,
+                               summary=checked.summary())
 
 
 def _check_readable(path: Path) -> None:
