@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from conftest import Listener
 from ntx_graph.catalog import PARAM_TYPES, Parameter, SavedQuery, saved_queries
-from ntx_graph.errors import ParameterError
+from ntx_graph.errors import ParameterError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.remote import inject_values
 from ntx_graph.server import Limits, NtxServer, make_server
@@ -962,3 +962,26 @@ def test_endpoint_still_answers_after_the_bad_inputs(live: NtxServer, kg: Knowle
     assert json.loads(reply.body) == json.loads(expected)
     with contextlib.suppress(OSError):
         assert len(live.pool.pids()) == LIMITS.workers
+
+
+CATASTROPHIC = ('SELECT ?x WHERE { BIND("' + "a" * 40 + '!" AS ?x) FILTER(REGEX(?x, "^(a+)+$")) }')
+
+
+def test_regression_rdflib_catastrophic_regex_stops_at_the_time_limit() -> None:
+    """Issue 11 finding 6: Python's re holds the GIL, so the thread that
+    waited for rdflib could never time out; the query now runs in a child
+    process that is killed."""
+    started = time.monotonic()
+    result = ntx("query", "--engine", "rdflib", "--timeout", "3", "--sparql", CATASTROPHIC)
+    elapsed = time.monotonic() - started
+    assert_message(error_line(result), Exact("the query ran longer than the time limit of 3 s and was stopped"))
+    assert elapsed < 3 + 2 + 3, f"took {elapsed:.1f} s"  # the limit, 2 s, and the CLI's start-up with rdflib
+
+
+def test_regression_rdflib_catastrophic_regex_stops_in_the_api(kg: KnowledgeGraph) -> None:
+    kg.to_rdflib()  # built before the clock starts
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="time limit of 1 s"):
+        kg.query(CATASTROPHIC, engine="rdflib", timeout=1)
+    assert time.monotonic() - started < 1 + 2
+    assert kg.query("ASK { }", engine="rdflib", timeout=5).boolean is True  # and the engine still answers

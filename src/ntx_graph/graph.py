@@ -4,12 +4,8 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from typing import Literal as Kind
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
 
@@ -29,15 +25,19 @@ from ntx_graph.results import QueryResult
 from ntx_graph.results import Term as AnyTerm
 from ntx_graph.sparql_text import analyse, check_policy
 
+TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, Literal, TypeVar
+
     import rdflib
 
     from ntx_graph.validate import ValidationReport
 
-Engine = Kind["oxigraph", "rdflib"]
+    Engine = Literal["oxigraph", "rdflib"]
+    _T = TypeVar("_T")
+
 ENGINES: tuple[Engine, ...] = ("oxigraph", "rdflib")
-_T = TypeVar("_T")
-_log = logging.getLogger(__name__)
 
 
 class KnowledgeGraph:
