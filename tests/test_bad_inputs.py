@@ -43,7 +43,7 @@ from conftest import Listener
 from ntx_graph.catalog import PARAM_TYPES, Parameter, SavedQuery, saved_queries
 from ntx_graph.errors import ParameterError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.remote import inject_values
+from ntx_graph.params import bind_values as inject_values
 from ntx_graph.server import Limits, NtxServer, make_server
 from ntx_graph.server.messages import Request
 from ntx_graph.server.router import Router

@@ -4,6 +4,7 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -151,6 +152,8 @@ class KnowledgeGraph:
         if engine not in ENGINES:
             raise NtxError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
         info = analyse(sparql)
+        _debug("analysed: %s, where { at %d, federation %s, relative IRIs %s; engine %s, %d bound, timeout %s",
+               info.form, info.where, info.federation, info.relative_iris, engine, len(bindings or {}), timeout)
         check_policy(info, allow_federation=allow_federation, engine=engine)
         text = bind_values(sparql, bindings) if bindings else sparql
         if base is not None:
@@ -230,6 +233,15 @@ class KnowledgeGraph:
         bundled = set(resources.bundled_files())
         extra = [p for p in self.files if p not in bundled]
         return validate(extra, include_bundled=any(p in bundled for p in self.files))
+
+
+def _debug(message: str, *args: object) -> None:
+    """Log at DEBUG, a logger for this module, only if logging is in use:
+    importing logging costs the CLI's start-up ~3 ms, and a program that
+    configured logging has imported it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(__name__).debug(message, *args)
 
 
 def _too_many(limit: int, what: str) -> TooManyResults:
@@ -315,6 +327,7 @@ def _in_child(work: Callable[[], _T], timeout: float | None) -> _T:
     writer.close()
     try:
         if not reader.poll(timeout):
+            _debug("rdflib child %s ran past %s s: killed", process.pid, timeout)
             raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
         try:
             kind, value = reader.recv()

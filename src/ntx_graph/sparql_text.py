@@ -168,11 +168,6 @@ class QueryInfo(Record):
                    from_graphs=from_graphs, from_named=from_named, graphs=graphs, has_base=has_base,
                    prefixes=dict(prefixes or {}), relative_iris=relative_iris, rdflib_problem=rdflib_problem)
 
-    @property
-    def is_graph_form(self) -> bool:
-        """Whether the answer is a graph (CONSTRUCT, DESCRIBE)."""
-        return self.form in ("CONSTRUCT", "DESCRIBE")
-
 
 def _where(text: str, offset: int) -> str:
     line = text.count("\n", 0, offset) + 1
