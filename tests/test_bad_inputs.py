@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
+import io
+import itertools
 import json
 import os
 import re
@@ -41,6 +43,7 @@ from hypothesis import strategies as st
 
 from conftest import Listener
 from ntx_graph.catalog import PARAM_TYPES, Parameter, SavedQuery, saved_queries
+from ntx_graph.cli import main
 from ntx_graph.errors import ParameterError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.params import bind_values as inject_values
@@ -100,9 +103,29 @@ Message = Exact | Prefix | Pattern
 
 
 def ntx(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m ntx_graph ARGS`` in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, text=True,
-                          encoding="utf-8", errors="replace", cwd=cwd, timeout=timeout, env=ENV)
+    """The command line on ARGS: called in-process through ``main()``, which
+    proves as much as a process and costs a call, except where a time limit
+    may end the command by ``os._exit`` (then ``python -m ntx_graph`` in a
+    fresh process)."""
+    if any(a == "--timeout" and re.fullmatch(r"[0-9.]+", b) for a, b in itertools.pairwise(args)):
+        return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", cwd=cwd, timeout=timeout, env=ENV)
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.chdir(before)
+    stdout.flush()
+    text = out.getvalue().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")  # as text=True
+    return subprocess.CompletedProcess(list(args), code, text, err.getvalue())
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from urllib.request import urlopen
 
 import pytest
-from tests.conftest import Listener
 
+from conftest import Listener
 from ntx_graph.cli import main
 from ntx_graph.errors import NtxError, QuerySyntaxError
 from ntx_graph.graph import KnowledgeGraph
