@@ -263,18 +263,21 @@ def expand_escapes(text: str) -> str:
 
 
 def _keyword_hits(toks: list[Token]) -> list[tuple[int, str]]:
-    """(index, keyword) for each token holding a federation or update keyword,
-    also glued to what follows (``SERVICEex:a``, ``FROM:g``, ``DROPALL``), and
-    in a prefix that ``str.upper()`` turns into one (rdflib)."""
+    """(index, keyword) for each bare word or prefix that holds a federation
+    or update keyword anywhere: Oxigraph matches keywords (and ``true``,
+    ``false``) without a word boundary, so ``SERVICEex:a`` is ``SERVICE
+    ex:a`` and ``?s ?p trueSERVICE <x> {}`` is ``?s ?p true . SERVICE <x>
+    {}``. The word is upper-cased with ``str.upper()``, as rdflib does. No
+    SPARQL keyword or function name holds one of these words, so only a
+    prefix named like ``service:`` or ``from:`` is refused needlessly."""
     hits: list[tuple[int, str]] = []
     for i, tok in enumerate(toks):
         if tok.kind not in ("word", "pname"):
             continue
-        head = tok.text.partition(":")[0] if tok.kind == "pname" else tok.text
-        upper = head.upper()
-        hits += [(i, k) for k in FEDERATION_KEYWORDS if upper.startswith(k)]
+        upper = (tok.text.partition(":")[0] if tok.kind == "pname" else tok.text).upper()
+        hits += [(i, k) for k in FEDERATION_KEYWORDS if k in upper]
         if tok.kind == "word":
-            hits += [(i, k) for k in UPDATE_KEYWORDS if upper.startswith(k)]
+            hits += [(i, k) for k in UPDATE_KEYWORDS if k in upper]
     return hits
 
 
@@ -365,7 +368,8 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         if keyword in UPDATE_KEYWORDS:
             continue
         tok = toks[j]
-        glued = tok.text[len(keyword):]
+        upper = tok.text.upper()
+        glued = tok.text[upper.find(keyword) + len(keyword):] if len(upper) == len(tok.text) else ""
         nxt = j + 1
         if keyword == "FROM" and not glued and nxt < len(toks) and toks[nxt].keyword == "NAMED":
             keyword, nxt = "FROM NAMED", nxt + 1
