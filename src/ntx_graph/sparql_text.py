@@ -437,11 +437,20 @@ def operation(text: str) -> str:
 
 
 def is_update(text: str) -> bool:
-    """Whether ``text`` is (or smuggles) a SPARQL Update request."""
+    """Whether ``text`` is (or smuggles) a SPARQL Update request; also True
+    for text the analyser cannot read, so that a caller using this as a gate
+    lets nothing unclassified through. :func:`analyse` and
+    :func:`check_policy` say why.
+
+    >>> is_update("#x\rDROP ALL"), is_update("ASK {}"), is_update("\\ DROP")
+    (True, False, True)
+    """
     try:
         return analyse(text).update
-    except (QuerySyntaxError, QueryRefused):
+    except QueryRefused:
         return False
+    except QuerySyntaxError:
+        return True
 
 
 def where_brace(text: str) -> int:
