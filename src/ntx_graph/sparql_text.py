@@ -442,7 +442,7 @@ def is_update(text: str) -> bool:
     lets nothing unclassified through. :func:`analyse` and
     :func:`check_policy` say why.
 
-    >>> is_update("#x\rDROP ALL"), is_update("ASK {}"), is_update("\\ DROP")
+    >>> is_update("#x\\rDROP ALL"), is_update("ASK {}"), is_update("\\\\ DROP")
     (True, False, True)
     """
     try:
