@@ -322,7 +322,10 @@ def analyse(text: str) -> QueryInfo:
     info = _read(text, toks)
     if needs_second and rdflib_toks:
         extra = _keyword_hits(rdflib_toks)
-        federation = tuple(dict.fromkeys(info.federation + tuple(k for _, k in extra if k in FEDERATION_KEYWORDS)))
+        federation = info.federation
+        for keyword in FEDERATION_KEYWORDS:  # what rdflib's reading finds beyond Oxigraph's, once each
+            beyond = sum(k == keyword for _, k in extra) - sum(k.startswith(keyword) for k in info.federation)
+            federation += (keyword,) * max(0, beyond)
         updates = [k for _, k in extra if k in UPDATE_KEYWORDS]
         info = _replace(info, federation=federation, update=info.update or bool(updates),
                         operation=info.operation if info.update or not updates else updates[0],
