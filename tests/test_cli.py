@@ -46,13 +46,13 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])
 def test_select_formats_parse_as_sparql_results(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    data = out(capsys, "query", "approved-indications", "--format", fmt).encode()
+    data = out(capsys, "query", "primary-uses", "--format", fmt).encode()
     reader = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML, "tsv": QueryResultsFormat.TSV}[fmt]
     assert len(list(parse_query_results(data, format=reader))) == 2  # type: ignore[arg-type]
 
 
 def test_csv_has_a_header_and_crlf(capsys: pytest.CaptureFixture[str]) -> None:
-    text = out(capsys, "query", "approved-indications", "--format", "csv")
+    text = out(capsys, "query", "primary-uses", "--format", "csv")
     assert text.count("\r\n") == 3
 
 

@@ -109,7 +109,7 @@ _PR = {name: _n("ntx", name) for name in (
     "worstSeverity", "bodySystem", "patientAction", "listPosition", "usuallyTemporary", "target", "certainty",
     "dosageForm", "formulation", "dosingFrequency", "consequence", "sign", "warnsOf", "patientCondition", "risk",
     "durationValue", "durationUnit", "durationQualifier", "population", "statementSubject", "statementProperty",
-    "statementValue", "evidenceQuote", "sha256", "repositoryPath",
+    "statementValue", "evidenceQuote", "principalQuote", "sourceModality", "sha256", "repositoryPath",
 )}
 _DRUG_CLASS = _n("schema", "drugClass")
 _PRESCRIPTION_STATUS = _n("schema", "prescriptionStatus")
@@ -127,6 +127,7 @@ _TRUE = Literal("true", datatype=NamedNode(_XSD + "boolean"))
 _FALSE = Literal("false", datatype=NamedNode(_XSD + "boolean"))
 _INTEGER = NamedNode(_XSD + "integer")
 _TEXT_PLAIN = Literal("text/plain")
+_STATED = NamedNode(_DEF + "source-modality/stated")
 
 #: Real conditions of the bundled graph, with their labels: leaves of the
 #: hierarchy (under substance dependence or behavioural addiction) and the
@@ -165,7 +166,9 @@ _MECHANISMS = (
     ("reduces craving in a way that is not understood", "not-understood", None),
 )
 _FORMS = (("pill", "once a day"), ("tablet", "twice a day"), ("injection", "once a month"), ("capsule", "once a day"))
-_OFF_LABEL_EVIDENCE = ("not-supported", "no-evidence-cited", "preliminary-studies", "supported-by-studies")
+_OFF_LABEL_EVIDENCE = (
+    "not-supported", "no-evidence-cited", "studies-indicate-possible-benefit", "supported-by-studies",
+)
 _SYLLABLES = ("ba", "co", "da", "fe", "li", "mo", "nu", "ra", "si", "to", "vi", "ze", "ka", "lo", "pe", "tu")
 _SUFFIXES = ("trexone", "xamine", "pirone", "dolol", "zepam", "mefene", "tidine", "sartan")
 
@@ -267,6 +270,8 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(node, _LABEL, _en(label))
         add(node, _PR["drug"], drug)
         add(node, _DERIVED_FROM, source)
+        add(node, _PR["sourceModality"], _STATED)  # the synthetic text states every claim as fact
+        add(node, _PR["principalQuote"], quote[quotes[0]])
         for key in quotes:
             add(node, _PR["evidenceQuote"], quote[key])
 
