@@ -83,6 +83,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-request-bytes", type=int, default=1_000_000,
                        help="cap on a request's size; larger gets 413 (default: 1000000)")
     serve.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
+    serve.add_argument("--processes", type=int, default=1, metavar="N",
+                       help="server processes sharing the port, each with its own workers (default: 1)")
+    serve.add_argument("--memory-limit", type=int, default=1024, metavar="MIB",
+                       help="address space of each query worker; a query past it gets 503 (default: 1024)")
+    serve.add_argument("--max-response-bytes", type=int, default=50_000_000,
+                       help="cap on an answer's size; larger gets 413 (default: 50000000)")
+    serve.add_argument("--client-share", type=int, default=0, metavar="N",
+                       help="most query workers one client address holds at once (default: workers - 1, at least 1)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests whose Host is NAME (repeatable; '*' for any); bound to loopback, "
+                            "only loopback names are answered by default (DNS-rebinding protection)")
+    serve.add_argument("--allow-federation", action="store_true",
+                       help="give the query workers the network (off by default: they run without any)")
+    serve.add_argument("--no-cache", action="store_true", help="do not keep answers in memory")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
+                       help="one log line per request on stderr (default: on unless stderr is a terminal)")
+    serve.add_argument("--log-queries", action="store_true", help="include query strings in the access log")
     _add_data_args(serve)
 
     push = sub.add_parser("push", help="upload the graph to a triplestore (SPARQL 1.1 Graph Store Protocol)")
@@ -253,11 +270,20 @@ def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ntx_graph.server import Limits, serve
+    from ntx_graph.server.http import DEFAULT_CACHE_BYTES
 
+    limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request_bytes=args.max_request_bytes,
+                    workers=args.workers, memory_bytes=args.memory_limit * 1024 * 1024,
+                    max_response_bytes=args.max_response_bytes, allow_federation=args.allow_federation,
+                    client_share=args.client_share)
+    if args.processes < 1:
+        raise NtxError("--processes must be at least 1")
+    access_log = not sys.stderr.isatty() if args.access_log is None else args.access_log
     kg = _open(args)
-    serve(kg, host=args.host, port=args.port,
-          limits=Limits(timeout=args.timeout, max_rows=args.max_rows,
-                        max_request_bytes=args.max_request_bytes, workers=args.workers))
+    serve(kg, host=args.host, port=args.port, limits=limits, store=getattr(args, "store", None),
+          processes=args.processes, allowed_hosts=tuple(args.allowed_host),
+          cache_bytes=0 if args.no_cache else DEFAULT_CACHE_BYTES, access_log=access_log,
+          log_queries=args.log_queries)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -12,6 +13,7 @@ from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
 from ntx_graph.server.catalog_view import listing
+from ntx_graph.server.checked import ANALYSE_IN_SERVER_BYTES, checked_query
 from ntx_graph.server.guard import Refused, check_dataset, check_query
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
@@ -129,11 +131,13 @@ class Router:
             body = service_description(self.endpoint_url(request), self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
+        job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
+                       named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
+        if len(proto.query) > ANALYSE_IN_SERVER_BYTES:  # analysed in the worker, inside the time limit
+            return self.executor.run((checked_query, (job, accept, proto.formats)))
         check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
         fmt = negotiate(operation(proto.query) or "SELECT", accept, proto.formats)
-        job = QueryJob(fmt, self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
-                       named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
-        return self.executor.run((run_query, (job,)))
+        return self.executor.run((run_query, (replace(job, fmt=fmt),)))
 
     # -- saved queries ---------------------------------------------------
 
