@@ -118,6 +118,8 @@ class App:
                     return text(400, f"the {name} header is given twice")
                 value = f"{headers[name]}, {value}"
             headers[name] = value
+        if "host" not in headers and scope.get("http_version") == "1.1":
+            return text(400, "an HTTP/1.1 request needs a Host header", {"Connection": "close"})
         if self.draining:
             return text(503, "the server is shutting down; try again shortly",
                         {"Retry-After": "5", "Connection": "close"})

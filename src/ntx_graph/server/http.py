@@ -93,6 +93,13 @@ class Protocol(HttpToolsProtocol):
             raise self._refusal
         super().on_header(name, value)
 
+    def on_headers_complete(self) -> None:
+        version = self.parser.get_http_version()
+        if version not in ("1.0", "1.1"):
+            self._refusal = _Refusal(505, f"only HTTP/1.0 and HTTP/1.1 are served, not HTTP/{version}")
+            raise self._refusal
+        super().on_headers_complete()
+
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         try:

@@ -162,16 +162,20 @@ def _worker_main(source: GraphSource, settings: WorkerSettings, conn: Connection
     isolation = "federation allowed" if settings.allow_federation else isolate_network()
     _limit_memory(settings.memory_bytes)
     try:
-        kg = source.open()
-    except Exception as error:
-        conn.send(("failed", f"{type(error).__name__}: {error}"))
-        return
-    conn.send(("ready", isolation))
-    while True:
         try:
-            task = conn.recv()
-        except (EOFError, OSError):
+            kg = source.open()
+        except Exception as error:
+            conn.send(("failed", f"{type(error).__name__}: {error}"))
             return
+        conn.send(("ready", isolation))
+        _answer_tasks(kg, settings, conn)
+    except (EOFError, OSError):  # the server went away
+        return
+
+
+def _answer_tasks(kg: KnowledgeGraph, settings: WorkerSettings, conn: Connection) -> None:
+    while True:
+        task = conn.recv()
         if task is None:
             return
         try:
@@ -374,11 +378,8 @@ class WorkerPool:
         worker = self._acquire(client)
         try:
             worker.conn.send(task)
-            if not worker.conn.poll(self.timeout):
-                self._replace(worker, client)
-                raise QueryTimeout(f"the query exceeded the time limit of {self.timeout:g} s and was stopped")
-            reply, keep = worker.conn.recv()
-            assert isinstance(reply, Response)
+            answered = worker.conn.poll(self.timeout)
+            reply, keep = worker.conn.recv() if answered else (None, False)
         except (EOFError, OSError):
             error = self._died(worker)
             self._replace(worker, client)
@@ -386,10 +387,14 @@ class WorkerPool:
         except BaseException:
             self._replace(worker, client)
             raise
-        if not keep:
+        if not answered:
             self._replace(worker, client)
-        else:
+            raise QueryTimeout(f"the query exceeded the time limit of {self.timeout:g} s and was stopped")
+        assert isinstance(reply, Response)
+        if keep:
             self._release(worker, client)
+        else:
+            self._replace(worker, client)
         return reply
 
     def _replace(self, worker: _Worker, client: str) -> None:
@@ -411,6 +416,8 @@ class WorkerPool:
                 self._release(self._spawn())
                 return
             except WorkerError as error:
+                if self._closed:
+                    return
                 log.error("replacing a query worker (attempt %d): %s", attempt + 1, error)
                 time.sleep(0.5 * (attempt + 1))
 
