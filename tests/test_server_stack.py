@@ -29,7 +29,6 @@ from conftest import Listener
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server import Limits, NtxServer, make_server
 from ntx_graph.server.asgi import HostPolicy
-from ntx_graph.server.cache import CachingExecutor
 from ntx_graph.server.workers import WorkerPool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -497,21 +496,26 @@ def test_other_commands_never_import_uvicorn(args: list[str]) -> None:
 
 
 def test_the_cache_answers_a_repeated_query_from_memory(kg: KnowledgeGraph) -> None:
-    live = start(kg, Limits(workers=1))
+    live = start(kg, Limits(workers=1, timeout=0.5))
     try:
-        cache = live.server.executor
-        assert isinstance(cache, CachingExecutor)
+        cache = live.server.cache
+        assert cache is not None
         first = get(live.port, "/queries/is-narcotic.json")
         second = get(live.port, "/queries/is-narcotic.json")
         assert first.status == second.status == 200 and first.body == second.body
+        assert all(name in second.headers for name in SECURITY)
         assert (cache.hits, cache.misses) == (1, 1)
         get(live.port, "/queries/is-narcotic.csv")
-        assert cache.misses == 2
+        get(live.port, "/queries/is-narcotic.json", headers={"Accept": "text/csv"})
+        assert (cache.hits, cache.misses) == (1, 3)
+        assert get(live.port, sparql(SLOW), headers={"Host": "localhost"}).status == 503
+        assert cache.misses == 4 and get(live.port, sparql(SLOW), headers={"Host": "localhost"}).status == 503
+        assert cache.hits == 1, "an error was answered from the cache"
     finally:
         live.stop()
     uncached = start(kg, Limits(workers=1), cache_bytes=0)
     try:
-        assert isinstance(uncached.server.executor, WorkerPool)
+        assert uncached.server.cache is None
     finally:
         uncached.stop()
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ntx_graph.server.cache import ResponseCache
 from ntx_graph.server.messages import Request, Response, text
 from ntx_graph.server.router import SECURITY_HEADERS, Router
 from ntx_graph.server.workers import CLIENT
@@ -77,8 +78,9 @@ class App:
     """The ASGI application."""
 
     def __init__(self, router: Router, *, hosts: HostPolicy | None = None, max_in_flight: int = 64,
-                 log_queries: bool = False) -> None:
+                 log_queries: bool = False, cache: ResponseCache | None = None) -> None:
         self.router = router
+        self.cache = cache
         self.hosts = hosts or HostPolicy("0.0.0.0")
         self.max_request_bytes = router.limits.max_request_bytes
         self.max_in_flight = max_in_flight
@@ -129,21 +131,29 @@ class App:
         body = await self._read_body(headers, receive)
         if isinstance(body, Response):
             return body
-        if self.in_flight >= self.max_in_flight:
-            return text(503, f"the server has {self.in_flight} requests in flight, its limit; try again shortly",
-                        {"Retry-After": "1"})
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = Request(scope["method"], raw_path.decode("latin-1"), scope["query_string"].decode("latin-1"),
                           headers, body)
+        key = self.cache.key(request) if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        if self.in_flight >= self.max_in_flight:
+            return text(503, f"the server has {self.in_flight} requests in flight, its limit; try again shortly",
+                        {"Retry-After": "1"})
         client = scope.get("client")
         context = contextvars.copy_context()
         context.run(CLIENT.set, client[0] if client else "")
         self.in_flight += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._threads, context.run, self.router,
-                                                                    request)
+            response = await asyncio.get_running_loop().run_in_executor(self._threads, context.run, self.router,
+                                                                        request)
         finally:
             self.in_flight -= 1
+        if key is not None and self.cache is not None:
+            self.cache.put(key, response)
+        return response
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | Response:
         limit = self.max_request_bytes

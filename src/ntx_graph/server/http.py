@@ -36,11 +36,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ntx_graph.errors import NtxError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.asgi import App, HostPolicy
-from ntx_graph.server.cache import CachingExecutor
+from ntx_graph.server.cache import ResponseCache
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.router import SECURITY_HEADERS, Router
 from ntx_graph.server.snapshot import Snapshot
-from ntx_graph.server.workers import DumpedGraph, Executor, GraphSource, WorkerPool
+from ntx_graph.server.workers import DumpedGraph, GraphSource, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class _Uvicorn(uvicorn.Server):
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket; NtxError naming the address if it cannot be bound."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -209,10 +209,10 @@ class NtxServer:
         self.server_address = (str(address), int(port))
         bound = f"[{address}]" if ":" in str(address) else str(address)
         self.url = f"http://{bound}:{port}/"
-        self.executor: Executor = CachingExecutor(self.pool, options.cache_bytes) if options.cache_bytes else self.pool
-        self.router = Router(snapshot, limits, self.executor, host=f"{bound}:{port}")
+        self.cache = ResponseCache(options.cache_bytes) if options.cache_bytes else None
+        self.router = Router(snapshot, limits, self.pool, host=f"{bound}:{port}")
         self.app = App(self.router, hosts=HostPolicy(str(address), options.allowed_hosts),
-                       max_in_flight=options.max_in_flight, log_queries=options.log_queries)
+                       max_in_flight=options.max_in_flight, log_queries=options.log_queries, cache=self.cache)
         grace = options.grace if options.grace is not None else limits.queue_wait + limits.timeout + 2
         config = uvicorn.Config(
             self.app, http=Protocol, lifespan="on", log_config=None, access_log=False, proxy_headers=False,
@@ -247,7 +247,9 @@ class NtxServer:
             return
         self._closed = True
         self.app.close()
-        self.executor.close()
+        if self.cache is not None:
+            self.cache.clear()
+        self.pool.close()
         self._close_files()
 
     def _close_files(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -13,8 +12,8 @@ from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
 from ntx_graph.server.catalog_view import listing
-from ntx_graph.server.checked import ANALYSE_IN_SERVER_BYTES, checked_query
-from ntx_graph.server.guard import Refused, check_dataset, check_query
+from ntx_graph.server.checked import checked_query
+from ntx_graph.server.guard import Refused, check_dataset
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
 from ntx_graph.server.negotiation import SUFFIXES, NotAcceptable, choose, content_type, negotiate
@@ -25,7 +24,6 @@ from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
 from ntx_graph.server.tasks import QueryJob, entity_page, run_query
 from ntx_graph.server.workers import Executor
-from ntx_graph.sparql_text import operation
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -133,11 +131,8 @@ class Router:
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
         job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
-        if len(proto.query) > ANALYSE_IN_SERVER_BYTES:  # analysed in the worker, inside the time limit
-            return self.executor.run((checked_query, (job, accept, proto.formats)))
-        check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
-        fmt = negotiate(operation(proto.query) or "SELECT", accept, proto.formats)
-        return self.executor.run((run_query, (replace(job, fmt=fmt),)))
+        # the text is analysed in the worker, within the time limit and the client's share of workers
+        return self.executor.run((checked_query, (job, accept, proto.formats)))
 
     # -- saved queries ---------------------------------------------------
 
