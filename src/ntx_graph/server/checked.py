@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.guard import Refused, check_query
 from ntx_graph.server.messages import Response, text
 from ntx_graph.server.negotiation import NotAcceptable, negotiate
 from ntx_graph.server.tasks import QueryJob, run_query
@@ -21,13 +20,11 @@ from ntx_graph.sparql_text import operation
 
 
 def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...]) -> Response:
-    """Check ``job.sparql`` (read-only, no outbound), choose the format from
-    its form, and run it."""
+    """Choose the format from the text's form and run it; run_query checks
+    the text (read-only, no outbound: ``tasks.evaluate`` calls the guard)
+    before the store sees it."""
     try:
-        check_query(job.sparql, job.graphs, kg.prefixes)
         fmt = negotiate(operation(job.sparql) or "SELECT", accept, requested)
-    except Refused as error:
-        return text(400, str(error))
     except NotAcceptable as error:
         return text(406, str(error))
     return run_query(kg, replace(job, fmt=fmt))
