@@ -14,7 +14,8 @@ serve-read-only`` (the ``oxigraph`` package's binary) and rdflib-endpoint
 flagship ``off-label-uses-lacking-evidence`` (4 rows), JSON results. The
 load is wrk, 2 threads and 8 connections; the load average is recorded with
 each figure. ``--hostile`` also runs the mixed hostile load of
-tests/test_endpoint_load.py and reports its summary line. Prints a Markdown
+tests/test_endpoint_load.py and reports its summary line; ``--store-drugs N``
+also serves a persistent store with N generated drugs. Prints a Markdown
 section (or writes it to ``--output``); ``benchmarks/run.py`` may call
 :func:`section`.
 """
@@ -106,9 +107,27 @@ def wrk(url: str, seconds: int) -> dict[str, str]:
     return found
 
 
-def contenders(work: Path, nt: Path) -> dict[str, tuple[list[str], str]]:
+def build_store(work: Path, drugs: int, env: dict[str, str]) -> Path:
+    """A persistent store of the bundled graph plus ``drugs`` synthetic drugs (10,000: about 1M triples)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from ntx_graph.generate import write_generated
+
+    data = work / "generated.nt"
+    write_generated(data, drugs, seed=0)
+    store = work / "store"
+    subprocess.run([EXE, "-m", "ntx_graph", "load", "--store", str(store), "--no-validate", str(data)], check=True,
+                   env=env, timeout=1800, capture_output=True)
+    return store
+
+
+def contenders(work: Path, nt: Path, store: Path | None = None) -> dict[str, tuple[list[str], str]]:
     """name -> (command, endpoint URL)."""
     out: dict[str, tuple[list[str], str]] = {}
+    if store is not None:
+        port = free_port()
+        out["ntx-graph serve --store (large) --no-cache"] = (
+            [EXE, "-m", "ntx_graph", "serve", "--port", str(port), "--no-access-log", "--no-cache", "--store",
+             str(store)], f"http://127.0.0.1:{port}/sparql")
     for name, extra in (("ntx-graph serve (cache)", []), ("ntx-graph serve --no-cache", ["--no-cache"]),
                         ("ntx-graph serve --no-cache --client-share 2", ["--no-cache", "--client-share", "2"])):
         port = free_port()
@@ -133,7 +152,7 @@ def contenders(work: Path, nt: Path) -> dict[str, tuple[list[str], str]]:
     return out
 
 
-def measure(seconds: int, rounds: int) -> tuple[list[Figure], list[str]]:
+def measure(seconds: int, rounds: int, store_drugs: int = 0) -> tuple[list[Figure], list[str]]:
     figures: list[Figure] = []
     notes: list[str] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -143,7 +162,8 @@ def measure(seconds: int, rounds: int) -> tuple[list[Figure], list[str]]:
         with nt.open("wb") as handle:
             subprocess.run([EXE, "-m", "ntx_graph", "export", "-f", "ntriples"], stdout=handle, check=True, env=env,
                            timeout=120)
-        servers = contenders(work, nt)
+        store = build_store(work, store_drugs, env) if store_drugs else None
+        servers = contenders(work, nt, store)
         for _ in range(rounds):
             for name, (cmd, base) in servers.items():
                 with tempfile.TemporaryFile() as out:
@@ -193,12 +213,12 @@ def _best(figures: Sequence[Figure], server: str, query: str) -> float:
     return max(values) if values else 0.0
 
 
-def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False) -> str:
+def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store_drugs: int = 0) -> str:
     """The Markdown section of the server's figures."""
     if not shutil.which("wrk"):
         return "Not measured: wrk is missing (`apt-get install -y wrk`)."
     started = os.getloadavg()
-    figures, notes = measure(seconds, rounds)
+    figures, notes = measure(seconds, rounds, store_drugs)
     lines = [f"wrk, 2 threads, 8 connections, {seconds} s per server and query, {rounds} round(s), JSON results, "
              f"bundled graph; client and servers share the machine's {os.cpu_count()} cores. Load average "
              f"(1 min) at the start {started[0]:.2f}; each row gives it at the end of its figure.", "",
@@ -218,6 +238,13 @@ def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False) -> st
             if floor:
                 parts.append(f"{ours / floor:.2f}x the floor")
             ratios.append(f"- `{query}`, {server}: " + ", ".join(parts))
+    if store_drugs:
+        for query in QUERIES:
+            large = _best(figures, "ntx-graph serve --store (large) --no-cache", query)
+            small = _best(figures, "ntx-graph serve --no-cache", query)
+            if small:
+                ratios.append(f"- `{query}`, persistent store with {store_drugs:,} generated drugs: "
+                              f"{large / small:.2f}x the bundled graph's throughput (both --no-cache)")
     lines += ["", *ratios]
     if notes:
         lines += ["", *notes]
@@ -231,9 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--hostile", action="store_true", help="also run the mixed hostile load")
+    parser.add_argument("--store-drugs", type=int, default=0, metavar="N",
+                        help="also serve a persistent store with N generated drugs (10000: about 1M triples)")
     parser.add_argument("--output", type=Path, help="write the section here instead of stdout")
     args = parser.parse_args(argv)
-    text = section(args.seconds, args.rounds, args.hostile)
+    text = section(args.seconds, args.rounds, args.hostile, args.store_drugs)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:

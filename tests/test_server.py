@@ -283,7 +283,7 @@ class Live:
     url: str
 
 
-LIVE_LIMITS = Limits(timeout=1.0, max_rows=5000, max_request_bytes=20_000, workers=2)
+LIVE_LIMITS = Limits(timeout=1.0, max_rows=5000, max_request_bytes=20_000, workers=2, client_share=2)  # one client
 
 
 @pytest.fixture(scope="module")

@@ -533,3 +533,23 @@ def test_access_log_lines(kg: KnowledgeGraph, caplog: pytest.LogCaptureFixture) 
     assert re.fullmatch(r'127\.0\.0\.1 "GET /queries/is-narcotic\.json" 400 \d+ [\d.]+ms', lines[0]), lines[0]
     assert "secret=value" in lines[1] and "secret" not in lines[0]
 
+
+
+def test_without_namespaces_the_server_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from ntx_graph.server import http, netns
+
+    def refuse(flags: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(netns, "_unshare", refuse)
+    reason = netns.isolate_network()
+    assert reason is not None and "Operation not permitted" in reason
+
+    class Fake:
+        isolation = reason
+        limits = Limits()
+
+    http._warn_isolation(Fake())  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not leave the network" in err and "lexical guard" in err
