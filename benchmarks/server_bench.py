@@ -208,6 +208,51 @@ def hostile() -> str:
     return f"{summary}\n\nVerdict of its tests: {verdict} (load average {os.getloadavg()[0]:.2f} at the end)"
 
 
+def overhead(calls: int = 500) -> str:
+    """Where a query's time goes, in microseconds per call: pyoxigraph alone, the executor in-process,
+    the same through a worker (the difference is the IPC: pickling, the socket pair, the copies), and the
+    whole router through the worker pool."""
+    import pickle
+    import timeit
+    from urllib.parse import urlencode
+
+    sys.path.insert(0, str(ROOT / "src"))
+    import pyoxigraph as ox
+
+    from ntx_graph.graph import KnowledgeGraph
+    from ntx_graph.server.limits import Limits
+    from ntx_graph.server.messages import Request
+    from ntx_graph.server.router import Router
+    from ntx_graph.server.snapshot import Snapshot
+    from ntx_graph.server.tasks import QueryJob, run_query
+    from ntx_graph.server.workers import DumpedGraph, WorkerPool
+
+    kg = KnowledgeGraph.open()
+    snapshot = Snapshot.of(kg)
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=1))
+    router = Router(snapshot, Limits(workers=1), pool)
+    lines = ["| query | pyoxigraph query + serialize | run_query in-process | run_query in a worker | IPC "
+             "(difference) | router + worker | task / answer pickled |", "|---|---|---|---|---|---|---|"]
+    try:
+        for name in QUERIES:
+            text = query_text(name)
+            job = QueryJob("json", 10000, sparql=text, graphs=snapshot.graphs)
+            request = Request("GET", "/sparql", urlencode({"query": text}),
+                              {"accept": "application/sparql-results+json"})
+            cases = [lambda text=text: kg.store.query(text).serialize(format=ox.QueryResultsFormat.JSON),
+                     lambda job=job: run_query(kg, job), lambda job=job: pool.run((run_query, (job,))),
+                     lambda request=request: router(request)]
+            times = [min(timeit.repeat(case, number=calls // 5, repeat=5)) / (calls // 5) * 1e6 for case in cases]
+            sizes = (len(pickle.dumps((run_query, (job,)))), len(pickle.dumps(pool.run((run_query, (job,))))))
+            lines.append(f"| `{name}` | {times[0]:.0f} | {times[1]:.0f} | {times[2]:.0f} | {times[2] - times[1]:.0f} | "
+                         f"{times[3]:.0f} | {sizes[0]:,} B / {sizes[1]:,} B |")
+    finally:
+        pool.close()
+        dump.close()
+    return "\n".join(lines) + f"\n\nLoad average at the end: {os.getloadavg()[0]:.2f}."
+
+
 def _best(figures: Sequence[Figure], server: str, query: str) -> float:
     values = [f.rps for f in figures if f.server == server and f.query == query]
     return max(values) if values else 0.0
@@ -260,8 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hostile", action="store_true", help="also run the mixed hostile load")
     parser.add_argument("--store-drugs", type=int, default=0, metavar="N",
                         help="also serve a persistent store with N generated drugs (10000: about 1M triples)")
+    parser.add_argument("--overhead", action="store_true", help="only measure the per-query overhead (no HTTP)")
     parser.add_argument("--output", type=Path, help="write the section here instead of stdout")
     args = parser.parse_args(argv)
+    if args.overhead:
+        print(overhead())
+        return 0
     text = section(args.seconds, args.rounds, args.hostile, args.store_drugs)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")

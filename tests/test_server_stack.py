@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -553,3 +554,21 @@ def test_without_namespaces_the_server_says_so_in_one_line(monkeypatch: pytest.M
     http._warn_isolation(Fake())  # type: ignore[arg-type]
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "could not leave the network" in err and "lexical guard" in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
+def test_an_unprivileged_worker_also_leaves_the_network() -> None:
+    """As a user without privileges, isolate_network enters a user namespace first."""
+    netns = ROOT / "src" / "ntx_graph" / "server" / "netns.py"
+    code = ("import importlib.util, socket\n"
+            f"spec = importlib.util.spec_from_file_location('netns', {str(netns)!r})\n"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "print(m.isolate_network(), m.network_is_isolated())\n")
+    for python in (sys.executable, "/usr/bin/python3"):
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-S", "-c",
+                                 code], capture_output=True, text=True, timeout=30, cwd="/")
+        if result.returncode == 0:
+            break
+    else:
+        pytest.skip(f"no interpreter runs as nobody here: {result.stderr.strip()[-200:]}")
+    assert result.stdout == "None True\n", result.stdout + result.stderr
