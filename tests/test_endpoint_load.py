@@ -124,6 +124,7 @@ class Outcome:
     problem: str = ""  # "", "wrong", "lost", "unexpected"
     detail: str = ""
     shed: int = 0  # 503 "busy" answers before this one (retried)
+    client: str = ""  # the loopback address it was sent from
     pending: tuple[Expected, Reply] | None = None  # an answer to check once the load is over
 
     def verify(self, prefixes: dict[str, str]) -> None:
@@ -330,6 +331,7 @@ class Load:
             finally:
                 if gate:
                     self.slow_gate.release()
+            outcome.client = self.source
             self.record(outcome)
 
     def poll_health(self) -> None:
@@ -457,6 +459,17 @@ def test_slow_queries_are_cut_at_the_time_limit(report: Report) -> None:
     times = sorted(o.seconds for o in slow)
     assert times[0] >= TIMEOUT - 0.05, f"a slow query was answered after {times[0]:.2f} s, before the limit"
     assert times[-1] <= TIMEOUT + SLOW_SLACK, f"a slow query took {times[-1]:.2f} s to be cut"
+
+
+def test_no_client_is_starved(report: Report) -> None:
+    """Each client (its own address, so its own share of workers) gets valid answers throughout, and the
+    valid answers' p99, waits behind stopped queries included, stays within twice the time limit."""
+    valid = [o for o in report.outcomes if o.kind in ("saved", "raw")]
+    by_client = Counter(o.client for o in valid)
+    assert len(by_client) == CLIENTS and min(by_client.values()) >= 5, by_client
+    times = sorted(o.seconds for o in valid)
+    p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
+    assert p99 <= 2 * TIMEOUT, f"valid answers' p99 is {p99:.2f} s"
 
 
 def test_health_answers_throughout(report: Report) -> None:
