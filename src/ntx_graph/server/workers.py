@@ -46,7 +46,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
-from ntx_graph.errors import QueryTimeout
+from ntx_graph.errors import NtxError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.limits import Limits, mib
 from ntx_graph.server.messages import HttpError, Response, text
@@ -224,7 +224,7 @@ class _Waiter:
     worker: _Worker | None = None
 
 
-class WorkerError(Exception):
+class WorkerError(NtxError):
     """A worker could not be started."""
 
 
