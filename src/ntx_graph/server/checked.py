@@ -13,18 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.server.guard import check_query
 from ntx_graph.server.messages import Response, text
 from ntx_graph.server.negotiation import NotAcceptable, negotiate
 from ntx_graph.server.tasks import QueryJob, run_query
-from ntx_graph.sparql_text import operation
 
 
 def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...]) -> Response:
-    """Choose the format from the text's form and run it; run_query checks
-    the text (read-only, no outbound: ``tasks.evaluate`` calls the guard)
-    before the store sees it."""
+    """Check the text (read-only, no outbound: the endpoint's guard over the
+    one analyser), choose the format from its form, and run it."""
+    info = check_query(job.sparql, job.graphs, kg.prefixes)  # Refused: an NtxError, answered 400
     try:
-        fmt = negotiate(operation(job.sparql) or "SELECT", accept, requested)
+        fmt = negotiate(info.form, accept, requested)
     except NotAcceptable as error:
         return text(406, str(error))
     return run_query(kg, replace(job, fmt=fmt))

@@ -4,6 +4,7 @@ and no process; the work that reads the store goes to an Executor."""
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -44,6 +45,8 @@ PREFLIGHT_HEADERS = {
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
 
+_log = logging.getLogger(__name__)
+
 class Router:
     """Answers requests for the endpoint, the saved queries and the pages."""
 
@@ -65,8 +68,9 @@ class Router:
             response = text(400, str(error))
         except NtxError as error:
             response = error_response(error)
-        except Exception as error:  # one line to the client, never a traceback
-            response = text(500, f"internal error: {type(error).__name__}: {error}")
+        except Exception:  # the traceback to the server's log, never to the client
+            _log.exception("internal error answering %s %s", request.method, request.path)
+            response = text(500, "internal error")
         response.headers = {**SECURITY_HEADERS, "Vary": "Accept", **response.headers}
         return response
 
@@ -164,10 +168,12 @@ class Router:
         requested: list[str] = [suffix] if suffix else []
         if "format" in args and saved.parameter("format") is None:
             requested += args.pop("format")
+        base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
         params = {name: _one(args, name) or "" for name in args}
         check_parameters(saved, params, self.snapshot.prefixes)
         fmt = negotiate(saved.form, request.header("accept"), requested)
-        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs)
+        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs,
+                       base=base)
         return self.executor.run((run_query, (job,)))
 
 
