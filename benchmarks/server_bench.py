@@ -152,7 +152,8 @@ def contenders(work: Path, nt: Path, store: Path | None = None) -> dict[str, tup
     return out
 
 
-def measure(seconds: int, rounds: int, store_drugs: int = 0) -> tuple[list[Figure], list[str]]:
+def measure(seconds: int, rounds: int, store_drugs: int = 0, store_dir: Path | None = None
+            ) -> tuple[list[Figure], list[str]]:
     figures: list[Figure] = []
     notes: list[str] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -162,7 +163,7 @@ def measure(seconds: int, rounds: int, store_drugs: int = 0) -> tuple[list[Figur
         with nt.open("wb") as handle:
             subprocess.run([EXE, "-m", "ntx_graph", "export", "-f", "ntriples"], stdout=handle, check=True, env=env,
                            timeout=120)
-        store = build_store(work, store_drugs, env) if store_drugs else None
+        store = store_dir or (build_store(work, store_drugs, env) if store_drugs else None)
         servers = contenders(work, nt, store)
         for _ in range(rounds):
             for name, (cmd, base) in servers.items():
@@ -258,12 +259,13 @@ def _best(figures: Sequence[Figure], server: str, query: str) -> float:
     return max(values) if values else 0.0
 
 
-def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store_drugs: int = 0) -> str:
+def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store_drugs: int = 0,
+            store_dir: Path | None = None) -> str:
     """The Markdown section of the server's figures."""
     if not shutil.which("wrk"):
         return "Not measured: wrk is missing (`apt-get install -y wrk`)."
     started = os.getloadavg()
-    figures, notes = measure(seconds, rounds, store_drugs)
+    figures, notes = measure(seconds, rounds, store_drugs, store_dir)
     lines = [f"wrk, 2 threads, 8 connections, {seconds} s per server and query, {rounds} round(s), JSON results, "
              f"bundled graph; client and servers share the machine's {os.cpu_count()} cores. Load average "
              f"(1 min) at the start {started[0]:.2f}; each row gives it at the end of its figure.", "",
@@ -283,12 +285,12 @@ def section(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store
             if floor:
                 parts.append(f"{ours / floor:.2f}x the floor")
             ratios.append(f"- `{query}`, {server}: " + ", ".join(parts))
-    if store_drugs:
+    if store_drugs or store_dir:
         for query in QUERIES:
             large = _best(figures, "ntx-graph serve --store (large) --no-cache", query)
             small = _best(figures, "ntx-graph serve --no-cache", query)
             if small:
-                ratios.append(f"- `{query}`, persistent store with {store_drugs:,} generated drugs: "
+                ratios.append(f"- `{query}`, persistent store ({store_drugs:,} generated drugs): "
                               f"{large / small:.2f}x the bundled graph's throughput (both --no-cache)")
     lines += ["", *ratios]
     if notes:
@@ -306,12 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store-drugs", type=int, default=0, metavar="N",
                         help="also serve a persistent store with N generated drugs (10000: about 1M triples)")
     parser.add_argument("--overhead", action="store_true", help="only measure the per-query overhead (no HTTP)")
+    parser.add_argument("--store", type=Path, help="a store built before (ntx-graph load) instead of --store-drugs")
     parser.add_argument("--output", type=Path, help="write the section here instead of stdout")
     args = parser.parse_args(argv)
     if args.overhead:
         print(overhead())
         return 0
-    text = section(args.seconds, args.rounds, args.hostile, args.store_drugs)
+    text = section(args.seconds, args.rounds, args.hostile, args.store_drugs, args.store)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:

@@ -95,19 +95,26 @@ def raw(port: int, data: bytes, timeout: float = 10) -> tuple[int, dict[str, str
     """Send bytes as they are; the status, headers and body of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
-        chunks = []
+        data = b""
         try:
-            while True:
+            while not _complete(data):
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
-                chunks.append(chunk)
+                data += chunk
         except OSError:  # a reset after the answer
             pass
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
     return int(lines[0].split()[1]), headers, body
+
+
+def _complete(data: bytes) -> bool:
+    """True once ``data`` holds a whole answer with a Content-Length (a kept-alive connection stays open)."""
+    head, found, body = data.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return bool(found and match and len(body) >= int(match.group(1)))
 
 
 def sparql(query: str) -> str:
