@@ -349,6 +349,8 @@ def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store
             if process.pid is not None and process.is_alive():
                 with contextlib.suppress(OSError):
                     process.terminate()
+        with contextlib.suppress(OSError):
+            sock.close()  # the children hold their own copies until they have drained
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
