@@ -31,7 +31,6 @@ import contextvars
 import logging
 import math
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -150,6 +149,10 @@ def _memory_message(limit: int) -> str:
 
 
 def _limit_memory(limit: int) -> None:
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
