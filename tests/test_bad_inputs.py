@@ -816,9 +816,10 @@ HTTP_CASES = [
     # only a live server has a time limit and reads the raw request
     HttpCase("slow-query", "GET", "/sparql", 503, Exact("the query exceeded the time limit of 1 s and was stopped"),
              _q(SLOW), live_only=True),
-    HttpCase("chunked-body", "POST", "/sparql", 411, Exact("chunked bodies are not accepted; send a Content-Length"),
+    HttpCase("chunked-body-too-large", "POST", "/sparql", 413,
+             Exact("the request body is larger than the limit of 5000 bytes"),
              headers=(("Content-Type", SPARQL_QUERY), ("Transfer-Encoding", "chunked")),
-             body=b"6\r\nASK {}\r\n0\r\n\r\n", live_only=True),
+             body=b"".join([b"1000\r\n" + b"#" * 4096 + b"\r\n"] * 2) + b"0\r\n\r\n", live_only=True),
 ]
 
 
