@@ -14,7 +14,7 @@ from ntx_graph.errors import NtxError
 
 DEFAULT_TIMEOUT = 30.0
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
-EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
+EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig", "nanopub")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
     export.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     export.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
+    export.add_argument("--sign", type=Path, metavar="KEYFILE",
+                        help="with -f nanopub: sign each nanopublication with this RSA private key (PEM) and give "
+                             "it a trusty URI (needs the nanopub-sign package); nothing is published")
     _add_data_args(export)
 
     validate = sub.add_parser("validate", help="check the graph (and FILEs) against the SHACL shapes",
@@ -299,7 +302,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ntx_graph.output import emit
 
+    if args.sign is not None and args.format != "nanopub":
+        raise NtxError("--sign applies to --format nanopub")
     kg = _open(args, include_ontology=not args.no_ontology)
+    if args.sign is not None:
+        from ntx_graph.nanopub import export_nanopublications, read_key
+
+        emit(export_nanopublications(kg, key=read_key(args.sign)), args.output)
+        return 0
     emit(kg.export(args.format), args.output)
     return 0
 

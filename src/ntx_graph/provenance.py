@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
 
 __all__ = ["Problem", "ProvenanceReport", "Sentence", "SourceCheck", "check", "read_uncited_list", "sentences",
-           "uncited"]
+           "source_files", "uncited"]
 
 NTX = "https://w3id.org/ntx-graph/def/"
 OA = "http://www.w3.org/ns/oa#"
@@ -284,6 +284,14 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
         checked.append(_check_source(doc, overrides.get(iri), locate, coverage, name, problems))
     return ProvenanceReport(quotes=len(quotes), sources=tuple(checked), failures=tuple(problems),
                             coverage=coverage, prefixes=dict(kg.prefixes))
+
+
+def source_files(kg: KnowledgeGraph) -> dict[str, Path | None]:
+    """The file of each source document that records an ``ntx:repositoryPath``,
+    resolved as :func:`check` does (None when no such file exists)."""
+    locate = _Locator(kg.files)
+    _, documents = _collect(kg.store)
+    return {iri: locate.resolve(iri, sorted(doc.paths)[0])[0] for iri, doc in sorted(documents.items()) if doc.paths}
 
 
 def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
