@@ -60,8 +60,8 @@ def _ontology_triples(files: Sequence[Path]) -> list[Triple]:
     out: list[Triple] = []
     for path in resources.ontology_files():
         if path.resolve() in loaded:
-            out.extend(t for t in parse(path=path, format=RdfFormat.TURTLE)
-                       if not isinstance(t.subject, BlankNode) and not isinstance(t.object, BlankNode))
+            out.extend(Triple(q.subject, q.predicate, q.object) for q in parse(path=path, format=RdfFormat.TURTLE)
+                       if not isinstance(q.subject, BlankNode) and not isinstance(q.object, BlankNode))
     return out
 
 
