@@ -14,7 +14,7 @@ from ntx_graph.errors import NtxError
 
 DEFAULT_TIMEOUT = 30.0
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
-EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig", "nanopub")
+EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     remote.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
 
     export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
-    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
+    export.add_argument("--format", "-f", choices=(*EXPORT_FORMATS, "nanopub"), default="turtle",
+                        help="an RDF format, or nanopub: one nanopublication per claim, as TriG (default: turtle)")
     export.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     export.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     export.add_argument("--sign", type=Path, metavar="KEYFILE",

@@ -58,8 +58,10 @@ UNCITED_FILE = "uncited-sentences.tsv"
 _QUOTES = f"""
 PREFIX ntx: <{NTX}>
 PREFIX oa: <{OA}>
-SELECT ?quote ?claim ?source ?exact ?start ?end WHERE {{
-  {{ ?claim ntx:evidenceQuote|ntx:principalQuote ?quote }} UNION {{ ?quote a oa:SpecificResource }}
+SELECT ?quote ?source ?exact ?start ?end WHERE {{
+  {{ SELECT DISTINCT ?quote WHERE {{
+    {{ [] ntx:evidenceQuote|ntx:principalQuote ?quote }} UNION {{ ?quote a oa:SpecificResource }}
+  }} }}
   OPTIONAL {{ ?quote oa:hasSource ?source }}
   OPTIONAL {{ ?quote oa:hasSelector ?text . ?text a oa:TextQuoteSelector ; oa:exact ?exact }}
   OPTIONAL {{ ?quote oa:hasSelector ?position . ?position a oa:TextPositionSelector ; oa:start ?start ; oa:end ?end }}
@@ -246,7 +248,6 @@ def read_uncited_list(path: Path) -> list[str]:
 @dataclass
 class _Quote:
     iri: str
-    claims: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     exacts: set[str] = field(default_factory=set)
     positions: set[tuple[str, str]] = field(default_factory=set)
@@ -268,13 +269,13 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     source of the graph."""
     quotes, documents = _collect(kg.store)
     overrides = _overrides(sources or {}, kg.prefixes, documents)
-    problems: list[Problem] = []
+    problems: list[Problem | _QuoteProblem] = []
     checked: list[SourceCheck] = []
     name = _namer(kg.prefixes)
     orphans = [q for q in quotes.values() if len(q.sources) != 1]
     for quote in sorted(orphans, key=lambda q: q.iri):
         what = "no oa:hasSource" if not quote.sources else f"{len(quote.sources)} oa:hasSource values"
-        problems.append(_quote_problem("source", f"has {what}", quote, None, name))
+        problems.append(_quote_problem("source", f"has {what}", quote, None))
     for quote in quotes.values():
         if len(quote.sources) == 1:
             documents.setdefault(next(iter(quote.sources)), _Source(next(iter(quote.sources)))).quotes.append(quote)
@@ -282,8 +283,23 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     for iri in sorted(documents):
         doc = documents[iri]
         checked.append(_check_source(doc, overrides.get(iri), locate, coverage, name, problems))
-    return ProvenanceReport(quotes=len(quotes), sources=tuple(checked), failures=tuple(problems),
+    claims = _claims_of(kg.store, {p.quote for p in problems if isinstance(p, _QuoteProblem)})
+    failures = tuple(p.resolve(claims.get(p.quote, ()), name) if isinstance(p, _QuoteProblem) else p
+                     for p in problems)
+    return ProvenanceReport(quotes=len(quotes), sources=tuple(checked), failures=failures,
                             coverage=coverage, prefixes=dict(kg.prefixes))
+
+
+def _claims_of(store: Store, quotes: Collection[str]) -> dict[str, tuple[str, ...]]:
+    """The claims citing each of ``quotes``, from one query (asked only when some quote fails)."""
+    if not quotes:
+        return {}
+    values = " ".join(f"<{iri}>" for iri in sorted(quotes))
+    found: dict[str, set[str]] = {}
+    for row in _select(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
+                              "?claim ntx:evidenceQuote|ntx:principalQuote ?quote }"):
+        found.setdefault(str(row[0].value), set()).add(str(row[1].value))
+    return {iri: tuple(sorted(claims)) for iri, claims in found.items()}
 
 
 def source_files(kg: KnowledgeGraph) -> dict[str, Path | None]:
@@ -298,14 +314,11 @@ def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
     """Every quote and every described source, from two queries."""
     quotes: dict[str, _Quote] = {}
     for row in _select(store, _QUOTES):
-        quote_term = row["quote"]
-        iri = str(quote_term.value)
+        iri = str(row[0].value)
         quote = quotes.get(iri)
         if quote is None:
             quote = quotes[iri] = _Quote(iri)
-        claim, source, exact, start, end = row["claim"], row["source"], row["exact"], row["start"], row["end"]
-        if claim is not None:
-            quote.claims.add(str(claim.value))
+        source, exact, start, end = row[1], row[2], row[3], row[4]
         if source is not None:
             quote.sources.add(str(source.value))
         if exact is not None:
@@ -335,7 +348,10 @@ def _overrides(given: Mapping[str, str | Path], prefixes: Mapping[str, str],
 
     out = {}
     for key, path in given.items():
-        iri = expand_iri(key, prefixes).value
+        try:
+            iri = expand_iri(key, prefixes).value
+        except NtxError as error:
+            raise NtxError(f"--source {key}: {error}") from None
         if iri not in documents:
             raise NtxError(f"--source {key}: <{iri}> is not a source document of the graph")
         out[iri] = Path(path)
@@ -387,7 +403,7 @@ class _Locator:
 
 
 def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverage: bool,
-                  name: _Namer, problems: list[Problem]) -> SourceCheck:
+                  name: _Namer, problems: list[Problem | _QuoteProblem]) -> SourceCheck:
     label = name(doc.iri)
     recorded = next(iter(doc.digests)) if len(doc.digests) == 1 else None
     path = next(iter(sorted(doc.paths))) if doc.paths else None
@@ -435,13 +451,12 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
 
 
 def _check_quote(quote: _Quote, text: str, source: str, name: _Namer,
-                 problems: list[Problem]) -> tuple[int, int] | None:
+                 problems: list[Problem | _QuoteProblem]) -> tuple[int, int] | None:
     """Check one quote; return its span if its offsets are usable."""
     if len(quote.exacts) != 1 or len(quote.positions) != 1:
         problems.append(_quote_problem(
             "selector", f"needs one oa:TextQuoteSelector with oa:exact and one oa:TextPositionSelector with "
-                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote, source,
-            name))
+                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote, source))
         return None
     exact = next(iter(quote.exacts))
     raw_start, raw_end = next(iter(quote.positions))
@@ -449,11 +464,11 @@ def _check_quote(quote: _Quote, text: str, source: str, name: _Namer,
         start, end = int(raw_start), int(raw_end)
     except ValueError:
         problems.append(_quote_problem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
-                                       quote, source, name))
+                                       quote, source))
         return None
     if not 0 <= start < end <= len(text):
         problems.append(_quote_problem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
-                                                       f"{len(text)} characters", quote, source, name,
+                                                       f"{len(text)} characters", quote, source,
                                        expected=_clip(exact)))
         return None
     found = text[start:end]
@@ -464,13 +479,13 @@ def _check_quote(quote: _Quote, text: str, source: str, name: _Namer,
         hint = f"; the quote occurs at offset {elsewhere}" if elsewhere >= 0 else ""
         problems.append(_quote_problem(
             "mismatch", f"[{start}, {end}) differs from oa:exact at offset {start + at}: expected "
-                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote, source, name,
+                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote, source,
             expected=exact, found=found, offset=start + at))
     return start, end
 
 
 def _coverage(iri: str, file: Path, text: str, spans: list[tuple[int, int]], quotes: list[_Quote],
-              name: _Namer, problems: list[Problem]) -> list[Sentence]:
+              name: _Namer, problems: list[Problem | _QuoteProblem]) -> list[Sentence]:
     sidecar = file.parent / UNCITED_FILE
     listed = read_uncited_list(sidecar) if sidecar.is_file() else []
     index = _Spans(spans)
@@ -523,13 +538,28 @@ def _short(iri: str, prefixes: Mapping[str, str]) -> str:
     return compact(iri, prefixes)
 
 
-def _quote_problem(kind: str, what: str, quote: _Quote, source: str | None, name: _Namer, *,
-                   expected: str | None = None, found: str | None = None, offset: int | None = None) -> Problem:
-    claims = tuple(sorted(quote.claims))
-    of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
-    in_source = f" in {name(source)}" if source else ""
-    return Problem(kind, f"quote {name(quote.iri)}{of}{in_source}: {what}", source, quote.iri, claims,
-                   expected, found, offset)
+@dataclass(frozen=True)
+class _QuoteProblem:
+    """A failing quote, named with its claims once they are looked up."""
+
+    kind: str
+    what: str
+    quote: str
+    source: str | None
+    expected: str | None = None
+    found: str | None = None
+    offset: int | None = None
+
+    def resolve(self, claims: tuple[str, ...], name: _Namer) -> Problem:
+        of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
+        in_source = f" in {name(self.source)}" if self.source else ""
+        return Problem(self.kind, f"quote {name(self.quote)}{of}{in_source}: {self.what}", self.source,
+                       self.quote, claims, self.expected, self.found, self.offset)
+
+
+def _quote_problem(kind: str, what: str, quote: _Quote, source: str | None, *,
+                   expected: str | None = None, found: str | None = None, offset: int | None = None) -> _QuoteProblem:
+    return _QuoteProblem(kind, what, quote.iri, source, expected, found, offset)
 
 
 def _clip(text: str, at: int = 0) -> str:
