@@ -57,7 +57,7 @@ def bundled() -> KnowledgeGraph:
 def bundled_quotes() -> tuple[Quote, ...]:
     rows = bundled().store.query(PREFIXES + """
         SELECT DISTINCT ?quote ?position ?start ?end ?exact WHERE {
-            [] ntx:evidenceQuote ?quote .
+            { [] ntx:evidenceQuote|ntx:principalQuote|ntx:modalityQuote ?quote } UNION { ?quote a oa:SpecificResource }
             ?quote oa:hasSelector ?position , ?text .
             ?position oa:start ?start ; oa:end ?end . ?text oa:exact ?exact
         } ORDER BY ?quote""")

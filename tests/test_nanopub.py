@@ -21,7 +21,8 @@ NP = "http://www.nanopub.org/nschema#"
 NTX = "https://w3id.org/ntx-graph/def/"
 PROV = "http://www.w3.org/ns/prov#"
 OA = "http://www.w3.org/ns/oa#"
-PROVENANCE_LINKS = {NTX + "evidenceQuote", NTX + "principalQuote", PROV + "wasDerivedFrom"}
+QUOTE_LINKS = {NTX + "evidenceQuote", NTX + "principalQuote", NTX + "modalityQuote"}
+PROVENANCE_LINKS = {*QUOTE_LINKS, PROV + "wasDerivedFrom"}
 
 
 @cache
@@ -37,7 +38,7 @@ def exported() -> tuple[Nanopublication, ...]:
 def claims() -> list[str]:
     """The claims, found here with a query of the test's own."""
     rows = graph().store.query(f"""SELECT DISTINCT ?c WHERE {{
-        {{ ?c <{NTX}evidenceQuote>|<{NTX}principalQuote> [] }}
+        {{ ?c <{NTX}evidenceQuote>|<{NTX}principalQuote>|<{NTX}modalityQuote> [] }}
         UNION {{ ?c a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{NTX}Claim> }} }}""")
     return sorted(row["c"].value for row in rows)  # type: ignore[union-attr]
 
@@ -111,7 +112,7 @@ def test_assertion_is_the_claim_and_provenance_its_quotes_and_source() -> None:
         assertion = ox.NamedNode(np.uri + "assertion")
         derived = {t.object for t in graphs["provenance"]
                    if t.subject == assertion and t.predicate.value == PROV + "wasDerivedFrom"}
-        quotes = {t.object for t in direct if t.predicate.value in (NTX + "evidenceQuote", NTX + "principalQuote")}
+        quotes = {t.object for t in direct if t.predicate.value in QUOTE_LINKS}
         sources = {q.object for quote in quotes
                    for q in store.quads_for_pattern(quote, ox.NamedNode(OA + "hasSource"), None)}
         assert quotes | sources <= derived
@@ -119,7 +120,7 @@ def test_assertion_is_the_claim_and_provenance_its_quotes_and_source() -> None:
             exacts = [t for t in graphs["provenance"] if t.predicate.value == OA + "exact"]
             assert len(exacts) >= len(quotes)
         for t in direct:
-            if t.predicate.value == NTX + "evidenceLevel":
+            if t.predicate.value in (NTX + "evidenceLevel", NTX + "sourceModality"):
                 assert t in graphs["provenance"]
 
 

@@ -72,7 +72,8 @@ def test_every_quote_checks_and_every_sentence_is_cited_or_listed() -> None:
 def test_every_quote_is_counted() -> None:
     """The check saw every quote the graph has (counted here with a query of its own)."""
     rows = select("""SELECT (COUNT(DISTINCT ?quote) AS ?n) WHERE {
-        { ?claim ntx:evidenceQuote|ntx:principalQuote ?quote } UNION { ?quote a oa:SpecificResource } }""")
+        { ?claim ntx:evidenceQuote|ntx:principalQuote|ntx:modalityQuote ?quote }
+        UNION { ?quote a oa:SpecificResource } }""")
     assert report().quotes == int(rows[0]["n"]) > 0
     assert [s.quotes for s in report().sources] == [report().quotes]
 

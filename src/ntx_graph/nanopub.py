@@ -1,14 +1,14 @@
 """Every claim as a nanopublication: its assertion, its provenance, its publication info.
 
-A claim is a node with an ``ntx:evidenceQuote`` (or ``ntx:principalQuote``),
-or an instance of a subclass of ``ntx:Claim``. Its nanopublication
+A claim is a node with an ``ntx:evidenceQuote`` (or ``ntx:principalQuote``,
+``ntx:modalityQuote``), or an instance of a subclass of ``ntx:Claim``. Its nanopublication
 ``https://w3id.org/ntx-graph/np/PATH/`` (``PATH`` is the claim's path under
 ``https://w3id.org/ntx-graph/id/``; other claims get ``claim/`` and a hash of
 their IRI) has four graphs, named by ``…/Head``, ``…/assertion``,
 ``…/provenance`` and ``…/pubinfo``:
 
 * the assertion: the claim node's own statements, without its provenance
-  links (``ntx:evidenceQuote``, ``ntx:principalQuote``, ``prov:wasDerivedFrom``);
+  links (its quotes and ``prov:wasDerivedFrom``);
 * the provenance: the assertion ``prov:wasDerivedFrom`` each source document
   and each quote; the claim's provenance links and its evidence level,
   certainty and source modality; each quote with its Web Annotation selectors;
@@ -47,6 +47,7 @@ from pyoxigraph import (
 
 from ntx_graph import __version__, resources
 from ntx_graph.errors import NtxError
+from ntx_graph.provenance import QUOTE_LINKS, QUOTE_PATH
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -68,11 +69,11 @@ _NP = "http://www.nanopub.org/nschema#"
 _RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 _DERIVED_FROM = NamedNode(_PROV + "wasDerivedFrom")
-_QUOTE_LINKS = (_NTX + "evidenceQuote", _NTX + "principalQuote")
+_QUOTE_LINKS = QUOTE_LINKS
 #: The claim's statements that are its provenance rather than its content.
 _PROVENANCE_LINKS = frozenset((*_QUOTE_LINKS, _PROV + "wasDerivedFrom"))
 #: The claim's statements copied to the provenance as well: how sure and how well supported the source is.
-_EVIDENCE = frozenset(_NTX + name for name in ("evidenceLevel", "certainty", "sourceModality", "modality"))
+_EVIDENCE = frozenset(_NTX + name for name in ("evidenceLevel", "certainty", "sourceModality"))
 _PREFIXES = {"np": _NP, "prov": _PROV, "dcterms": _DCT, "oa": _OA, "xsd": "http://www.w3.org/2001/XMLSchema#",
              "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
 _CLAIMS = f"""
@@ -80,7 +81,7 @@ PREFIX ntx: <{_NTX}>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?claim ?p ?o WHERE {{
   {{ SELECT DISTINCT ?claim WHERE {{
-    {{ ?claim ntx:evidenceQuote|ntx:principalQuote [] }} UNION {{ ?claim a/rdfs:subClassOf* ntx:Claim }}
+    {{ ?claim {QUOTE_PATH} [] }} UNION {{ ?claim a/rdfs:subClassOf* ntx:Claim }}
     FILTER(isIRI(?claim))
   }} }}
   ?claim ?p ?o
@@ -89,7 +90,7 @@ _QUOTES = f"""
 PREFIX ntx: <{_NTX}>
 PREFIX oa: <{_OA}>
 SELECT ?node ?p ?o WHERE {{
-  {{ SELECT DISTINCT ?quote WHERE {{ [] ntx:evidenceQuote|ntx:principalQuote ?quote }} }}
+  {{ SELECT DISTINCT ?quote WHERE {{ [] {QUOTE_PATH} ?quote }} }}
   {{ ?quote ?p ?o BIND(?quote AS ?node) }} UNION {{ ?quote oa:hasSelector ?node . ?node ?p ?o }}
 }}"""
 _SOURCES = f"""
@@ -98,7 +99,7 @@ PREFIX oa: <{_OA}>
 PREFIX prov: <{_PROV}>
 SELECT ?source ?p ?o WHERE {{
   {{ SELECT DISTINCT ?source WHERE {{
-    {{ [] (ntx:evidenceQuote|ntx:principalQuote)/oa:hasSource ?source }} UNION {{ ?source a ntx:SourceDocument }}
+    {{ [] {QUOTE_PATH}/oa:hasSource ?source }} UNION {{ ?source a ntx:SourceDocument }}
   }} }}
   ?source ?p ?o
 }}"""

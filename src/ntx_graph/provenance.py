@@ -1,7 +1,8 @@
 """Verify that every quote of a graph is its source's text, for any graph.
 
-:func:`check` reads every evidence quote (``ntx:evidenceQuote``,
-``ntx:principalQuote``, or any ``oa:SpecificResource``) with one query, reads
+:func:`check` reads every quote of a claim (``ntx:evidenceQuote``,
+``ntx:principalQuote``, ``ntx:modalityQuote``) and every other
+``oa:SpecificResource`` with one query, reads
 each source document once, and reports:
 
 * a source whose file is missing or unreadable, or whose SHA-256 differs from
@@ -55,12 +56,16 @@ NTX = "https://w3id.org/ntx-graph/def/"
 OA = "http://www.w3.org/ns/oa#"
 #: The file beside a source listing its sentences that state no fact.
 UNCITED_FILE = "uncited-sentences.tsv"
+#: The properties linking a claim to its quotes.
+QUOTE_LINKS = tuple(NTX + name for name in ("evidenceQuote", "principalQuote", "modalityQuote"))
+#: The same as a SPARQL property path.
+QUOTE_PATH = "(" + "|".join(f"<{iri}>" for iri in QUOTE_LINKS) + ")"
 _QUOTES = f"""
 PREFIX ntx: <{NTX}>
 PREFIX oa: <{OA}>
 SELECT ?quote ?source ?exact ?start ?end WHERE {{
   {{ SELECT DISTINCT ?quote WHERE {{
-    {{ [] ntx:evidenceQuote|ntx:principalQuote ?quote }} UNION {{ ?quote a oa:SpecificResource }}
+    {{ [] {QUOTE_PATH} ?quote }} UNION {{ ?quote a oa:SpecificResource }}
   }} }}
   OPTIONAL {{ ?quote oa:hasSource ?source }}
   OPTIONAL {{ ?quote oa:hasSelector ?text . ?text a oa:TextQuoteSelector ; oa:exact ?exact }}
@@ -297,7 +302,7 @@ def _claims_of(store: Store, quotes: Collection[str]) -> dict[str, tuple[str, ..
     values = " ".join(f"<{iri}>" for iri in sorted(quotes))
     found: dict[str, set[str]] = {}
     for row in _select(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
-                              "?claim ntx:evidenceQuote|ntx:principalQuote ?quote }"):
+                              f"?claim {QUOTE_PATH} ?quote }}"):
         found.setdefault(str(row[0].value), set()).add(str(row[1].value))
     return {iri: tuple(sorted(claims)) for iri, claims in found.items()}
 
