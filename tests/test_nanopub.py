@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import nanopub_sign  # a test dependency (pip install -e ".[test]"), the official nanopublication toolkit
 import pyoxigraph as ox
 import pytest
 
@@ -14,8 +15,6 @@ from ntx_graph.cli import main
 from ntx_graph.errors import NtxError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.nanopub import NP_BASE, Nanopublication, export_nanopublications, nanopublications, read_key
-
-nanopub_sign = pytest.importorskip("nanopub_sign", reason="pip install 'ntx-graph[test]' installs nanopub-sign")
 
 NP = "http://www.nanopub.org/nschema#"
 NTX = "https://w3id.org/ntx-graph/def/"

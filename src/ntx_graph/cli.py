@@ -328,11 +328,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _add_check_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     check = sub.add_parser(
         "check", help="verify every evidence quote against its source document",
-        description="Verify every evidence quote of every claim against its source document: the quote's oa:exact "
-                    "must be the source's text at oa:start..oa:end (characters of the UTF-8 text) and the file's "
-                    "SHA-256 the one the graph records. A source's ntx:repositoryPath is resolved relative to the "
-                    "data file that declares it. Exit status: 0 if everything checks, 1 if any quote or checksum "
-                    "fails (or, with --coverage, a sentence is uncited), 2 on a usage or file error.",
+        description="Verify every evidence quote of every claim against its source document: the quote's\n"
+                    "oa:exact must be the source's text at oa:start..oa:end (characters of the UTF-8 text)\n"
+                    "and the file's SHA-256 the one the graph records. A source's ntx:repositoryPath is\n"
+                    "resolved relative to the data file that declares it.\n\n"
+                    "Exit status: 0 if everything checks, 1 if any quote or checksum fails (or, with\n"
+                    "--coverage, a sentence is uncited), 2 on a usage or file error.",
         epilog="examples:\n  ntx-graph check\n  ntx-graph check --no-bundled --data mine.ttl --coverage\n"
                "  ntx-graph check --data mine.ttl --source src:leaflet=leaflet-v2.txt -f json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
