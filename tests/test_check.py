@@ -296,6 +296,14 @@ def test_unreadable_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert lines[0].startswith("FAIL source ex:leaflet: ") and "cannot be read as UTF-8 text" in lines[0]
 
 
+def test_a_source_that_is_no_regular_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, _ = readme_example(tmp_path)
+    code, lines, _ = run(capsys, "check", "--no-bundled", "--data", str(data), "--source", "ex:leaflet=/dev/zero")
+    assert code == 1
+    assert lines[0] == ("FAIL source ex:leaflet: /dev/zero cannot be read as UTF-8 text (not a regular file); "
+                        "1 quote not checked")
+
+
 def test_a_broken_data_file_is_a_file_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text("<a> <b> .")

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +81,8 @@ SELECT ?source ?path ?sha WHERE {{
   OPTIONAL {{ ?source ntx:sha256 ?sha }}
 }}"""
 _SHORT = 60
+#: The largest source document read (a leaflet is a few kB; a million generated triples cite 4 MB).
+MAX_SOURCE_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -309,10 +313,15 @@ def _claims_of(store: Store, quotes: Collection[str]) -> dict[str, tuple[str, ..
 
 def source_files(kg: KnowledgeGraph) -> dict[str, Path | None]:
     """The file of each source document that records an ``ntx:repositoryPath``,
-    resolved as :func:`check` does (None when no such file exists)."""
+    resolved as :func:`check` does (None when no such regular file exists)."""
     locate = _Locator(kg.files)
     _, documents = _collect(kg.store)
-    return {iri: locate.resolve(iri, sorted(doc.paths)[0])[0] for iri, doc in sorted(documents.items()) if doc.paths}
+    out: dict[str, Path | None] = {}
+    for iri, doc in sorted(documents.items()):
+        if doc.paths:
+            file = locate.resolve(iri, sorted(doc.paths)[0])[0]
+            out[iri] = file if file is not None and file.is_file() else None
+    return out
 
 
 def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
@@ -378,14 +387,14 @@ class _Locator:
         """The file for ``recorded`` (None if none exists) and where it was looked for."""
         path = Path(recorded)
         if path.is_absolute():
-            return (path if path.is_file() else None), str(path)
-        found = list(dict.fromkeys(base / path for base in self.bases.values() if (base / path).is_file()))
+            return (path if path.exists() else None), str(path)
+        found = list(dict.fromkeys(base / path for base in self.bases.values() if (base / path).exists()))
         if len(found) == 1:
             return found[0], str(found[0])
         declaring = self._declaring(iri, recorded)
         if declaring is not None:
             candidate = self.bases[declaring] / path
-            return (candidate if candidate.is_file() else None), f"{candidate} (relative to {declaring})"
+            return (candidate if candidate.exists() else None), f"{candidate} (relative to {declaring})"
         if found:
             return found[0], str(found[0])
         return None, " or ".join(str(base / path) for base in dict.fromkeys(self.bases.values())) or recorded
@@ -417,7 +426,7 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
                                           f"{len(doc.digests)} SHA-256 values; give one of each", doc.iri))
     file: Path | None
     if override is not None:
-        file, where = (override if override.is_file() else None), str(override)
+        file, where = (override if override.exists() else None), str(override)
     elif path is not None:
         file, where = locate.resolve(doc.iri, path)
     else:
@@ -429,7 +438,7 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
                                                   f"{_s(len(quoted))} not checked", doc.iri))
         return SourceCheck(doc.iri, path, None, recorded, None, len(quoted))
     try:
-        data = file.read_bytes()
+        data = _read_source(file)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
@@ -453,6 +462,17 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
     if coverage:
         missing = tuple(_coverage(doc.iri, file, text, spans, quoted, name, problems))
     return SourceCheck(doc.iri, path, file, recorded, actual, len(quoted), missing)
+
+
+def _read_source(file: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_SOURCE_BYTES`."""
+    with file.open("rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file")
+        if info.st_size > MAX_SOURCE_BYTES:
+            raise OSError(0, f"larger than {MAX_SOURCE_BYTES >> 20} MiB")
+        return handle.read(MAX_SOURCE_BYTES + 1)
 
 
 def _check_quote(quote: _Quote, text: str, source: str, name: _Namer,
