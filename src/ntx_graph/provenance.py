@@ -81,6 +81,7 @@ SELECT ?source ?path ?sha WHERE {{
   OPTIONAL {{ ?source ntx:sha256 ?sha }}
 }}"""
 _SHORT = 60
+_SEARCHES = 100
 #: The largest source document read (a leaflet is a few kB; a million generated triples cite 4 MB).
 MAX_SOURCE_BYTES = 256 << 20
 
@@ -280,11 +281,11 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     overrides = _overrides(sources or {}, kg.prefixes, documents)
     problems: list[Problem | _QuoteProblem] = []
     checked: list[SourceCheck] = []
-    name = _namer(kg.prefixes)
+    name = _Namer(kg.prefixes)
     orphans = [q for q in quotes.values() if len(q.sources) != 1]
     for quote in sorted(orphans, key=lambda q: q.iri):
         what = "no oa:hasSource" if not quote.sources else f"{len(quote.sources)} oa:hasSource values"
-        problems.append(_quote_problem("source", f"has {what}", quote, None))
+        problems.append(_QuoteProblem("source", f"has {what}", quote.iri, None))
     for quote in quotes.values():
         if len(quote.sources) == 1:
             documents.setdefault(next(iter(quote.sources)), _Source(next(iter(quote.sources)))).quotes.append(quote)
@@ -454,8 +455,9 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
         problems.append(Problem("checksum", f"source {label}: SHA-256 mismatch: the graph records {recorded}, "
                                             f"the file {file} has {actual}", doc.iri))
     spans = []
+    searches = [_SEARCHES]
     for quote in quoted:
-        span = _check_quote(quote, text, doc.iri, name, problems)
+        span = _check_quote(quote, text, doc.iri, problems, searches)
         if span is not None:
             spans.append(span)
     missing: tuple[Sentence, ...] = ()
@@ -475,36 +477,39 @@ def _read_source(file: Path) -> bytes:
         return handle.read(MAX_SOURCE_BYTES + 1)
 
 
-def _check_quote(quote: _Quote, text: str, source: str, name: _Namer,
-                 problems: list[Problem | _QuoteProblem]) -> tuple[int, int] | None:
-    """Check one quote; return its span if its offsets are usable."""
+def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem | _QuoteProblem],
+                 searches: list[int]) -> tuple[int, int] | None:
+    """Check one quote; return its span if its offsets are usable. ``searches``
+    holds how many more differing quotes may be looked for in the whole text."""
     if len(quote.exacts) != 1 or len(quote.positions) != 1:
-        problems.append(_quote_problem(
+        problems.append(_QuoteProblem(
             "selector", f"needs one oa:TextQuoteSelector with oa:exact and one oa:TextPositionSelector with "
-                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote, source))
+                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote.iri, source))
         return None
     exact = next(iter(quote.exacts))
     raw_start, raw_end = next(iter(quote.positions))
     try:
         start, end = int(raw_start), int(raw_end)
     except ValueError:
-        problems.append(_quote_problem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
-                                       quote, source))
+        problems.append(_QuoteProblem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
+                                       quote.iri, source))
         return None
     if not 0 <= start < end <= len(text):
-        problems.append(_quote_problem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
-                                                       f"{len(text)} characters", quote, source,
-                                       expected=_clip(exact)))
+        problems.append(_QuoteProblem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
+                                                       f"{len(text)} characters", quote.iri, source,
+                                       expected=exact))
         return None
     found = text[start:end]
     if found != exact:
         pairs = enumerate(zip(exact, found, strict=False))
         at = next((i for i, (a, b) in pairs if a != b), min(len(exact), len(found)))
-        elsewhere = text.find(exact)
+        # where the quote does occur, for the first few mismatches (each search reads the whole text)
+        elsewhere = text.find(exact) if searches[0] > 0 else -1
+        searches[0] -= 1
         hint = f"; the quote occurs at offset {elsewhere}" if elsewhere >= 0 else ""
-        problems.append(_quote_problem(
+        problems.append(_QuoteProblem(
             "mismatch", f"[{start}, {end}) differs from oa:exact at offset {start + at}: expected "
-                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote, source,
+                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote.iri, source,
             expected=exact, found=found, offset=start + at))
     return start, end
 
@@ -553,10 +558,6 @@ class _Namer:
         return self.cache[iri]
 
 
-def _namer(prefixes: Mapping[str, str]) -> _Namer:
-    return _Namer(prefixes)
-
-
 def _short(iri: str, prefixes: Mapping[str, str]) -> str:
     from ntx_graph.results import compact
 
@@ -580,11 +581,6 @@ class _QuoteProblem:
         in_source = f" in {name(self.source)}" if self.source else ""
         return Problem(self.kind, f"quote {name(self.quote)}{of}{in_source}: {self.what}", self.source,
                        self.quote, claims, self.expected, self.found, self.offset)
-
-
-def _quote_problem(kind: str, what: str, quote: _Quote, source: str | None, *,
-                   expected: str | None = None, found: str | None = None, offset: int | None = None) -> _QuoteProblem:
-    return _QuoteProblem(kind, what, quote.iri, source, expected, found, offset)
 
 
 def _clip(text: str, at: int = 0) -> str:
