@@ -132,6 +132,14 @@ def test_publication_info_dates_from_the_ontology() -> None:
         assert created == [f"{date}T00:00:00Z"]
 
 
+def test_without_the_ontology_no_licence_is_claimed(tmp_path: Path) -> None:
+    out = tmp_path / "claims.trig"
+    assert main(["export", "-f", "nanopub", "--no-ontology", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "dcterms:license" not in text
+    assert text.count("dcterms:created") == len(claims())
+
+
 def test_blank_nodes_become_iris_of_the_nanopublication(tmp_path: Path) -> None:
     data = tmp_path / "mine.ttl"
     data.write_text("""

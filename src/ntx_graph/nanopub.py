@@ -15,7 +15,8 @@ their IRI) has four graphs, named by ``…/Head``, ``…/assertion``,
   each source document's description (title, path, SHA-256, ...);
 * the publication info: the creation time (the ontology's ``dcterms:modified``
   date at midnight UTC, so the output is the same on every run), the
-  ontology's licence, a label, and ntx-graph as the software that made it.
+  licence the loaded ontology declares (none when the ontology is left
+  out), a label, and ntx-graph as the software that made it.
 
 Blank nodes become IRIs under the nanopublication, numbered canonically
 (RDFC-1.0). With a private key (:func:`read_key`), each nanopublication is
@@ -184,8 +185,10 @@ def _path(iri: str) -> str:
 
 
 def _publication_facts(kg: KnowledgeGraph) -> tuple[Literal, NamedNode | None]:
-    """The creation time and the licence, from the ontology (the bundled one if ``kg`` leaves it out)."""
+    """The creation time and the licence, from the ontology in ``kg``; without
+    it, the creation time from the bundled ontology and no licence."""
     rows = list(_select(kg.store, _ONTOLOGY))
+    in_graph = bool(rows)
     if not rows:
         from pyoxigraph import Store
 
@@ -199,7 +202,7 @@ def _publication_facts(kg: KnowledgeGraph) -> tuple[Literal, NamedNode | None]:
     modified, licence = rows[0]["modified"], rows[0]["license"]
     created = Literal(f"{str(modified.value)[:10]}T00:00:00Z",
                       datatype=NamedNode("http://www.w3.org/2001/XMLSchema#dateTime"))
-    return created, licence if isinstance(licence, NamedNode) else None
+    return created, licence if in_graph and isinstance(licence, NamedNode) else None
 
 
 def _nanopub_trig(claim: str, uri: str, statements: Sequence[Triple], described: Mapping[str, list[Triple]],
