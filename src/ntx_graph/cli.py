@@ -325,28 +325,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
+#: The check subcommand's help, description and examples (one entry of the command table).
+CHECK_HELP = "verify every evidence quote against its source document"
+CHECK_DESCRIPTION = (
+    "Verify every evidence quote of every claim against its source document: the quote's oa:exact must be "
+    "the source's text at oa:start..oa:end (characters of the UTF-8 text) and the file's SHA-256 the one the "
+    "graph records. A source's ntx:repositoryPath is resolved relative to the data file that declares it. "
+    "Exit code 0 if everything checks, 1 if any quote or checksum fails (or, with --coverage, a sentence is "
+    "uncited), 2 on a usage or file error. The SHACL shapes are not applied: that is what validate does.")
+CHECK_EXAMPLES = ("ntx-graph check\n  ntx-graph check --no-bundled --data mine.ttl --coverage\n"
+                  "  ntx-graph check --data mine.ttl --source src:leaflet=leaflet-v2.txt -f json")
+
+
 def _add_check_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
-    check = sub.add_parser(
-        "check", help="verify every evidence quote against its source document",
-        description="Verify every evidence quote of every claim against its source document: the quote's\n"
-                    "oa:exact must be the source's text at oa:start..oa:end (characters of the UTF-8 text)\n"
-                    "and the file's SHA-256 the one the graph records. A source's ntx:repositoryPath is\n"
-                    "resolved relative to the data file that declares it.\n\n"
-                    "Exit status: 0 if everything checks, 1 if any quote or checksum fails (or, with\n"
-                    "--coverage, a sentence is uncited), 2 on a usage or file error.",
-        epilog="examples:\n  ntx-graph check\n  ntx-graph check --no-bundled --data mine.ttl --coverage\n"
-               "  ntx-graph check --data mine.ttl --source src:leaflet=leaflet-v2.txt -f json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
-                       help="an RDF file to add to the bundled graph (repeatable)")
-    check.add_argument("--store", type=Path, metavar="DIR", help="check the persistent store built by 'ntx-graph load'")
-    check.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
-    check.add_argument("--source", action="append", default=[], metavar="IRI=PATH",
-                       help="read this source document (IRI or prefixed name) from PATH instead (repeatable)")
-    check.add_argument("--coverage", action="store_true",
-                       help="also list every sentence of each source that no quote cites (minus those in "
-                            "uncited-sentences.tsv beside it)")
-    check.add_argument("--format", "-f", choices=("text", "json"), default="text", help="report format")
+    import textwrap
+
+    args_check(sub.add_parser("check", help=CHECK_HELP, description=textwrap.fill(CHECK_DESCRIPTION, 100),
+                              epilog="examples:\n  " + CHECK_EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter))
+
+
+def args_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
+                        help="an RDF file to add to the bundled graph (repeatable)")
+    parser.add_argument("--store", type=Path, metavar="DIR",
+                        help="check the persistent store built by 'ntx-graph load'")
+    parser.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
+    parser.add_argument("--source", action="append", default=[], metavar="IRI=PATH",
+                        help="read this source document (IRI or prefixed name) from PATH instead (repeatable)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also list every sentence of each source that no quote cites (minus those in "
+                             "uncited-sentences.tsv beside it)")
+    parser.add_argument("--format", "-f", choices=("text", "json"), default="text", help="report format")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
