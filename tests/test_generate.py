@@ -123,7 +123,7 @@ def test_written_source_document_makes_every_quote_check(tmp_path: Path) -> None
     write_generated(data, 30, seed=9)
     assert source_path_for(data) == tmp_path / "run" / "drugs.source.txt"
     assert source_path_for(data).read_text(encoding="utf-8") == source_text(30, seed=9)
-    report = check(KnowledgeGraph.open([data], include_bundled=False), coverage=True)
+    report = check(KnowledgeGraph.open([data], include_bundled=False, validate=False), coverage=True)
     expected_quotes = sum(1 for t in generate(30, seed=9) if t.predicate.value == OA + "exact")
     assert report.failures == () and not report.ok  # only the headings are cited by no quote:
     headings = {line for line in source_text(30, seed=9).splitlines() if line and not line.endswith(".")}
