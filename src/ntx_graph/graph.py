@@ -224,7 +224,18 @@ class KnowledgeGraph:
 
     def export(self, fmt: str = "turtle") -> bytes:
         """The whole graph in ``fmt`` (turtle, ntriples, jsonld, rdfxml,
-        trig): sorted, prefixes kept, byte-identical across runs."""
+        trig, nanopub): sorted, prefixes kept, byte-identical across runs. TriG puts the
+        ontology and the facts in named graphs (see :mod:`ntx_graph.trig`);
+        ``nanopub`` writes one nanopublication per claim, as TriG (see
+        :mod:`ntx_graph.nanopub`)."""
+        if fmt == "trig":
+            from ntx_graph.trig import export_trig
+
+            return export_trig(self)
+        if fmt == "nanopub":
+            from ntx_graph.nanopub import export_nanopublications
+
+            return export_nanopublications(self)
         return export_store(self.store, fmt, self.prefixes)
 
     def validate(self) -> ValidationReport:
