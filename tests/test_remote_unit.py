@@ -11,14 +11,11 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +31,11 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from ntx_graph.catalog import Parameter, SavedQuery, get_saved_query, saved_queries
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.params import bind
+from ntx_graph.http_client import server_message
+from ntx_graph.params import bind, inject_values, term_text, values_clause
 from ntx_graph.push import PushError, PushResult, count_triples, push_graph
-from ntx_graph.remote import (
-    RemoteEndpoint,
-    inject_values,
-    parse_answer,
-    server_message,
-    term_text,
-    values_block,
-)
+from ntx_graph.remote import RemoteEndpoint, parse_answer
+from servers import Reply, Seen, Stub, stub_server
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RESULTS_JSON = "application/sparql-results+json"
@@ -139,7 +131,7 @@ def test_terms_are_strict_ntriples() -> None:
 
 def test_values_go_first_in_the_outermost_where_group() -> None:
     drug = ox.NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")
-    block = values_block({"drug": drug})
+    block = values_clause({"drug": drug})
     assert block == "VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }"
     for text, head in [
         ("SELECT ?drug WHERE { ?drug ?p ?o }", "SELECT ?drug WHERE {"),
@@ -162,7 +154,7 @@ def test_queries_without_a_place_for_values_are_refused() -> None:
     with pytest.raises(NtxError, match="no WHERE group"):
         inject_values("DESCRIBE <urn:x>", drug)
     with pytest.raises(ParameterError):
-        values_block({"not a name": ox.NamedNode("urn:x")})
+        values_clause({"not a name": ox.NamedNode("urn:x")})
 
 
 @pytest.fixture(scope="module")
@@ -190,75 +182,10 @@ def test_values_injection_means_the_same_as_binding(kg: KnowledgeGraph, name: st
 # -- a stub endpoint ------------------------------------------------------------------
 
 
-@dataclass
-class Seen:
-    """A request the stub received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def form(self) -> dict[str, list[str]]:
-        return urllib.parse.parse_qs(self.body.decode("ascii"), keep_blank_values=True)
-
-    @property
-    def params(self) -> dict[str, list[str]]:
-        return urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-
-
-Reply = tuple[int, dict[str, str], bytes]
-
-
-@dataclass
-class Stub:
-    """A local HTTP server answering with ``respond(request)``."""
-
-    url: str
-    respond: Callable[[Seen], Reply] = field(default=lambda seen: (200, {}, b""))
-    requests: list[Seen] = field(default_factory=list)
-
-    def answer(self, status: int, ctype: str, body: bytes | str, **headers: str) -> None:
-        data = body.encode() if isinstance(body, str) else body
-        self.respond = lambda seen: (status, {"Content-Type": ctype, **headers}, data)
-
-
 @pytest.fixture
 def stub() -> Iterator[Stub]:
-    holder: dict[str, Stub] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            holder["stub"].requests.append(seen)
-            status, headers, data = holder["stub"].respond(seen)
-            self.send_response(status)
-            for key, val in headers.items():
-                self.send_header(key, val)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False
-    holder["stub"] = Stub(f"http://127.0.0.1:{server.server_address[1]}/sparql")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield holder["stub"]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stub_server() as started:
+        yield started
 
 
 def table(variables: list[str], *rows: dict[str, Any]) -> str:
@@ -406,17 +333,18 @@ def test_http_errors_are_one_line_with_the_servers_message(stub: Stub) -> None:
                                    "SPARQL query:\nSELECT x")
     with pytest.raises(NtxError) as caught:
         RemoteEndpoint(stub.url, prefixes={}).query("SELECT x")
-    assert str(caught.value) == ("the endpoint answered HTTP 400 Bad Request: Virtuoso 37000 Error SP030: "
+    assert str(caught.value) == ("the server answered HTTP 400 Bad Request: Virtuoso 37000 Error SP030: "
                                  "SPARQL compiler, line 1: syntax error at 'x'")
     stub.answer(500, "text/html", "<html><head><title>Oops</title></head><body><h1>HTTP/1.1 500 Failed</h1>"
                                   "<p>" + "long " * 200 + "</p></body></html>")
     with pytest.raises(NtxError) as caught:
         RemoteEndpoint(stub.url, prefixes={}).query("SELECT * WHERE { ?s ?p ?o }")
     message = str(caught.value)
-    assert message.startswith("the endpoint answered HTTP 500 Internal Server Error: long long")
+    assert message.startswith("the server answered HTTP 500 Internal Server Error: long long")
     assert "\n" not in message and len(message) < 400 and "Oops" not in message
     stub.answer(401, "text/plain", "")
-    with pytest.raises(NtxError, match=r"^the endpoint answered HTTP 401 Unauthorized$"):
+    with pytest.raises(NtxError, match=r"^the server answered HTTP 401 Unauthorized: the server asks for some "
+                                       r"authentication; give --user and --password-env$"):
         RemoteEndpoint(stub.url, prefixes={}).query("ASK { ?s ?p ?o }")
 
 
@@ -442,7 +370,8 @@ def test_a_slow_endpoint_times_out(stub: Stub) -> None:
 
     stub.respond = slow
     started = time.monotonic()
-    with pytest.raises(QueryTimeout, match=r"time limit of 0\.5 s"):
+    with pytest.raises(QueryTimeout, match=r"^no complete answer from http://127\.0\.0\.1:\d+/sparql within the "
+                                           r"time limit of 0\.5 s$"):
         RemoteEndpoint(stub.url, prefixes={}, timeout=0.5).query("ASK { ?s ?p ?o }")
     assert time.monotonic() - started < 2.5
 
@@ -557,8 +486,8 @@ def test_push_failure_is_one_clear_line(stub: Stub) -> None:
                                   "<xmp>SP029: TURTLE RDF loader, line 3: syntax error\nmore</xmp></body></html>")
     with pytest.raises(PushError) as caught:
         push_graph(NT, endpoint=stub.url, graph="urn:g")
-    assert str(caught.value) == ("push failed: HTTP 500 Internal Server Error: Error 37000 SP029: TURTLE RDF "
-                                 "loader, line 3: syntax error more")
+    assert str(caught.value) == ("push failed: the server answered HTTP 500 Internal Server Error: Error 37000 "
+                                 "SP029: TURTLE RDF loader, line 3: syntax error more")
 
 
 def test_push_with_digest_sends_the_body_once(stub: Stub) -> None:
@@ -567,7 +496,8 @@ def test_push_with_digest_sends_the_body_once(stub: Stub) -> None:
     assert result.status == 201
     assert [(r.method, bool(r.body)) for r in stub.requests] == [("HEAD", False), ("HEAD", False), ("PUT", True)]
     stub.requests.clear()
-    with pytest.raises(PushError, match=r"^push failed: HTTP 401 Unauthorized: the user name or password is wrong$"):
+    with pytest.raises(PushError, match=r"^push failed: the server answered HTTP 401 Unauthorized: the user name or "
+                                        r"password is wrong$"):
         push_graph(NT, endpoint=stub.url, graph="urn:g", user="dba", password="wrong", auth="digest")
     assert all(r.method == "HEAD" for r in stub.requests)  # the body was never sent
     with pytest.raises(PushError, match="asks for digest authentication; use --auth digest"):
@@ -602,7 +532,7 @@ def test_push_refuses_bad_input_and_redirects(stub: Stub) -> None:
         push_graph(NT, endpoint="file:///tmp/x", graph="urn:g")
     assert stub.requests == []
     stub.answer(301, "text/plain", "", Location="http://example.org/store")
-    with pytest.raises(PushError, match=r"redirects to http://example\.org/store"):
+    with pytest.raises(PushError, match=r"redirects to another server \(http://example\.org/store\); refused$"):
         push_graph(NT, endpoint=stub.url, graph="urn:g")
 
 

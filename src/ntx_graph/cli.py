@@ -13,6 +13,8 @@ from ntx_graph import __version__
 from ntx_graph.errors import NtxError
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_PUSH_TIMEOUT = 60.0
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024  # ntx_graph.http_client.DEFAULT_MAX_BYTES, without importing it
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
 EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
 
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
     _add_auth_args(remote)
     remote.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
+    remote.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="N",
+                        help=f"refuse a larger answer from the endpoint (default: {DEFAULT_MAX_ANSWER_BYTES})")
 
     export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
     export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
@@ -95,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     _add_auth_args(push)
     push.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
+    push.add_argument("--timeout", type=float, default=DEFAULT_PUSH_TIMEOUT, metavar="SECONDS",
+                      help=f"give up an upload that takes longer (default: {DEFAULT_PUSH_TIMEOUT:g})")
     _add_data_args(push)
 
     load = sub.add_parser("load", help="build a persistent on-disk store from the bundled graph and FILEs",
@@ -199,10 +205,10 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise NtxError("give either a query name or --sparql, not both")
     if args.sparql is None and not args.name:
         raise NtxError("give a saved query name, a .rq file or --sparql TEXT ('ntx-graph list' shows the names)")
-    kg = _open(args)
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
     if args.endpoint:
-        return _query_remote(args, kg, params, timeout)
+        return _query_remote(args, params, timeout)
+    kg = _open(args)
     if args.sparql is not None:
         if params:
             raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
@@ -231,15 +237,18 @@ def _saved_or_file(name: str):  # type: ignore[no-untyped-def]
     return get_saved_query(name)
 
 
-def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type: ignore[no-untyped-def]
-                  timeout: float | None) -> int:
+def _query_remote(args: argparse.Namespace, params: dict[str, str], timeout: float | None) -> int:
     from ntx_graph.output import emit
     from ntx_graph.remote import RemoteEndpoint
 
     if args.engine != "oxigraph":
         raise NtxError("--engine applies to the embedded graph, not to --endpoint")
+    if args.data or args.store:
+        raise NtxError("--data and --store apply to the embedded graph, not to --endpoint")
+    # the bundled graph's prefixes (for parameter values), read without loading the graph
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
-                              timeout=timeout or 60.0, prefixes=kg.prefixes, auth=args.auth)
+                              timeout=timeout or 60.0, auth=args.auth, max_bytes=args.max_answer_bytes,
+                              allow_federation=args.allow_federation)
     if args.sparql is not None:
         if params:
             raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
@@ -267,7 +276,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     kg = _open(args, include_ontology=not args.no_ontology)
     result = push_graph(kg.export("ntriples"), endpoint=args.endpoint, graph=args.graph,
                         replace=not args.append, user=args.user, password=_password(args), auth=args.auth,
-                        progress=sys.stderr.isatty())
+                        progress=sys.stderr.isatty(), timeout=args.timeout)
     sys.stderr.write(f"{result}\n")
     return 0
 

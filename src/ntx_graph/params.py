@@ -1,4 +1,4 @@
-"""Turn parameter values given as text into RDF terms of the declared type."""
+"""Turn parameter values given as text into RDF terms of the declared type, and bind them as a VALUES block."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, RdfFormat, parse
 
 from ntx_graph.catalog import Parameter, SavedQuery
-from ntx_graph.errors import ParameterError
+from ntx_graph.errors import NtxError, ParameterError
+from ntx_graph.sparql_text import tokens, where_brace
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)$")
@@ -100,3 +101,101 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
             raise ParameterError(f"parameter {key.strip()!r} is given twice")
         result[key.strip()] = value
     return result
+
+
+# -- binding as a VALUES block ------------------------------------------------------
+# The one way parameters reach query text: a VALUES block, the first element
+# of the outermost WHERE group, built from strictly checked N-Triples terms
+# (the only text ever added), so no value can change the query's structure.
+
+_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
+_IRI_TEXT = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
+#: A SPARQL string literal with an optional language tag or datatype IRI.
+_LITERAL_TEXT = re.compile(
+    r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
+    r'(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<[^<>"{}|^`\\\x00-\x20]*>)?'
+)
+_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]", re.DOTALL)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def term_text(term: Term) -> str:
+    """``term`` as N-Triples text that is also one SPARQL term, or ParameterError.
+
+    IRIs are checked by pyoxigraph and against SPARQL's IRIREF; literals are
+    escaped by pyoxigraph. An escaped backslash before ``u``/``U`` gets the
+    letter (and any hex digits after it) written as ``\\u0075``..., so that
+    parsers which expand ``\\uXXXX`` before tokenising (as SPARQL 1.1 section
+    19.2 says) read the same value. The text is parsed back and must give
+    ``term`` again.
+
+    >>> term_text(Literal('say "}" # now'))
+    '"say \\\\"}\\\\" # now"'
+    >>> term_text(NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone"))
+    '<https://w3id.org/ntx-graph/id/drug/naltrexone>'
+    """
+    if isinstance(term, NamedNode):
+        if not _IRI_TEXT.fullmatch(term.value):
+            raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
+        try:
+            text = str(NamedNode(term.value))
+        except ValueError as error:
+            raise ParameterError(f"{term.value!r} is not a valid IRI ({error})") from None
+    elif isinstance(term, Literal):
+        text = _guard_codepoint_escapes(str(term))
+        if not _LITERAL_TEXT.fullmatch(text):
+            raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
+    else:
+        raise ParameterError("only IRIs and literals can be bound to parameters")
+    try:
+        parsed = list(parse(input=f"<urn:ntx:s> <urn:ntx:p> {text} .\n".encode(), format=RdfFormat.N_TRIPLES))
+    except (SyntaxError, ValueError):
+        parsed = []
+    if len(parsed) != 1 or parsed[0].object != term:
+        raise ParameterError(f"the value {text[:60]!r} does not read back as the same RDF term")
+    return text
+
+
+def _guard_codepoint_escapes(text: str) -> str:
+    out: list[str] = []
+    after_backslash = after_codepoint = False
+    for match in _ESCAPE_OR_CHAR.finditer(text):
+        tok = match.group()
+        if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
+            # some parsers (rdflib) read up to 8 hex digits after \u, so hex
+            # digits right after a \uXXXX are written as escapes too
+            tok = f"\\u{ord(tok):04X}"
+        after_codepoint = tok.startswith(("\\u", "\\U"))
+        after_backslash = tok == "\\\\"
+        out.append(tok)
+    return "".join(out)
+
+
+def values_clause(bindings: Mapping[str, Term]) -> str:
+    """``VALUES (?a ?b) { (term term) }`` for ``bindings``.
+
+    >>> values_clause({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
+    'VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }'
+    """
+    names = list(bindings)
+    for name in names:
+        if not _VARNAME.fullmatch(name):
+            raise ParameterError(f"{name!r} is not a variable name")
+    terms = " ".join(term_text(bindings[name]) for name in names)
+    return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
+
+
+def inject_values(text: str, bindings: Mapping[str, Term]) -> str:
+    """``text`` with ``bindings`` as a VALUES block, the first element of the
+    outermost WHERE group; unchanged if there is nothing to bind."""
+    if not bindings:
+        return text
+    brace = where_brace(text)
+    if brace < 0:
+        raise NtxError("cannot bind parameters: the query has no WHERE group")
+    before = [t.text.upper() for t in tokens(text[:brace])]
+    if before[-2:] == ["CONSTRUCT", "WHERE"]:
+        raise NtxError("cannot bind parameters in the short form CONSTRUCT WHERE { ... }; "
+                       "write CONSTRUCT { template } WHERE { pattern }")
+    return f"{text[:brace + 1]}\n  {values_clause(bindings)}\n{text[brace + 1:]}"

@@ -1,39 +1,38 @@
 """Saved queries on a remote SPARQL 1.1 endpoint (Oxigraph, Virtuoso, Fuseki, ...).
 
 The SPARQL protocol has no way to bind variables, so parameter values are
-injected as a ``VALUES`` block placed first in the query's outermost WHERE
-group. Each value is written as a strictly checked N-Triples term (the only
-text ever added to the query), so no value can change the query's structure.
+bound by :func:`ntx_graph.params.inject_values`: a ``VALUES`` block of
+strictly checked N-Triples terms, first in the query's outermost WHERE group.
+Nothing is sent unless the project's analyser (:mod:`ntx_graph.sparql_text`)
+reads the text as a query: updates, text with an update keyword anywhere
+outside strings, IRIs and comments, and text with no query form are refused
+before any connection, and so are ``SERVICE``, ``FROM`` and ``FROM NAMED``
+unless federation is allowed.
 
-Answers are turned into the same :class:`~ntx_graph.results.QueryResult` the
-embedded engine gives, smoothing over dialects: old-style ``typed-literal``
-JSON, ASK answered as a one-cell table (Virtuoso's ``__ASK_RETVAL``/``bool``),
-booleans written ``1``/``0`` (Virtuoso stores them as numbers), a bound
-parameter written as another term of the same value (Virtuoso: ``true`` as
-``1``), ``"x"^^xsd:string`` for ``"x"``, CONSTRUCT answered as an s/p/o
-table, and Virtuoso's partial "anytime" answers, which are reported as
-timeouts rather than returned incomplete. Graph answers are asked for as
-N-Triples (Turtle, RDF/XML and JSON-LD are read too) and parsed by pyoxigraph.
-
-Requests go to the given URL only: no proxy from the environment, no redirect
-to another host, ``http``/``https`` only. SPARQLWrapper builds the request; it
-is opened here so that digest authentication and timeouts stay local to the
-call (SPARQLWrapper would install a process-wide opener).
+Requests go through :mod:`ntx_graph.http_client` (one redirect policy, one
+deadline on the socket, a byte cap on the answer, no proxy; why not
+SPARQLWrapper's ``query()`` is said there). Answers are turned into the same
+:class:`~ntx_graph.results.QueryResult` the embedded engine gives, smoothing
+over dialects: old-style ``typed-literal`` JSON, ASK answered as a one-cell
+table (Virtuoso's ``__ASK_RETVAL``/``bool``), booleans written ``1``/``0``
+(Virtuoso stores them as numbers), a bound parameter written as another term
+of the same value (Virtuoso: ``true`` as ``1``), ``"x"^^xsd:string`` for
+``"x"``, CONSTRUCT answered as an s/p/o table, RDF-star triple terms (as
+pyoxigraph writes them, or with RDF4J's ``s``/``p``/``o`` keys), and
+Virtuoso's partial "anytime" answers, which are reported as timeouts rather
+than returned incomplete. Graph answers are asked for as N-Triples (Turtle,
+RDF/XML and JSON-LD are read too) and parsed by pyoxigraph.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import IO, Any
+from typing import Any
 from xml.etree import ElementTree
 
 from pyoxigraph import (
@@ -49,13 +48,23 @@ from pyoxigraph import (
     parse_query_results,
 )
 
-from ntx_graph import __version__
 from ntx_graph.catalog import SavedQuery, get_saved_query
-from ntx_graph.connection import connection_problem
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
-from ntx_graph.params import bind, expand_iri
+from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpError, HttpTimeout, connection_problem
+from ntx_graph.params import bind, expand_iri, inject_values, term_text, values_clause
 from ntx_graph.results import QueryResult, Term
-from ntx_graph.sparql_text import is_update, operation, tokens, where_brace
+from ntx_graph.sparql_text import (
+    QUERY_FORMS,
+    UPDATE_KEYWORDS,
+    federation_keywords,
+    is_update,
+    operation,
+    tokens,
+    unescape_codepoints,
+)
+
+__all__ = ["RemoteEndpoint", "bundled_prefixes", "inject_values", "literal", "parse_answer", "restore_parameters",
+           "same_value", "sendable_form", "term_text", "values_clause"]
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -67,104 +76,27 @@ ACCEPT_RESULTS = "application/sparql-results+json,application/sparql-results+xml
 ACCEPT_GRAPH = "application/n-triples,text/turtle;q=0.9,application/rdf+xml;q=0.5,application/ld+json;q=0.4," \
                "text/plain;q=0.2"
 
-_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
-_IRI_TEXT = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
-#: A SPARQL string literal with an optional language tag or datatype IRI.
-_LITERAL_TEXT = re.compile(
-    r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
-    r'(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<[^<>"{}|^`\\\x00-\x20]*>)?'
-)
-_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]", re.DOTALL)
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_CHUNK = 1 << 16
 
+def sendable_form(text: str, *, allow_federation: bool = False) -> str:
+    """The form (SELECT, ASK, CONSTRUCT, DESCRIBE) of query text that may be
+    sent to an endpoint; QuerySyntaxError or NtxError for anything else.
 
-# -- parameter binding ---------------------------------------------------------
-
-
-def term_text(term: Term) -> str:
-    """``term`` as N-Triples text that is also one SPARQL term, or ParameterError.
-
-    IRIs are checked by pyoxigraph and against SPARQL's IRIREF; literals are
-    escaped by pyoxigraph. An escaped backslash before ``u``/``U`` gets the
-    letter (and any hex digits after it) written as ``\\u0075``..., so that
-    parsers which expand ``\\uXXXX`` before tokenising (as SPARQL 1.1 section
-    19.2 says) read the same value. The text is parsed back and must give
-    ``term`` again.
-
-    >>> term_text(Literal('say "}" # now'))
-    '"say \\\\"}\\\\" # now"'
-    >>> term_text(NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone"))
-    '<https://w3id.org/ntx-graph/id/drug/naltrexone>'
+    >>> sendable_form("PREFIX ex: <http://e/> ask { ?s ex:p 'DROP' }")
+    'ASK'
     """
-    if isinstance(term, NamedNode):
-        if not _IRI_TEXT.fullmatch(term.value):
-            raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
-        try:
-            text = str(NamedNode(term.value))
-        except ValueError as error:
-            raise ParameterError(f"{term.value!r} is not a valid IRI ({error})") from None
-    elif isinstance(term, Literal):
-        text = _guard_codepoint_escapes(str(term))
-        if not _LITERAL_TEXT.fullmatch(text):
-            raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
-    else:
-        raise ParameterError("only IRIs and literals can be bound to parameters")
-    try:
-        parsed = list(parse(input=f"<urn:ntx:s> <urn:ntx:p> {text} .\n".encode(), format=RdfFormat.N_TRIPLES))
-    except (SyntaxError, ValueError):
-        parsed = []
-    if len(parsed) != 1 or parsed[0].object != term:
-        raise ParameterError(f"the value {text[:60]!r} does not read back as the same RDF term")
-    return text
-
-
-def _guard_codepoint_escapes(text: str) -> str:
-    out: list[str] = []
-    after_backslash = after_codepoint = False
-    for match in _ESCAPE_OR_CHAR.finditer(text):
-        tok = match.group()
-        if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
-            # some parsers (rdflib) read up to 8 hex digits after \u, so hex
-            # digits right after a \uXXXX are written as escapes too
-            tok = f"\\u{ord(tok):04X}"
-        after_codepoint = tok.startswith(("\\u", "\\U"))
-        after_backslash = tok == "\\\\"
-        out.append(tok)
-    return "".join(out)
-
-
-def values_block(bindings: Mapping[str, Term]) -> str:
-    """``VALUES (?a ?b) { (term term) }`` for ``bindings``.
-
-    >>> values_block({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
-    'VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }'
-    """
-    names = list(bindings)
-    for name in names:
-        if not _VARNAME.fullmatch(name):
-            raise ParameterError(f"{name!r} is not a variable name")
-    terms = " ".join(term_text(bindings[name]) for name in names)
-    return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
-
-
-def inject_values(text: str, bindings: Mapping[str, Term]) -> str:
-    """``text`` with ``bindings`` as a VALUES block, the first element of the
-    outermost WHERE group; unchanged if there is nothing to bind."""
-    if not bindings:
-        return text
-    brace = where_brace(text)
-    if brace < 0:
-        raise NtxError("cannot bind parameters: the query has no WHERE group")
-    before = [t.text.upper() for t in tokens(text[:brace])]
-    if before[-2:] == ["CONSTRUCT", "WHERE"]:
-        raise NtxError("cannot bind parameters in the short form CONSTRUCT WHERE { ... }; "
-                       "write CONSTRUCT { template } WHERE { pattern }")
-    return f"{text[:brace + 1]}\n  {values_block(bindings)}\n{text[brace + 1:]}"
-
-
-# -- the endpoint ----------------------------------------------------------------
+    variants = (text, unescape_codepoints(text))
+    words = {t.text.upper() for variant in variants for t in tokens(variant) if t.kind == "word"}
+    if is_update(text) or words & set(UPDATE_KEYWORDS):
+        raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only; nothing was sent")
+    form = operation(text)
+    if form not in QUERY_FORMS:
+        raise QuerySyntaxError("the text is not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE outside "
+                               "comments); nothing was sent")
+    found = [] if allow_federation else federation_keywords(text)
+    if found:
+        raise NtxError(f"{found[0]} is refused: it makes the endpoint fetch other data; allow federation "
+                       "explicitly (--allow-federation) if you trust the query")
+    return form
 
 
 class RemoteEndpoint:
@@ -173,115 +105,76 @@ class RemoteEndpoint:
     ``graph`` (an IRI) is sent as ``default-graph-uri``, so the query sees only
     that graph (Virtuoso's default graph is otherwise the union of all its
     graphs). ``auth`` is ``basic`` or ``digest``; ``timeout`` (seconds) bounds
-    the whole exchange. ``prefixes`` expand prefixed names in parameter values
-    (default: the bundled graph's prefixes). With ``check_classes``, an
-    ``of CLASS`` parameter is checked on the endpoint, as the embedded engine
-    does.
+    the whole exchange and ``max_bytes`` the answer. ``prefixes`` expand
+    prefixed names in parameter values (default: the bundled graph's
+    prefixes). With ``check_classes``, an ``of CLASS`` parameter is checked on
+    the endpoint, as the embedded engine does. ``allow_federation`` lets
+    SERVICE, FROM and FROM NAMED through.
     """
 
     def __init__(self, url: str, *, graph: str | None = None, user: str | None = None,
                  password: str | None = None, timeout: float = 60.0, prefixes: Mapping[str, str] | None = None,
-                 auth: str = "basic", check_classes: bool = True) -> None:
+                 auth: str = "basic", check_classes: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
+                 allow_federation: bool = False) -> None:
         problem = connection_problem(url, graph, auth)
         if problem:
             raise NtxError(problem)
-        if timeout <= 0:
+        if not timeout > 0:
             raise NtxError("the timeout must be positive")
+        if max_bytes < 1:
+            raise NtxError("the answer size limit must be positive")
         self.url = url
         self.graph = graph
-        self.user = user
-        self.password = password
+        self.credentials = Credentials(user, password, auth) if user is not None and password is not None else None
         self.timeout = timeout
-        self.auth = auth
+        self.max_bytes = max_bytes
         self.check_classes = check_classes
+        self.allow_federation = allow_federation
         self.prefixes: dict[str, str] = dict(prefixes) if prefixes is not None else bundled_prefixes()
 
     def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None) -> QueryResult:
         """Run a saved query (object or name) with parameter values given as text."""
         query = saved if isinstance(saved, SavedQuery) else get_saved_query(saved)
+        sendable_form(query.text, allow_federation=self.allow_federation)  # before any request, even a check
         bindings = bind(query, params or {}, self.prefixes)
         if self.check_classes:
             for param in query.parameters:
                 term = bindings[param.name]
                 if param.of_class and isinstance(term, NamedNode):
                     self._check_class(param.name, term, param.of_class)
-        result = self._execute(inject_values(query.text, bindings), query.form)
+        result = self._execute(inject_values(query.text, bindings))
         return restore_parameters(result, bindings)
 
     def query(self, sparql: str) -> QueryResult:
         """Run SPARQL query text as it is (updates are refused)."""
-        if is_update(sparql):
-            raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only")
-        return self._execute(sparql, operation(sparql) or "SELECT")
+        return self._execute(sparql)
 
     def _check_class(self, name: str, term: NamedNode, of_class: str) -> None:
         cls = expand_iri(of_class, self.prefixes)
-        ask = (f"ASK {{ VALUES (?v ?c) {{ ({term_text(term)} {term_text(cls)}) }} "
-               f"?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}")
-        if not self._execute(ask, "ASK").boolean:
-            raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph")
+        ask = f"ASK {{ {values_clause({'v': term, 'c': cls})} ?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}"
+        if not self._execute(ask).boolean:
+            hint = "" if self.graph else ("; the endpoint was queried without --graph: if it holds the data in a "
+                                          "named graph, name that graph with --graph")
+            raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph{hint}")
 
-    def _execute(self, text: str, form: str) -> QueryResult:
-        request = self._request(text, form)
-        deadline = time.monotonic() + self.timeout
-        with self._open(request, deadline) as response:
-            data = _read(response, deadline, self.timeout)
-            headers = response.headers
-        state = (headers.get("X-SQL-State") or "").strip()
+    def _execute(self, text: str) -> QueryResult:
+        form = sendable_form(text, allow_federation=self.allow_federation)
+        fields = [("query", text)] + ([("default-graph-uri", self.graph)] if self.graph else [])
+        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        try:
+            client = Client(self.url, self.credentials, self.timeout, self.max_bytes)
+            answer = client.check(client.request("POST", body=urllib.parse.urlencode(fields).encode("ascii"), headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS}))
+        except HttpTimeout as error:
+            raise QueryTimeout(str(error)) from None
+        except HttpError as error:
+            raise NtxError(str(error)) from None
+        state = (answer.headers.get("X-SQL-State") or "").strip()
         if state == "S1TAT":  # Virtuoso's "anytime" answer: partial results
             raise QueryTimeout("the endpoint stopped the query at its time limit and sent partial results "
-                               f"({(headers.get('X-SQL-Message') or '').strip() or 'S1TAT'})")
-        ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        return parse_answer(data, ctype, form, self.prefixes)
-
-    def _request(self, text: str, form: str) -> urllib.request.Request:
-        import warnings
-
-        from SPARQLWrapper import BASIC, JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
-
-        wrapper = SPARQLWrapper(self.url, agent=f"ntx-graph/{__version__}")
-        wrapper.setMethod(POST)
-        wrapper.setRequestMethod(URLENCODED)
-        wrapper.setOnlyConneg(True)
-        graph_form = form in ("CONSTRUCT", "DESCRIBE")
-        wrapper.setReturnFormat(TURTLE if graph_form else JSON)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wrapper.setQuery(text)
-        # SPARQLWrapper guesses the form with a regex that reads words in
-        # comments ("add", "load", ...) and could take a query for an update:
-        # the form found by ntx-graph's lexer is used instead.
-        wrapper.queryType = form
-        if self.graph:
-            wrapper.addDefaultGraph(self.graph)
-        if self.user is not None and self.password is not None and self.auth == "basic":
-            wrapper.setCredentials(self.user, self.password)
-            wrapper.setHTTPAuth(BASIC)
-        wrapper.addCustomHttpHeader("Accept", ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS)
-        # SPARQLWrapper's own query() would use the process-wide urlopen (proxies,
-        # any redirect) and install a global opener for digest: build only.
-        request: urllib.request.Request = wrapper._createRequest()
-        return request
-
-    def _open(self, request: urllib.request.Request, deadline: float) -> Any:
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), SameOriginRedirects(self.url)]
-        if self.user is not None and self.password is not None and self.auth == "digest":
-            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            manager.add_password(None, self.url, self.user, self.password)
-            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
-        opener = urllib.request.build_opener(*handlers)
-        try:
-            return opener.open(request, timeout=max(0.001, deadline - time.monotonic()))
-        except urllib.error.HTTPError as error:
-            raise NtxError(f"the endpoint answered {http_error_text(error)}") from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise _timeout(self.timeout) from None
-            raise NtxError(f"cannot reach the endpoint {self.url}: {_reason(error.reason)}") from None
-        except TimeoutError:
-            raise _timeout(self.timeout) from None
-        except (OSError, ValueError) as error:
-            raise NtxError(f"cannot reach the endpoint {self.url}: {error}") from None
+                               f"({(answer.headers.get('X-SQL-Message') or '').strip() or 'S1TAT'})")
+        return parse_answer(answer.body, answer.media_type, form, self.prefixes)
 
 
 def restore_parameters(result: QueryResult, bindings: Mapping[str, Term]) -> QueryResult:
@@ -334,94 +227,17 @@ _NUMERIC = frozenset((
     "positiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"))
 
 
-class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only within the scheme, host and port of one URL."""
-
-    def __init__(self, url: str) -> None:
-        self.origin = _origin(url)
-
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-                         headers: Any, newurl: str) -> urllib.request.Request | None:
-        """Refuse (NtxError) a redirect that leaves the origin."""
-        if _origin(urllib.parse.urljoin(req.full_url, newurl)) != self.origin:
-            raise NtxError(f"the endpoint redirects to another server ({newurl}); refused")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return (parts.scheme, (parts.hostname or "").lower(), port)
-
-
-def _timeout(seconds: float) -> QueryTimeout:
-    return QueryTimeout(f"the endpoint did not answer within the time limit of {seconds:g} s")
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason)
-
-
-def _read(response: Any, deadline: float, timeout: float) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        if time.monotonic() > deadline:
-            raise _timeout(timeout)
-        try:
-            chunk = response.read(_CHUNK)
-        except TimeoutError:
-            raise _timeout(timeout) from None
-        except OSError as error:
-            raise NtxError(f"the connection to the endpoint broke: {error}") from None
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
-
-
-def http_error_text(error: urllib.error.HTTPError, limit: int = 300) -> str:
-    """``HTTP 400 Bad Request: <the server's message, first line, trimmed>``."""
-    try:
-        body = error.read() or b""
-    except OSError:
-        body = b""
-    message = server_message(body, limit)
-    head = f"HTTP {error.code} {error.reason or ''}".rstrip()
-    return f"{head}: {message}" if message else head
-
-
-def server_message(body: bytes, limit: int = 300) -> str:
-    """The server's message in an error body, on one line and trimmed: the
-    first line of plain text, or the text of an HTML page without its title
-    and without a repeat of the status line.
-
-    >>> server_message(b"<html><head><title>T</title></head><body><h1>HTTP/1.1 500 Failed</h1>"
-    ...                b"<h3>Error 37000</h3><xmp>SP029: TURTLE loader, line 6</xmp></body></html>")
-    'Error 37000 SP029: TURTLE loader, line 6'
-    """
-    text = body.decode("utf-8", "replace")
-    if re.search(r"(?i)<(html|body|h1|p|pre|xmp)\b", text):
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", " ", text)
-        blocks = (" ".join(b.split()) for b in re.sub(r"(?s)<[^>]*>", "\n", text).splitlines())
-        text = " ".join(b for b in blocks if b and not re.match(r"HTTP/\d", b))
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            return line if len(line) <= limit else line[: limit - 1] + "…"
-    return ""
-
-
 @cache
 def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
-    from pyoxigraph import Store
-
-    from ntx_graph.rdf_io import load_file
     from ntx_graph.resources import bundled_files
 
     found: dict[str, str] = {}
-    for path in bundled_files():
-        load_file(Store(), path, found)
+    for path in bundled_files():  # pyoxigraph's parser reports the prefixes; no store is built
+        parser = parse(path=path, format=RdfFormat.TURTLE)
+        for _ in parser:
+            pass
+        for name, iri in parser.prefixes.items():
+            found.setdefault(name, iri)
     return tuple(found.items())
 
 
@@ -448,6 +264,9 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
         answer = _decode(data, ctype, form)
     except NtxError:
         raise
+    except RecursionError:
+        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: it is nested too "
+                       "deeply") from None
     except (ValueError, SyntaxError, KeyError, TypeError, ElementTree.ParseError) as error:
         detail = " ".join(str(error).split())[:200]
         raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: {detail}") from None
@@ -507,27 +326,52 @@ def _decode(data: bytes, ctype: str, form: str) -> _Answer:
 
 def _from_json(doc: Any) -> _Answer:
     if not isinstance(doc, dict):
-        raise NtxError("the endpoint's JSON answer is not a SPARQL results document")
+        raise NtxError("the endpoint's JSON answer is not a SPARQL results document (not an object)")
     if "boolean" in doc:
         return _truthy(doc["boolean"])
-    variables = [str(v) for v in (doc.get("head") or {}).get("vars") or []]
-    bindings = (doc.get("results") or {}).get("bindings")
+    head, results = doc.get("head") or {}, doc.get("results") or {}
+    if not isinstance(head, dict) or not isinstance(results, dict):
+        raise NtxError("the endpoint's JSON answer has a head or results that is not an object")
+    variables = head.get("vars") or []
+    bindings = results.get("bindings")
+    if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
+        raise NtxError("the endpoint's JSON answer has variables that are not a list of names")
     if not isinstance(bindings, list):
         raise NtxError("the endpoint's JSON answer has neither results nor a boolean")
     bnodes: dict[str, BlankNode] = {}
     rows: list[tuple[Term | None, ...]] = []
     for binding in bindings:
-        for extra in binding:
-            if extra not in variables:
-                variables.append(extra)
+        if not isinstance(binding, dict):
+            raise NtxError(f"the endpoint's JSON answer has a solution that is not an object ({_json_kind(binding)})")
+        variables.extend(extra for extra in binding if extra not in variables)
         rows.append(tuple(_json_term(binding[v], bnodes) if v in binding else None for v in variables))
     width = len(variables)
     return _Table(variables, [row + (None,) * (width - len(row)) for row in rows])
 
 
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else "null")
+
+
+#: The keys of a triple term: SPARQL 1.2 (pyoxigraph, Jena) and RDF4J's.
+_TRIPLE_KEYS = (("subject", "predicate", "object"), ("s", "p", "o"))
+
+
 def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
-    kind = obj.get("type")
-    value = obj.get("value")
+    if not isinstance(obj, dict):
+        raise NtxError(f"the endpoint's JSON answer has a term that is not an object ({_json_kind(obj)})")
+    kind, value = obj.get("type"), obj.get("value")
+    if kind == "triple" and isinstance(value, dict):
+        for keys in _TRIPLE_KEYS:
+            if all(k in value for k in keys):
+                s, p, o = (_json_term(value[k], bnodes) for k in keys)
+                if isinstance(s, Literal) or not isinstance(p, NamedNode):
+                    raise NtxError("the endpoint's JSON answer has an ill-formed triple term")
+                return Triple(s, p, o)
+        raise NtxError("the endpoint's JSON answer has a triple term without subject, predicate and object")
+    if not isinstance(value, str):
+        raise NtxError(f"the endpoint's JSON answer has a {kind!r} term whose value is {_json_kind(value)}")
     if kind == "uri":
         return NamedNode(value)
     if kind == "bnode":
@@ -535,13 +379,9 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
     if kind in ("literal", "typed-literal"):
         lang = obj.get("xml:lang") or obj.get("lang")
         if lang:
-            return Literal(value, language=lang)
-        return literal(value, obj.get("datatype"))
-    if kind == "triple" and isinstance(value, dict):
-        s, p, o = (_json_term(value[k], bnodes) for k in ("subject", "predicate", "object"))
-        if isinstance(s, Literal) or not isinstance(p, NamedNode):
-            raise NtxError("the endpoint's JSON answer has an ill-formed quoted triple")
-        return Triple(s, p, o)
+            return Literal(value, language=str(lang))
+        datatype = obj.get("datatype")
+        return literal(value, datatype if isinstance(datatype, str) else None)
     raise NtxError(f"the endpoint's JSON answer has a term of unknown type {kind!r}")
 
 
@@ -564,6 +404,8 @@ def literal(value: str, datatype: str | None) -> Literal:
 def _normalise(term: Any) -> Any:
     if isinstance(term, Literal) and not term.language:
         return literal(term.value, term.datatype.value)
+    if isinstance(term, Triple):
+        return Triple(_normalise(term.subject), term.predicate, _normalise(term.object))
     return term
 
 
