@@ -1,34 +1,25 @@
 """The one HTTP client of ntx-graph, for remote SPARQL queries and Graph Store uploads.
 
-Every request follows one policy:
+One policy for every request: ``http``/``https`` only, with no credentials in
+the URL and none in any message; no proxy from the environment; redirects
+followed only within the scheme, host and port of the given URL (307/308
+repeat the request, 301/302/303 only a GET or HEAD), at most five; one
+deadline for the whole exchange, enforced on the socket (every blocking call
+has the time left as its timeout, and a watchdog shuts the socket down at the
+deadline, so a server that drips one byte at a time is abandoned on time);
+answers read in chunks up to a byte cap; basic credentials sent up front,
+digest answered with the standard library's RFC 2617 code, per client; one
+wording for every failure (:class:`HttpError`).
 
-- ``http`` and ``https`` only, to the host the user named; a URL may not
-  carry credentials (``user:password@``), and URLs shown in messages never do;
-- no proxy from the environment (``http.client`` never reads one);
-- redirects followed only within the scheme, host and port of the URL the
-  user gave: 307 and 308 repeat the request, 301, 302 and 303 only a GET or
-  HEAD (a redirected POST or PUT is reported with its target); at most five;
-- one deadline for the whole exchange (connecting, sending, redirects,
-  authentication, reading), enforced on the socket: every blocking call has
-  the time left as its timeout, and a watchdog shuts the socket down at the
-  deadline, so a server that drips one byte at a time is abandoned on time;
-- answers read in chunks, up to a byte cap; no compression is asked for;
-- basic credentials sent up front; digest answered to the server's challenge
-  with the standard library's RFC 2617 code, per client: nothing process-wide;
-- one wording for every failure (:class:`HttpError`).
-
-Why not SPARQLWrapper's ``query()``: it opens the request with
-``urllib.request.urlopen``, the process-wide opener, which takes proxies from
-the environment and follows redirects to any host; ``setHTTPAuth(DIGEST)``
-installs a process-wide opener holding the password
-(``urllib.request.install_opener``); ``setTimeout`` keeps whole seconds
-(``int(0.5)`` is 0, which means no timeout) and is a per-read socket timeout,
-so a dripping server is never abandoned; ``convert()`` reads the whole body
-with no cap; and ``setQuery`` guesses the operation with a regular expression
-that ends comments only at ``\\n``, and sends what it takes for an update as
-``update=``. None of these can be changed through its public API, so the
-protocol request (a form POST, SPARQL 1.1 Protocol section 2.1.2) is built
-and sent here.
+SPARQLWrapper's public API cannot give this: ``query()`` opens the request
+with ``urllib.request.urlopen``, the process-wide opener, which takes proxies
+from the environment and follows redirects to any host; ``setHTTPAuth(DIGEST)``
+installs a process-wide opener holding the password; ``setTimeout`` keeps
+whole seconds (0.5 becomes 0, no timeout) as a per-read socket timeout, which
+a dripping server never trips; ``convert()`` reads the whole body; and
+``setQuery`` guesses the operation with a regular expression that ends
+comments only at ``\\n`` and sends what it takes for an update as ``update=``.
+So the protocol request (a form POST, SPARQL 1.1 Protocol 2.1.2) is sent here.
 """
 
 from __future__ import annotations
@@ -61,7 +52,6 @@ USER_AGENT = f"ntx-graph/{__version__}"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 MAX_REDIRECTS = 5
 _CHUNK = 1 << 16
-_ERROR_BODY_BYTES = 1 << 16
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -71,10 +61,6 @@ class HttpError(NtxError):
 
 class HttpTimeout(HttpError):
     """No complete answer came within the deadline."""
-
-
-class AnswerTooLarge(HttpError):
-    """The answer is larger than the byte cap."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +86,6 @@ class Response:
     def media_type(self) -> str:
         """The Content-Type without parameters, in lower case."""
         return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-
-    @property
-    def ok(self) -> bool:
-        """Whether the status is 2xx."""
-        return 200 <= self.status < 300
 
 
 def shown(url: str) -> str:
@@ -208,7 +189,7 @@ class Client:
 
     def check(self, response: Response) -> Response:
         """``response`` if its status is 2xx, else HttpError saying what the server answered."""
-        if response.ok:
+        if 200 <= response.status < 300:
             return response
         raise HttpError(self.status_text(response))
 
@@ -260,13 +241,10 @@ class Client:
             return {"Authorization": f"Basic {token}"}
         if self._challenge is None or self._digest is None:
             return {}
-        challenge = dict(self._challenge)
-        algorithm = challenge.get("algorithm", "MD5")
-        if algorithm.upper() in ("MD5", "SHA"):
-            challenge["algorithm"] = algorithm.upper()
-        else:
-            raise HttpError(f"the server's digest challenge uses the algorithm {algorithm!r}, which is not "
-                            "supported (MD5 and SHA are)")
+        challenge = {**self._challenge, "algorithm": self._challenge.get("algorithm", "MD5").upper()}
+        if challenge["algorithm"] not in ("MD5", "SHA"):
+            raise HttpError(f"the server's digest challenge uses the algorithm {self._challenge['algorithm']!r}, "
+                            "which is not supported (MD5 and SHA are)")
         if "auth" not in (challenge.get("qop") or "auth").split(","):
             raise HttpError(f"the server's digest challenge asks for qop={challenge['qop']!r}, which is not "
                             "supported (auth is)")
@@ -322,6 +300,7 @@ class Client:
         watchdog.daemon = True
         watchdog.start()
         selector = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        log.debug("%s %s (%.1f s left)", method, shown(url), left)
         try:
             connection.connect()
             opened.append(connection.sock)
@@ -329,8 +308,8 @@ class Client:
                 raise TimeoutError
             connection.request(method, selector, body=body, headers=dict(headers))
             answer = connection.getresponse()
-            limit = self.max_bytes if 200 <= answer.status < 300 else _ERROR_BODY_BYTES
-            data = self._read(answer, url, limit, truncate=limit == _ERROR_BODY_BYTES)
+            # of an error page, the start is enough for its message
+            data = self._read(answer, url) if 200 <= answer.status < 300 else answer.read(_CHUNK)
             if expired.is_set():  # the watchdog ended the read: the body may be cut short
                 raise self._timeout()
             return Response(url, answer.status, answer.reason, answer.headers, data)
@@ -346,26 +325,18 @@ class Client:
             watchdog.cancel()
             connection.close()
 
-    def _read(self, answer: http.client.HTTPResponse, url: str, limit: int, *, truncate: bool) -> bytes:
-        declared = answer.getheader("Content-Length")
-        if not truncate and declared and declared.strip().isdigit() and int(declared) > limit:
-            raise self._too_large(url)
+    def _read(self, answer: http.client.HTTPResponse, url: str) -> bytes:
+        declared = (answer.getheader("Content-Length") or "").strip()
         data = bytearray()
-        while True:
+        while len(data) <= self.max_bytes and not (declared.isdigit() and int(declared) > self.max_bytes):
             chunk = answer.read1(_CHUNK)
             if not chunk:
                 if answer.length:  # read1 gives b"" at an early end instead of raising
                     raise http.client.IncompleteRead(bytes(data), answer.length)
                 return bytes(data)
-            if len(data) + len(chunk) > limit:
-                if truncate:
-                    return bytes(data + chunk[: limit - len(data)])
-                raise self._too_large(url)
             data += chunk
-
-    def _too_large(self, url: str) -> AnswerTooLarge:
-        return AnswerTooLarge(f"the answer from {shown(url)} is larger than the limit of {self.max_bytes:,} bytes "
-                              "(--max-answer-bytes)")
+        raise HttpError(f"the answer from {shown(url)} is larger than the limit of {self.max_bytes:,} bytes "
+                        "(--max-answer-bytes)")
 
     def _timeout(self) -> HttpTimeout:
         return HttpTimeout(f"no complete answer from {shown(self.url)} within the time limit of {self.timeout:g} s")

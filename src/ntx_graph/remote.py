@@ -1,27 +1,20 @@
 """Saved queries on a remote SPARQL 1.1 endpoint (Oxigraph, Virtuoso, Fuseki, ...).
 
-The SPARQL protocol has no way to bind variables, so parameter values are
-bound by :func:`ntx_graph.params.inject_values`: a ``VALUES`` block of
-strictly checked N-Triples terms, first in the query's outermost WHERE group.
-Nothing is sent unless the project's analyser (:mod:`ntx_graph.sparql_text`)
-reads the text as a query: updates, text with an update keyword anywhere
-outside strings, IRIs and comments, and text with no query form are refused
-before any connection, and so are ``SERVICE``, ``FROM`` and ``FROM NAMED``
-unless federation is allowed.
+Parameters are bound by :func:`ntx_graph.params.inject_values` (a VALUES
+block of checked N-Triples terms). Nothing is sent unless the analyser
+(:mod:`ntx_graph.sparql_text`) reads the text as a query with no update
+keyword outside strings, IRIs and comments, and without SERVICE, FROM or FROM
+NAMED unless federation is allowed. Requests go through
+:mod:`ntx_graph.http_client`.
 
-Requests go through :mod:`ntx_graph.http_client` (one redirect policy, one
-deadline on the socket, a byte cap on the answer, no proxy; why not
-SPARQLWrapper's ``query()`` is said there). Answers are turned into the same
-:class:`~ntx_graph.results.QueryResult` the embedded engine gives, smoothing
-over dialects: old-style ``typed-literal`` JSON, ASK answered as a one-cell
-table (Virtuoso's ``__ASK_RETVAL``/``bool``), booleans written ``1``/``0``
-(Virtuoso stores them as numbers), a bound parameter written as another term
-of the same value (Virtuoso: ``true`` as ``1``), ``"x"^^xsd:string`` for
-``"x"``, CONSTRUCT answered as an s/p/o table, RDF-star triple terms (as
-pyoxigraph writes them, or with RDF4J's ``s``/``p``/``o`` keys), and
-Virtuoso's partial "anytime" answers, which are reported as timeouts rather
-than returned incomplete. Graph answers are asked for as N-Triples (Turtle,
-RDF/XML and JSON-LD are read too) and parsed by pyoxigraph.
+Answers become the :class:`~ntx_graph.results.QueryResult` the embedded
+engine gives, whatever the dialect: ``typed-literal`` JSON, ASK as a one-cell
+table (Virtuoso's ``__ASK_RETVAL``), booleans written ``1``/``0``, a bound
+parameter written as another term of the same value (Virtuoso: ``true`` as
+``1``), ``"x"^^xsd:string`` for ``"x"``, CONSTRUCT as an s/p/o table, triple
+terms (as pyoxigraph writes them, or with RDF4J's ``s``/``p``/``o`` keys);
+Virtuoso's partial "anytime" answers are timeouts. Graph answers are asked
+for as N-Triples (Turtle, RDF/XML and JSON-LD are read too).
 """
 
 from __future__ import annotations
@@ -50,8 +43,8 @@ from pyoxigraph import (
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
-from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpError, HttpTimeout, connection_problem
-from ntx_graph.params import bind, expand_iri, inject_values, term_text, values_clause
+from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
+from ntx_graph.params import bind, expand_iri, inject_values, values_clause
 from ntx_graph.results import QueryResult, Term
 from ntx_graph.sparql_text import (
     QUERY_FORMS,
@@ -62,9 +55,6 @@ from ntx_graph.sparql_text import (
     tokens,
     unescape_codepoints,
 )
-
-__all__ = ["RemoteEndpoint", "bundled_prefixes", "inject_values", "literal", "parse_answer", "restore_parameters",
-           "same_value", "sendable_form", "term_text", "values_clause"]
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -119,13 +109,10 @@ class RemoteEndpoint:
         problem = connection_problem(url, graph, auth)
         if problem:
             raise NtxError(problem)
-        if not timeout > 0:
-            raise NtxError("the timeout must be positive")
-        if max_bytes < 1:
-            raise NtxError("the answer size limit must be positive")
         self.url = url
         self.graph = graph
         self.credentials = Credentials(user, password, auth) if user is not None and password is not None else None
+        Client(url, self.credentials, timeout, max_bytes)  # refuses a bad timeout or cap now
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.check_classes = check_classes
@@ -168,8 +155,6 @@ class RemoteEndpoint:
                 "Accept": ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS}))
         except HttpTimeout as error:
             raise QueryTimeout(str(error)) from None
-        except HttpError as error:
-            raise NtxError(str(error)) from None
         state = (answer.headers.get("X-SQL-State") or "").strip()
         if state == "S1TAT":  # Virtuoso's "anytime" answer: partial results
             raise QueryTimeout("the endpoint stopped the query at its time limit and sent partial results "
@@ -290,15 +275,6 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
 
 _Answer = bool | _Table | list[Triple]
 
-_GRAPH_TYPES = {
-    "application/n-triples": RdfFormat.N_TRIPLES, "text/plain": RdfFormat.N_TRIPLES,
-    "text/turtle": RdfFormat.TURTLE, "application/x-turtle": RdfFormat.TURTLE,
-    "text/n3": RdfFormat.N3, "text/rdf+n3": RdfFormat.N3,
-    "application/rdf+xml": RdfFormat.RDF_XML, "application/ld+json": RdfFormat.JSON_LD,
-    "application/n-quads": RdfFormat.N_QUADS, "application/trig": RdfFormat.TRIG,
-}
-
-
 def _decode(data: bytes, ctype: str, form: str) -> _Answer:
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
     if ctype in ("application/sparql-results+json", "application/json") or (
@@ -315,8 +291,9 @@ def _decode(data: bytes, ctype: str, form: str) -> _Answer:
         return _from_pyoxigraph(data, QueryResultsFormat.TSV)
     if ctype == "text/csv" and not graph_form:
         return _from_csv(data)
-    if graph_form and ctype in _GRAPH_TYPES:
-        return _graph(data, _GRAPH_TYPES[ctype])
+    graph_format = RdfFormat.from_media_type(ctype) if graph_form else None
+    if graph_format is not None:
+        return _graph(data, graph_format)
     if form == "ASK" and ctype in ("text/plain", "text/html", "text/boolean"):
         word = data.decode("utf-8", "replace").strip().lower()
         if word in ("true", "false", "1", "0"):
@@ -438,7 +415,7 @@ def _graph(data: bytes, fmt: RdfFormat) -> list[Triple]:
 
 def _table_triples(table: _Table) -> list[Triple]:
     names = [v.lower() for v in table.variables]
-    for trio in (("s", "p", "o"), ("subject", "predicate", "object")):
+    for trio in _TRIPLE_KEYS:
         if all(n in names for n in trio):
             index = [names.index(n) for n in trio]
             break
@@ -454,23 +431,10 @@ def _table_triples(table: _Table) -> list[Triple]:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, Literal):
-        value = value.value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0", ""):
-            return False
-        try:
-            return float(text) != 0
-        except ValueError:
-            pass
-    if value is None:
-        return False
-    raise NtxError(f"the endpoint's ASK answer {value!r} is not a boolean")
-
+    text = str(value.value if isinstance(value, Literal) else "" if value is None else value).strip().lower()
+    if text in ("true", "1", "false", "0", ""):
+        return text in ("true", "1")
+    try:
+        return float(text) != 0
+    except ValueError:
+        raise NtxError(f"the endpoint's ASK answer {value!r} is not a boolean") from None
