@@ -339,8 +339,8 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
     if not isinstance(obj, dict):
         raise NtxError(f"the endpoint's JSON answer has a term that is not an object ({_json_kind(obj)})")
     kind, value = obj.get("type"), obj.get("value")
-    if kind == "triple" and isinstance(value, dict):
-        for keys in _TRIPLE_KEYS:
+    if kind == "triple":
+        for keys in _TRIPLE_KEYS if isinstance(value, dict) else ():
             if all(k in value for k in keys):
                 s, p, o = (_json_term(value[k], bnodes) for k in keys)
                 if isinstance(s, Literal) or not isinstance(p, NamedNode):
