@@ -275,6 +275,7 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
 
 _Answer = bool | _Table | list[Triple]
 
+
 def _decode(data: bytes, ctype: str, form: str) -> _Answer:
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
     if ctype in ("application/sparql-results+json", "application/json") or (
