@@ -1,4 +1,4 @@
-"""Turn parameter values given as text into RDF terms of the declared type, and bind them as a VALUES block."""
+"""Turn parameter values given as text into RDF terms of the declared type."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from pyoxigraph import Literal, NamedNode, RdfFormat, parse
+from pyoxigraph import Literal, NamedNode
 
 from ntx_graph.catalog import Parameter, SavedQuery
-from ntx_graph.errors import NtxError, ParameterError
-from ntx_graph.sparql_text import tokens, where_brace
+from ntx_graph.errors import ParameterError
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)$")
@@ -103,10 +102,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     return result
 
 
-# -- binding as a VALUES block ------------------------------------------------------
-# The one way parameters reach query text: a VALUES block, the first element
-# of the outermost WHERE group, built from strictly checked N-Triples terms
-# (the only text ever added), so no value can change the query's structure.
+# -- binding: one VALUES block, the same for every engine ----------------------
 
 _VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
@@ -127,21 +123,20 @@ def term_text(term: Term) -> str:
     escaped by pyoxigraph. An escaped backslash before ``u``/``U`` gets the
     letter (and any hex digits after it) written as ``\\u0075``..., so that
     parsers which expand ``\\uXXXX`` before tokenising (as SPARQL 1.1 section
-    19.2 says) read the same value. The text is parsed back and must give
-    ``term`` again.
+    19.2 says; rdflib does) read the same value. The text is parsed back and
+    must give ``term`` again.
 
     >>> term_text(Literal('say "}" # now'))
     '"say \\\\"}\\\\" # now"'
     >>> term_text(NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone"))
     '<https://w3id.org/ntx-graph/id/drug/naltrexone>'
     """
+    from pyoxigraph import RdfFormat, parse
+
     if isinstance(term, NamedNode):
         if not _IRI_TEXT.fullmatch(term.value):
             raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
-        try:
-            text = str(NamedNode(term.value))
-        except ValueError as error:
-            raise ParameterError(f"{term.value!r} is not a valid IRI ({error})") from None
+        text = str(term)
     elif isinstance(term, Literal):
         text = _guard_codepoint_escapes(str(term))
         if not _LITERAL_TEXT.fullmatch(text):
@@ -163,8 +158,8 @@ def _guard_codepoint_escapes(text: str) -> str:
     for match in _ESCAPE_OR_CHAR.finditer(text):
         tok = match.group()
         if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
-            # some parsers (rdflib) read up to 8 hex digits after \u, so hex
-            # digits right after a \uXXXX are written as escapes too
+            # rdflib reads up to 8 hex digits after \u, so hex digits right
+            # after a \uXXXX are written as escapes too
             tok = f"\\u{ord(tok):04X}"
         after_codepoint = tok.startswith(("\\u", "\\U"))
         after_backslash = tok == "\\\\"
@@ -172,10 +167,10 @@ def _guard_codepoint_escapes(text: str) -> str:
     return "".join(out)
 
 
-def values_clause(bindings: Mapping[str, Term]) -> str:
+def values_block(bindings: Mapping[str, Term]) -> str:
     """``VALUES (?a ?b) { (term term) }`` for ``bindings``.
 
-    >>> values_clause({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
+    >>> values_block({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
     'VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }'
     """
     names = list(bindings)
@@ -186,16 +181,47 @@ def values_clause(bindings: Mapping[str, Term]) -> str:
     return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
 
 
-def inject_values(text: str, bindings: Mapping[str, Term]) -> str:
+def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     """``text`` with ``bindings`` as a VALUES block, the first element of the
-    outermost WHERE group; unchanged if there is nothing to bind."""
+    outer WHERE group: the one way parameters are bound, for every engine
+    (embedded Oxigraph, rdflib, remote endpoints). Unchanged if there is
+    nothing to bind. The short form ``CONSTRUCT WHERE { P }`` becomes
+    ``CONSTRUCT { P } WHERE { VALUES ... P }``.
+
+    >>> bind_values("SELECT ?n WHERE { ?d ?p ?n }", {"d": NamedNode("urn:x")})
+    'SELECT ?n WHERE {\\n  VALUES (?d) { (<urn:x>) }\\n ?d ?p ?n }'
+    """
     if not bindings:
         return text
-    brace = where_brace(text)
+    from ntx_graph.sparql_text import analyse
+
+    info = analyse(text)
+    brace = info.where
     if brace < 0:
-        raise NtxError("cannot bind parameters: the query has no WHERE group")
-    before = [t.text.upper() for t in tokens(text[:brace])]
-    if before[-2:] == ["CONSTRUCT", "WHERE"]:
-        raise NtxError("cannot bind parameters in the short form CONSTRUCT WHERE { ... }; "
-                       "write CONSTRUCT { template } WHERE { pattern }")
-    return f"{text[:brace + 1]}\n  {values_clause(bindings)}\n{text[brace + 1:]}"
+        raise ParameterError("cannot bind parameters: the query has no WHERE group")
+    block = values_block(bindings)
+    if info.construct_where:
+        end = _group_end(text, brace)
+        head = text[:brace].rstrip()
+        head = head[: len(head) - len("WHERE")]
+        pattern = text[brace + 1:end]
+        return f"{head}{{{pattern}}} WHERE {{\n  {block}\n{pattern}{text[end:]}"
+    return f"{text[:brace + 1]}\n  {block}\n{text[brace + 1:]}"
+
+
+def _group_end(text: str, brace: int) -> int:
+    from ntx_graph.sparql_text import tokens
+
+    depth = 0
+    for tok in tokens(text[brace:]):
+        if tok.text == "{":
+            depth += 1
+        elif tok.text == "}":
+            depth -= 1
+            if depth == 0:
+                return brace + tok.start
+    raise ParameterError("cannot bind parameters: the WHERE group is not closed")
+
+
+#: The name the remote module used for :func:`bind_values`.
+inject_values = bind_values

@@ -1,11 +1,11 @@
 """Saved queries on a remote SPARQL 1.1 endpoint (Oxigraph, Virtuoso, Fuseki, ...).
 
-Parameters are bound by :func:`ntx_graph.params.inject_values` (a VALUES
+Parameters are bound by :func:`ntx_graph.params.bind_values` (a VALUES
 block of checked N-Triples terms). Nothing is sent unless the analyser
-(:mod:`ntx_graph.sparql_text`) reads the text as a query with no update
-keyword outside strings, IRIs and comments, and without SERVICE, FROM or FROM
-NAMED unless federation is allowed. Requests go through
-:mod:`ntx_graph.http_client`.
+(:func:`ntx_graph.sparql_text.analyse`) reads the text as a query, and its
+policy (:func:`~ntx_graph.sparql_text.check_policy`) refuses updates, and
+SERVICE, FROM and FROM NAMED unless federation is allowed. Requests go
+through :mod:`ntx_graph.http_client`.
 
 Answers become the :class:`~ntx_graph.results.QueryResult` the embedded
 engine gives, whatever the dialect: ``typed-literal`` JSON, ASK as a one-cell
@@ -42,19 +42,12 @@ from pyoxigraph import (
 )
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
-from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
+from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
-from ntx_graph.params import bind, expand_iri, inject_values, values_clause
+from ntx_graph.params import bind, bind_values, expand_iri, values_block
+from ntx_graph.params import inject_values as inject_values  # the name older callers import from here
 from ntx_graph.results import QueryResult, Term
-from ntx_graph.sparql_text import (
-    QUERY_FORMS,
-    UPDATE_KEYWORDS,
-    federation_keywords,
-    is_update,
-    operation,
-    tokens,
-    unescape_codepoints,
-)
+from ntx_graph.sparql_text import analyse, check_policy
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -67,28 +60,6 @@ ACCEPT_GRAPH = "application/n-triples,text/turtle;q=0.9,application/rdf+xml;q=0.
                "text/plain;q=0.2"
 
 
-def sendable_form(text: str, *, allow_federation: bool = False) -> str:
-    """The form (SELECT, ASK, CONSTRUCT, DESCRIBE) of query text that may be
-    sent to an endpoint; QuerySyntaxError or NtxError for anything else.
-
-    >>> sendable_form("PREFIX ex: <http://e/> ask { ?s ex:p 'DROP' }")
-    'ASK'
-    """
-    variants = (text, unescape_codepoints(text))
-    words = {t.text.upper() for variant in variants for t in tokens(variant) if t.kind == "word"}
-    if is_update(text) or words & set(UPDATE_KEYWORDS):
-        raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only; nothing was sent")
-    form = operation(text)
-    if form not in QUERY_FORMS:
-        raise QuerySyntaxError("the text is not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE outside "
-                               "comments); nothing was sent")
-    found = [] if allow_federation else federation_keywords(text)
-    if found:
-        raise NtxError(f"{found[0]} is refused: it makes the endpoint fetch other data; allow federation "
-                       "explicitly (--allow-federation) if you trust the query")
-    return form
-
-
 class RemoteEndpoint:
     """A SPARQL 1.1 query endpoint that runs saved queries.
 
@@ -98,14 +69,12 @@ class RemoteEndpoint:
     the whole exchange and ``max_bytes`` the answer. ``prefixes`` expand
     prefixed names in parameter values (default: the bundled graph's
     prefixes). With ``check_classes``, an ``of CLASS`` parameter is checked on
-    the endpoint, as the embedded engine does. ``allow_federation`` lets
-    SERVICE, FROM and FROM NAMED through.
+    the endpoint, as the embedded engine does.
     """
 
     def __init__(self, url: str, *, graph: str | None = None, user: str | None = None,
                  password: str | None = None, timeout: float = 60.0, prefixes: Mapping[str, str] | None = None,
-                 auth: str = "basic", check_classes: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
-                 allow_federation: bool = False) -> None:
+                 auth: str = "basic", check_classes: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         problem = connection_problem(url, graph, auth)
         if problem:
             raise NtxError(problem)
@@ -116,36 +85,39 @@ class RemoteEndpoint:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.check_classes = check_classes
-        self.allow_federation = allow_federation
         self.prefixes: dict[str, str] = dict(prefixes) if prefixes is not None else bundled_prefixes()
 
-    def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None) -> QueryResult:
+    def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None, *,
+            allow_federation: bool = False) -> QueryResult:
         """Run a saved query (object or name) with parameter values given as text."""
         query = saved if isinstance(saved, SavedQuery) else get_saved_query(saved)
-        sendable_form(query.text, allow_federation=self.allow_federation)  # before any request, even a check
+        check_policy(analyse(query.text), allow_federation=allow_federation, engine="remote")  # before any request
         bindings = bind(query, params or {}, self.prefixes)
         if self.check_classes:
             for param in query.parameters:
                 term = bindings[param.name]
                 if param.of_class and isinstance(term, NamedNode):
                     self._check_class(param.name, term, param.of_class)
-        result = self._execute(inject_values(query.text, bindings))
+        result = self._execute(bind_values(query.text, bindings), allow_federation)
         return restore_parameters(result, bindings)
 
-    def query(self, sparql: str) -> QueryResult:
-        """Run SPARQL query text as it is (updates are refused)."""
-        return self._execute(sparql)
+    def query(self, sparql: str, *, allow_federation: bool = False) -> QueryResult:
+        """Run SPARQL query text as it is: updates are refused, and so are
+        SERVICE, FROM and FROM NAMED unless ``allow_federation``."""
+        return self._execute(sparql, allow_federation)
 
     def _check_class(self, name: str, term: NamedNode, of_class: str) -> None:
         cls = expand_iri(of_class, self.prefixes)
-        ask = f"ASK {{ {values_clause({'v': term, 'c': cls})} ?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}"
+        ask = f"ASK {{ {values_block({'v': term, 'c': cls})} ?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}"
         if not self._execute(ask).boolean:
             hint = "" if self.graph else ("; the endpoint was queried without --graph: if it holds the data in a "
                                           "named graph, name that graph with --graph")
             raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph{hint}")
 
-    def _execute(self, text: str) -> QueryResult:
-        form = sendable_form(text, allow_federation=self.allow_federation)
+    def _execute(self, text: str, allow_federation: bool = False) -> QueryResult:
+        info = analyse(text)  # every text sent, bound or not, passes the policy
+        check_policy(info, allow_federation=allow_federation, engine="remote")
+        form = info.form
         fields = [("query", text)] + ([("default-graph-uri", self.graph)] if self.graph else [])
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
         try:
@@ -341,13 +313,14 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
         raise NtxError(f"the endpoint's JSON answer has a term that is not an object ({_json_kind(obj)})")
     kind, value = obj.get("type"), obj.get("value")
     if kind == "triple":
-        for keys in _TRIPLE_KEYS if isinstance(value, dict) else ():
-            if all(k in value for k in keys):
-                s, p, o = (_json_term(value[k], bnodes) for k in keys)
-                if isinstance(s, Literal) or not isinstance(p, NamedNode):
-                    raise NtxError("the endpoint's JSON answer has an ill-formed triple term")
-                return Triple(s, p, o)
-        raise NtxError("the endpoint's JSON answer has a triple term without subject, predicate and object")
+        parts = value if isinstance(value, dict) else {}
+        keys = next((keys for keys in _TRIPLE_KEYS if all(k in parts for k in keys)), None)
+        if keys is None:
+            raise NtxError("the endpoint's JSON answer has a triple term without subject, predicate and object")
+        s, p, o = (_json_term(parts[k], bnodes) for k in keys)
+        if isinstance(s, Literal) or not isinstance(p, NamedNode):
+            raise NtxError("the endpoint's JSON answer has an ill-formed triple term")
+        return Triple(s, p, o)
     if not isinstance(value, str):
         raise NtxError(f"the endpoint's JSON answer has a {kind!r} term whose value is {_json_kind(value)}")
     if kind == "uri":
