@@ -186,14 +186,12 @@ _NUMERIC = frozenset((
 
 @cache
 def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
+    from ntx_graph.rdf_io import declared_prefixes
     from ntx_graph.resources import bundled_files
 
     found: dict[str, str] = {}
-    for path in bundled_files():  # pyoxigraph's parser reports the prefixes; no store is built
-        parser = parse(path=path, format=RdfFormat.TURTLE)
-        for _ in parser:
-            pass
-        for name, iri in parser.prefixes.items():
+    for path in bundled_files():  # the declarations only: the graph is not loaded
+        for name, iri in declared_prefixes(path, RdfFormat.TURTLE).items():
             found.setdefault(name, iri)
     return tuple(found.items())
 
