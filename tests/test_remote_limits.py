@@ -14,6 +14,8 @@ import time
 import tracemalloc
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -105,11 +107,9 @@ def test_federation_on_the_remote_path_is_opt_in(stub: Stub) -> None:
     assert RemoteEndpoint(stub.url, prefixes={}).query(text, allow_federation=True).boolean is True
 
 
-def test_a_saved_update_file_is_refused_before_any_request(listener: Listener, tmp_path: object,
+def test_a_saved_update_file_is_refused_before_any_request(listener: Listener, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from pathlib import Path
-
-    rq = Path(str(tmp_path)) / "wipe.rq"
+    rq = tmp_path / "wipe.rq"
     rq.write_text("#+ title: Wipe\n#+ description: Empties the store.\n\nDELETE WHERE { ?s ?p ?o }\n")
     code, err = run_cli(capsys, "query", str(rq), "--endpoint", listener.url + "/sparql")
     assert code == 2 and "read-only" in err and listener.hits == [], err
@@ -470,3 +470,33 @@ def test_progress_is_ended_when_the_upload_fails(stub: Stub) -> None:
     with pytest.raises(PushError):
         push_graph(NT, endpoint=stub.url, graph="urn:g", progress=True, stream=stream)
     assert stream.getvalue().endswith("\n")
+
+
+def test_a_silent_tls_handshake_is_abandoned_on_time() -> None:
+    with raw_server(silent) as fake:
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match=r"^no complete answer from https://127\.0\.0\.1:\d+/sparql within"):
+            RemoteEndpoint(fake.url.replace("http:", "https:"), prefixes={}, timeout=1).query("ASK {}")
+        assert time.monotonic() - started < 1 + 2
+
+
+def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (apt-get install openssl)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def tls(conn: socket.socket, stop: threading.Event) -> None:
+        with suppress(OSError), context.wrap_socket(conn, server_side=True) as wrapped:
+            wrapped.recv(65536)
+            wrapped.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    with raw_server(tls) as fake, pytest.raises(HttpError, match="CERTIFICATE_VERIFY_FAILED"):
+        Client(fake.url.replace("http:", "https:")).request("GET")

@@ -266,12 +266,8 @@ class Client:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise self._timeout()
-        connection: http.client.HTTPConnection
-        if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=left,
-                                                     context=ssl.create_default_context())
-        else:
-            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
+        host = parts.hostname or ""
+        connection = http.client.HTTPConnection(host, parts.port or self.origin[2], timeout=left)
         expired = threading.Event()
         opened: list[socket.socket] = []  # http.client drops connection.sock once a response will close
 
@@ -287,8 +283,10 @@ class Client:
         selector = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         log.debug("%s %s (%.1f s left)", method, shown(url), left)
         try:
-            connection.connect()
+            connection.connect()  # TCP only: TLS is added here, so that the watchdog also ends a slow handshake
             opened.append(connection.sock)
+            if parts.scheme == "https":
+                connection.sock = ssl.create_default_context().wrap_socket(connection.sock, server_hostname=host)
             if expired.is_set():
                 raise TimeoutError
             connection.request(method, selector, body=body, headers=dict(headers))
