@@ -347,9 +347,9 @@ def test_a_missing_class_without_graph_suggests_naming_the_graph(stub: Stub) -> 
     stub.answer(200, RESULTS_JSON, '{"head": {}, "boolean": false}')
     with pytest.raises(ParameterError, match=r"is not a ntx:Drug in the graph; the endpoint was queried without "
                                              r"--graph: .* name that graph with --graph$"):
-        RemoteEndpoint(stub.url).run("approved-indications")
+        RemoteEndpoint(stub.url).run("primary-uses")
     with pytest.raises(ParameterError, match=r"is not a ntx:Drug in the graph$"):
-        RemoteEndpoint(stub.url, graph="urn:g").run("approved-indications")
+        RemoteEndpoint(stub.url, graph="urn:g").run("primary-uses")
 
 
 def test_endpoint_queries_do_not_load_the_local_graph(stub: Stub, capsys: pytest.CaptureFixture[str],

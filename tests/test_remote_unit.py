@@ -30,7 +30,8 @@ from ntx_graph.catalog import Parameter, SavedQuery, get_saved_query, saved_quer
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.http_client import server_message
-from ntx_graph.params import bind, inject_values, term_text, values_block
+from ntx_graph.params import bind, term_text, values_block
+from ntx_graph.params import bind_values as inject_values
 from ntx_graph.push import PushError, PushResult, count_triples, push_graph
 from ntx_graph.remote import RemoteEndpoint, parse_answer
 from servers import Reply, Seen, Stub, stub_server
@@ -311,6 +312,17 @@ def test_bound_parameters_come_back_as_bound(stub: Stub) -> None:
     assert result.rows == [(ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean")),
                             ox.Literal("1.50", datatype=ox.NamedNode(XSD + "decimal")),
                             ox.Literal("1", datatype=ox.NamedNode(XSD + "integer")))]
+
+
+def test_each_parameter_gets_its_own_values_block(stub: Stub) -> None:
+    # Virtuoso 7 cannot compile VALUES (?a ?b) when the query projects neither
+    stub.answer(200, RESULTS_JSON, table(["x"]))
+    query = SavedQuery("q", "Q", "D", "SELECT ?x WHERE { ?x ?a ?b }", Path("q.rq"),
+                       (Parameter("a", "iri"), Parameter("b", "string")))
+    RemoteEndpoint(stub.url, prefixes={}).run(query, {"a": "urn:a", "b": "t"})
+    sent = stub.requests[0].form["query"][0]
+    assert 'VALUES (?b) { ("t") }' in sent and "VALUES (?a) { (<urn:a>) }" in sent
+    assert sent.index("VALUES") > sent.index("WHERE {") and sent.rstrip().endswith("?x ?a ?b }")
 
 
 def test_class_parameters_are_checked_on_the_endpoint(stub: Stub) -> None:

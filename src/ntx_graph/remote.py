@@ -45,7 +45,6 @@ from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
 from ntx_graph.params import bind, bind_values, expand_iri, values_block
-from ntx_graph.params import inject_values as inject_values  # the name older callers import from here
 from ntx_graph.results import QueryResult, Term
 from ntx_graph.sparql_text import analyse, check_policy
 
@@ -98,7 +97,10 @@ class RemoteEndpoint:
                 term = bindings[param.name]
                 if param.of_class and isinstance(term, NamedNode):
                     self._check_class(param.name, term, param.of_class)
-        result = self._execute(bind_values(query.text, bindings), allow_federation)
+        text = query.text
+        for name, term in bindings.items():  # one block per parameter: Virtuoso 7 fails on a block of
+            text = bind_values(text, {name: term})  # unprojected variables ("no SPART_VARR_FIXED")
+        result = self._execute(text, allow_federation)
         return restore_parameters(result, bindings)
 
     def query(self, sparql: str, *, allow_federation: bool = False) -> QueryResult:
