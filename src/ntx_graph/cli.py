@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from ntx_graph import __version__
+from ntx_graph import __version__, formats
 from ntx_graph.errors import NtxError
 
 DEFAULT_TIMEOUT = 30.0
-QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
-EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
+QUERY_FORMATS = formats.query_names()
+EXPORT_FORMATS = formats.names(formats.EXPORT)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                        help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
     query.add_argument("--format", "-f", choices=QUERY_FORMATS,
-                       help="output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE)")
+                       help=f"output format: {', '.join(formats.names(formats.RESULTS))} for SELECT/ASK, "
+                            f"{', '.join(formats.names(formats.GRAPH))} for CONSTRUCT/DESCRIBE (default: from "
+                            "the -o file's suffix, else table on a terminal and tsv otherwise for SELECT/ASK, "
+                            "turtle for CONSTRUCT/DESCRIBE)")
     query.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     _add_data_args(query)
     query.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
@@ -61,13 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     remote.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
 
     export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
-    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
+    export.add_argument("--format", "-f", choices=EXPORT_FORMATS,
+                        help="RDF format (default: from the -o file's suffix, else turtle)")
     export.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     export.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     _add_data_args(export)
 
     validate = sub.add_parser("validate", help="check the graph (and FILEs) against the SHACL shapes")
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    _add_base_arg(validate)
 
     serve = sub.add_parser(
         "serve", help="serve a read-only SPARQL endpoint and web page",
@@ -106,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--store", type=Path, required=True, metavar="DIR", help="the store directory to build")
     load.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
     load.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
+    _add_base_arg(load)
 
     info = sub.add_parser("info", help="triple counts, classes, version and the source's checksum")
     _add_data_args(info)
@@ -119,6 +125,13 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
                         help="use the persistent store built by 'ntx-graph load' instead of loading files")
     parser.add_argument("--no-validate", action="store_true",
                         help="accept --data files even if they break the SHACL shapes")
+    _add_base_arg(parser)
+
+
+def _add_base_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", metavar="IRI",
+                        help="resolve relative IRIs in the data files against IRI (default: each file's own "
+                             "location, a file: IRI)")
 
 
 def _add_auth_args(parser: argparse._ActionsContainer) -> None:
@@ -147,7 +160,7 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: 
         from ntx_graph.persistent import open_graph
 
         return open_graph(args.store)
-    kg = KnowledgeGraph.open(args.data, include_ontology=include_ontology)
+    kg = KnowledgeGraph.open(args.data, include_ontology=include_ontology, base=args.base)
     if args.data and not args.no_validate:
         report = kg.validate()
         if not report.conforms:
@@ -213,10 +226,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         bindings = kg.bind(saved, params)
         result = kg.query(saved.text, bindings, engine=args.engine, timeout=timeout,
                           allow_federation=args.allow_federation)
-    tty = args.output is None and sys.stdout.isatty()
-    from ntx_graph.output import emit
+    from ntx_graph.output import emit_result
 
-    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    emit_result(result, args.format, args.output)
     return 0
 
 
@@ -233,7 +245,7 @@ def _saved_or_file(name: str):  # type: ignore[no-untyped-def]
 
 def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type: ignore[no-untyped-def]
                   timeout: float | None) -> int:
-    from ntx_graph.output import emit
+    from ntx_graph.output import emit_result
     from ntx_graph.remote import RemoteEndpoint
 
     if args.engine != "oxigraph":
@@ -246,8 +258,7 @@ def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type:
         result = endpoint.query(args.sparql)
     else:
         result = endpoint.run(_saved_or_file(args.name), params)
-    tty = args.output is None and sys.stdout.isatty()
-    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    emit_result(result, args.format, args.output)
     return 0
 
 
@@ -278,31 +289,32 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.files and not args.no_validate:
         from ntx_graph.validate import validate
 
-        report = validate(args.files, include_bundled=not args.no_bundled)
+        report = validate(args.files, include_bundled=not args.no_bundled, base=args.base)
         if not report.conforms:
             from ntx_graph.errors import ValidationFailed
 
             sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
             raise ValidationFailed(f"the files do not conform to the shapes ({report.summary()}); "
                                    "use --no-validate to load them anyway")
-    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty())
+    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty(),
+                       base=args.base)
     sys.stderr.write(f"ntx-graph: {info.triples} triples in {args.store} "
                      f"({info.seconds:.1f} s, {info.triples_per_second:,.0f} triples/s)\n")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ntx_graph.output import emit
+    from ntx_graph.output import emit, export_format
 
     kg = _open(args, include_ontology=not args.no_ontology)
-    emit(kg.export(args.format), args.output)
+    emit(kg.export(export_format(args.format, args.output)), args.output)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from ntx_graph.validate import validate
 
-    report = validate(args.files)
+    report = validate(args.files, base=args.base)
     if report.text.strip():
         sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
     sys.stdout.write(report.summary() + "\n")

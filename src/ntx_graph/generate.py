@@ -29,7 +29,6 @@ import hashlib
 import io
 import os
 import random
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -387,19 +386,6 @@ _WRITE_FORMATS = ("ntriples", "turtle")
 _SUFFIX_FORMATS = {".nt": "ntriples", ".ttl": "turtle", ".turtle": "turtle"}
 
 
-def _create_temporary(target: Path) -> tuple[BinaryIO, Path]:
-    """A new hidden file beside ``target`` (permissions as for any new file), open for writing."""
-    directory = target.parent
-    for _ in range(100):
-        temporary = directory / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        return os.fdopen(descriptor, "wb"), temporary
-    raise FileExistsError(f"no free temporary name beside {target}")
-
-
 class _SkipPrefixLines(io.RawIOBase):
     """A writer passing everything on to ``out`` except the leading ``@prefix`` lines
     (written beforehand in name order, so that the header does not depend on the
@@ -453,25 +439,14 @@ def write_generated(path: str | os.PathLike[str], n_drugs: int, seed: int = 0, f
             count += 1
             yield triple
 
-    try:
-        handle, temporary = _create_temporary(target)
-    except OSError as error:
-        raise NtxError(f"{target}: cannot be written ({error.strerror or error})") from None
-    try:
-        with handle:
-            if name == "turtle":
-                header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in sorted(GENERATED_PREFIXES.items()))
-                handle.write(header.encode())
-                body = cast(BinaryIO, _SkipPrefixLines(handle))
-                serialize(counted(), body, format=RdfFormat.TURTLE, prefixes=GENERATED_PREFIXES)
-            else:
-                serialize(counted(), handle, format=RdfFormat.N_TRIPLES)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise NtxError(f"{target}: cannot be written ({error.strerror or error})") from None
-        raise
+    from ntx_graph.output import atomic_output
+
+    with atomic_output(target) as handle:
+        if name == "turtle":
+            header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in sorted(GENERATED_PREFIXES.items()))
+            handle.write(header.encode())
+            body = cast(BinaryIO, _SkipPrefixLines(cast(BinaryIO, handle)))
+            serialize(counted(), body, format=RdfFormat.TURTLE, prefixes=GENERATED_PREFIXES)
+        else:
+            serialize(counted(), handle, format=RdfFormat.N_TRIPLES)
     return count

@@ -46,22 +46,28 @@ class KnowledgeGraph:
         self.store = store
         self.files = list(files)
         self.prefixes = dict(prefixes)
+        self.base: str | None = None  # the base IRI the data files were read with, if not their own
         self._rdflib_graph: rdflib.Graph | None = None
 
     @classmethod
     def open(cls, data: Sequence[str | Path] = (), *, include_bundled: bool = True,
-             include_ontology: bool = True) -> KnowledgeGraph:
+             include_ontology: bool = True, base: str | None = None) -> KnowledgeGraph:
         """Load the bundled graph (ontology, scales and facts) and ``data``
         files (Turtle, N-Triples, RDF/XML, JSON-LD, TriG; guessed from the
-        extension). Raises DataError naming the file on any problem."""
-        files = (resources.bundled_files(ontology=include_ontology) if include_bundled else []) + [
-            Path(p) for p in data
-        ]
+        extension). Relative IRIs in ``data`` resolve against ``base``, by
+        default each file's own location. Raises DataError naming the file
+        on any problem."""
+        bundled = resources.bundled_files(ontology=include_ontology) if include_bundled else []
+        user = [Path(p) for p in data]
         store = Store()
         prefixes: dict[str, str] = {}
-        for path in files:
+        for path in bundled:
             load_file(store, path, prefixes)
-        return cls(store, files, prefixes)
+        for path in user:
+            load_file(store, path, prefixes, base=base)
+        graph = cls(store, bundled + user, prefixes)
+        graph.base = base
+        return graph
 
     def __len__(self) -> int:
         return len(self.store)
@@ -208,7 +214,7 @@ class KnowledgeGraph:
 
         bundled = set(resources.bundled_files())
         extra = [p for p in self.files if p not in bundled]
-        return validate(extra, include_bundled=any(p in bundled for p in self.files))
+        return validate(extra, include_bundled=any(p in bundled for p in self.files), base=self.base)
 
 
 def syntax_message(raw: str) -> str:

@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ValidationReport", "ValidationResult", "validate"]
 
-#: rdflib parser names by file extension; anything else is read as Turtle.
-_FORMATS = {
-    ".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", ".n3": "n3",
-    ".rdf": "xml", ".owl": "xml", ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
-}
 _SH = "http://www.w3.org/ns/shacl#"
 
 
@@ -68,10 +63,13 @@ def validate(
     *,
     include_bundled: bool = True,
     shapes: Path | None = None,
+    base: str | None = None,
 ) -> ValidationReport:
     """Validate the bundled ontology and data (unless ``include_bundled`` is
     false) plus ``extra_files`` against ``shapes`` (default: the bundled
-    shapes), with RDFS inference and SHACL-AF (SPARQL targets).
+    shapes), with RDFS inference and SHACL-AF (SPARQL targets). Files are
+    read by ntx-graph's one RDF reader (relative IRIs against ``base``, by
+    default each file's own location).
 
     Raises DataError, naming the file, if a file cannot be read or parsed.
     """
@@ -80,12 +78,12 @@ def validate(
     from pyparsing import ParseBaseException
     from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ShapeLoadError
 
+    from ntx_graph.rdflib_bridge import read_graph
+
     files = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in extra_files)]
-    data = rdflib.Graph(bind_namespaces="core")
-    for path in files:
-        _parse_into(data, path)
+    data = read_graph(files, rdflib.Graph(bind_namespaces="core"), base=base)
     shapes_path = Path(shapes) if shapes is not None else resources.shapes_file()
-    shapes_graph = _parse_into(rdflib.Graph(bind_namespaces="core"), shapes_path)
+    shapes_graph = read_graph([shapes_path], rdflib.Graph(bind_namespaces="core"))
     try:
         conforms, report, _ = pyshacl.validate(
             data, shacl_graph=shapes_graph, ont_graph=None, inference="rdfs", advanced=True)
@@ -98,41 +96,6 @@ def validate(
     results = _results(report, data.namespace_manager)
     text = "\n".join(line for line, _ in results)
     return ValidationReport(conforms=bool(conforms), results=tuple(r for _, r in results), text=text)
-
-
-def _parse_into(graph: Graph, path: Path) -> Graph:
-    """Parse ``path`` into ``graph``, turning any failure into a one-line DataError."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not an RDF file") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    try:
-        graph.parse(data=data, format=_FORMATS.get(path.suffix.lower(), "turtle"), publicID=path.resolve().as_uri())
-    except Exception as error:  # rdflib's parsers raise many unrelated exception types
-        raise DataError(f"{path}: {_parse_error(error)}") from None
-    return graph
-
-
-def _parse_error(error: Exception) -> str:
-    """A one-line description of a parser error, with its line and column when known."""
-    from xml.sax import SAXParseException
-
-    if hasattr(error, "lines") and hasattr(error, "_why"):  # rdflib's Turtle/N3 BadSyntax
-        text, offset = getattr(error, "_str", b""), int(getattr(error, "_i", 0))
-        line_start = text.rfind(b"\n", 0, offset) if isinstance(text, bytes) else str(text).rfind("\n", 0, offset)
-        column = offset - line_start
-        return f"line {int(error.lines) + 1}, column {column}: {_one_line(str(error._why))}"
-    if isinstance(error, SAXParseException):
-        return f"line {error.getLineNumber()}, column {error.getColumnNumber()}: {error.getMessage()}"
-    if isinstance(error, ValueError) and hasattr(error, "lineno") and hasattr(error, "colno"):
-        return f"line {error.lineno}, column {error.colno}: {_one_line(getattr(error, 'msg', str(error)))}"
-    if isinstance(error, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {error.start})"
-    return _one_line(str(error)) or type(error).__name__
 
 
 def _one_line(text: str) -> str:
