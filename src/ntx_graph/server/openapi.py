@@ -130,6 +130,10 @@ def openapi(snapshot: Snapshot) -> dict[str, Any]:
                             "responses": {"200": {"description": "The page",
                                                   "content": {"text/html": {"schema": {"type": "string"}}}},
                                           "404": {"description": "The graph says nothing about this IRI"}}}},
+        "/formats": {"get": {"operationId": "listFormats", "tags": ["service"],
+                             "summary": "Every format: names, media types, suffixes, and which answers it serves",
+                             "responses": {"200": {"description": "The formats registry", "content": {
+                                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
         "/health": {"get": {"operationId": "health", "summary": "Liveness check", "tags": ["service"],
                             "responses": {"200": {"description": "ok",
                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
