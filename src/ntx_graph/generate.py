@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from ntx_graph.errors import NtxError
+from ntx_graph.results import XSD
 
 __all__ = ["GENERATED_PREFIXES", "SYNTHETIC", "SyntheticDrug", "generate", "source_text", "synthetic_drug",
            "write_generated"]
@@ -45,7 +46,6 @@ __all__ = ["GENERATED_PREFIXES", "SYNTHETIC", "SyntheticDrug", "generate", "sour
 SYNTHETIC = "https://w3id.org/ntx-graph/id/synthetic/"
 _ID = "https://w3id.org/ntx-graph/id/"
 _DEF = "https://w3id.org/ntx-graph/def/"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 #: The prefixes of a generated Turtle file (the bundled graph's, plus one per synthetic kind).
 GENERATED_PREFIXES: dict[str, str] = {
@@ -62,7 +62,7 @@ GENERATED_PREFIXES: dict[str, str] = {
     "target": _ID + "target/",
     "drugclass": _ID + "drug-class/",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": _XSD,
+    "xsd": XSD,
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "dcterms": "http://purl.org/dc/terms/",
     "prov": "http://www.w3.org/ns/prov#",
@@ -122,9 +122,9 @@ _OA = {name: _n("oa", name) for name in (
     "end",
 )}
 _OPIOID_ANTAGONIST = _n("drugclass", "opioid-receptor-antagonist")
-_TRUE = Literal("true", datatype=NamedNode(_XSD + "boolean"))
-_FALSE = Literal("false", datatype=NamedNode(_XSD + "boolean"))
-_INTEGER = NamedNode(_XSD + "integer")
+_TRUE = Literal("true", datatype=NamedNode(XSD + "boolean"))
+_FALSE = Literal("false", datatype=NamedNode(XSD + "boolean"))
+_INTEGER = NamedNode(XSD + "integer")
 _TEXT_PLAIN = Literal("text/plain")
 
 #: Real conditions of the bundled graph, with their labels: leaves of the

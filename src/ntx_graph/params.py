@@ -10,8 +10,8 @@ from pyoxigraph import Literal, NamedNode
 
 from ntx_graph.catalog import Parameter, SavedQuery
 from ntx_graph.errors import ParameterError
+from ntx_graph.results import XSD
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")

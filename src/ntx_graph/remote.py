@@ -54,10 +54,9 @@ from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.connection import connection_problem
 from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
 from ntx_graph.params import bind, expand_iri
-from ntx_graph.results import QueryResult, Term
+from ntx_graph.results import XSD, QueryResult, Term
 from ntx_graph.sparql_text import is_update, operation, tokens, where_brace
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _RDFS_SUBCLASSOF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
