@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -289,3 +290,15 @@ def test_a_symlink_to_a_device_is_refused(tmp_path: Path, capsys: pytest.Capture
     link.symlink_to("/dev/null")
     assert "it is a character device" in _refused(["export", "-o", str(link)], capsys)
     assert link.is_symlink() and stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+
+
+def test_dev_stdout_on_a_pipe_is_refused_not_replaced() -> None:
+    """As root, `-o /dev/stdout` must never replace the system's node: on a pipe it is a FIFO, refused."""
+    if not Path("/dev/stdout").exists():
+        pytest.skip("no /dev/stdout")
+    result = subprocess.run([sys.executable, "-m", "ntx_graph", "query", "is-narcotic", "-o", "/dev/stdout"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("ntx-graph: error: cannot write /dev/stdout: it is a FIFO (named pipe); only regular "
+                             "files are written (leave out -o to write to standard output)\n")
+    assert Path("/dev/stdout").is_symlink()

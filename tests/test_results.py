@@ -216,3 +216,11 @@ def test_default_format_depends_on_the_terminal() -> None:
 
 def test_table_shows_triple_terms() -> None:
     assert "<< e:s e:p o >>" in STAR.serialize("table").decode()
+
+
+def test_a_graph_a_writer_refuses_is_a_format_error() -> None:
+    """pyoxigraph's JSON-LD writer does not take RDF 1.2 triple terms: a one-line FormatError, not an internal error."""
+    graph = QueryResult("graph", triples=[NESTED])
+    assert b"<<(" in graph.serialize("turtle")
+    with pytest.raises(FormatError, match="the graph cannot be written as JSON-LD: "):
+        graph.serialize("jsonld")

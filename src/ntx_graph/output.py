@@ -37,8 +37,8 @@ def target_of(path: Path) -> Path:
     the file its symbolic links lead to. NtxError if that is not a regular
     file (a folder, a device, a FIFO, a socket) or its folder is missing."""
     real = Path(os.path.realpath(path))
-    try:
-        mode: int | None = real.stat().st_mode
+    try:  # os.stat follows links as the kernel does (also /dev/stdout's /proc/self/fd/1)
+        mode: int | None = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
         mode = None
     except OSError as error:

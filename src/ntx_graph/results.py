@@ -136,7 +136,12 @@ class QueryResult:
         if chosen.rdf is not None:
             from ntx_graph.rdf_io import serialize_triples
 
-            sink.write(serialize_triples(self.triples, chosen.name, self.prefixes))
+            try:  # no I/O here: an error is the writer refusing this graph
+                data = serialize_triples(self.triples, chosen.name, self.prefixes)
+            except (OSError, ValueError, TypeError) as error:
+                raise FormatError(f"the graph cannot be written as {chosen.label}: "
+                                  f"{' '.join(str(error).split())}") from None
+            sink.write(data)
         elif chosen.results is not None:
             self._write_results(sink, chosen.results)
         else:  # the terminal table
