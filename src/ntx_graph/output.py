@@ -15,7 +15,6 @@ import logging
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -28,8 +27,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words ("a FIFO (named pipe)", ...)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def target_of(path: Path) -> Path:
@@ -46,8 +52,7 @@ def target_of(path: Path) -> Path:
     if mode is not None and stat.S_ISDIR(mode):
         raise NtxError(f"cannot write {path}: it is a folder")
     if mode is not None and not stat.S_ISREG(mode):
-        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-        raise NtxError(f"cannot write {path}: it is {kind}; only regular files are written "
+        raise NtxError(f"cannot write {path}: it is {file_kind(mode)}; only regular files are written "
                        "(leave out -o to write to standard output)")
     folder = real.parent
     if not folder.is_dir():
@@ -64,6 +69,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     block without an error it is synced and renamed over ``path``'s target
     (see :func:`target_of`); on an error it is removed and ``path`` is
     untouched. An existing file's permissions are kept."""
+    import tempfile  # here: it costs milliseconds at start-up
+
     shown = Path(path)
     real = target_of(shown)
     try:

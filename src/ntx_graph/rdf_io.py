@@ -38,6 +38,7 @@ from pyoxigraph import (
 
 from ntx_graph import formats
 from ntx_graph.errors import DataError
+from ntx_graph.output import file_kind
 
 #: RDF formats by name (from the formats registry).
 RDF_FORMATS = {f.name: f.rdf for f in formats.FORMATS if f.rdf is not None}
@@ -116,13 +117,6 @@ class RdfInput:
         return {**self.declared, **found}
 
 
-_KINDS = ((stat.S_ISDIR, "is a directory, not an RDF file"),
-          (stat.S_ISFIFO, "is a FIFO (named pipe), not a regular file; only regular files are read"),
-          (stat.S_ISCHR, "is a character device, not a regular file; only regular files are read"),
-          (stat.S_ISBLK, "is a block device, not a regular file; only regular files are read"),
-          (stat.S_ISSOCK, "is a socket, not a regular file; only regular files are read"))
-
-
 def _open_regular(path: Path, limit: int) -> _CappedReader:
     """Open ``path`` for reading if it is a regular file within ``limit``.
     FIFOs are recognised from their status and never opened."""
@@ -134,9 +128,10 @@ def _open_regular(path: Path, limit: int) -> _CappedReader:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
 
     def check(mode: int, size: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise DataError(f"{path}: is a directory, not an RDF file")
         if not stat.S_ISREG(mode):
-            reason = next((text for test, text in _KINDS if test(mode)), "is not a regular file")
-            raise DataError(f"{path}: {reason}")
+            raise DataError(f"{path}: is {file_kind(mode)}, not a regular file; only regular files are read")
         if size > limit:
             raise DataError(f"{path}: is {size} bytes, larger than the input limit of {limit} bytes "
                             "(NTX_MAX_INPUT_BYTES raises it)")
