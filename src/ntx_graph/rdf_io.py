@@ -209,6 +209,8 @@ def read_rdf(path: str | os.PathLike[str], *, base: str | None = None, max_bytes
     file = Path(path)
     fmt = formats.BY_NAME[format_of(file)]
     assert fmt.rdf is not None
+    if base is not None:
+        check_base(base)
     reader = _open_regular(file, input_limit() if max_bytes is None else max_bytes)
     try:
         with reading(file):
@@ -219,8 +221,27 @@ def read_rdf(path: str | os.PathLike[str], *, base: str | None = None, max_bytes
             if fmt.rdf.supports_datasets:
                 quads = (Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser)
             yield RdfInput(file, fmt, quads, parser, declared)
+    except DataError as error:
+        if fmt.rdf == RdfFormat.JSON_LD and "remote context" in str(error):
+            raise DataError(f"{error} (remote JSON-LD contexts are never fetched: put the context in the file)"
+                            ) from None
+        raise
     finally:
         reader.close()
+
+
+def check_base(base: str) -> None:
+    """DataError unless ``base`` is an absolute IRI.
+
+    >>> check_base("data/")
+    Traceback (most recent call last):
+    ...
+    ntx_graph.errors.DataError: the base IRI 'data/' is not an absolute IRI (No scheme found in an absolute IRI)
+    """
+    try:
+        NamedNode(base)
+    except ValueError as error:
+        raise DataError(f"the base IRI {base!r} is not an absolute IRI ({error})") from None
 
 
 @contextlib.contextmanager
