@@ -279,3 +279,12 @@ def test_prefixes_come_from_the_parser_wherever_they_are_declared(tmp_path: Path
     prefixes: dict[str, str] = {}
     rdf_io.load_file(Store(), path, prefixes)
     assert prefixes == {"a": "http://a.example/", "late": "http://late.example/"}
+
+
+def test_base_with_a_store_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A store keeps the IRIs it was built with: --base there would be silently ignored."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["info", "--store", str(tmp_path / "s"), "--base", "https://example.org/"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == ("ntx-graph: error: --store and --base cannot be combined: load the files into "
+                                       "the store instead (load --base IRI)\n")

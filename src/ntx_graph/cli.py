@@ -153,8 +153,9 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: 
     from ntx_graph.graph import KnowledgeGraph
 
     if getattr(args, "store", None) is not None:
-        if args.data:
-            raise NtxError("--store and --data cannot be combined: load the files into the store instead")
+        if args.data or args.base:
+            raise NtxError(f"--store and {'--data' if args.data else '--base'} cannot be combined: load the files "
+                           "into the store instead (load --base IRI)")
         if not include_ontology:
             raise NtxError("--no-ontology applies to the bundled graph, not to --store")
         from ntx_graph.persistent import open_graph
