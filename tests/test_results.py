@@ -224,3 +224,25 @@ def test_a_graph_a_writer_refuses_is_a_format_error() -> None:
     assert b"<<(" in graph.serialize("turtle")
     with pytest.raises(FormatError, match="the graph cannot be written as JSON-LD: "):
         graph.serialize("jsonld")
+
+
+@pytest.mark.parametrize("fmt", [f for f in formats.serving(formats.RESULTS, http=True) if f.name != "csv"],
+                         ids=lambda f: f.name)
+def test_regression_the_endpoints_triple_terms_read_back_by_the_remote_client(fmt: formats.Format) -> None:
+    """Issue 15: remote.parse_answer rejected ntx-graph's own server's JSON ("term of unknown type 'triple'")."""
+    from urllib.parse import urlencode
+
+    from ntx_graph.graph import KnowledgeGraph
+    from ntx_graph.remote import parse_answer
+    from ntx_graph.server import Limits
+    from ntx_graph.server.messages import Request
+    from ntx_graph.server.router import Router
+    from ntx_graph.server.snapshot import Snapshot
+    from ntx_graph.server.workers import InlineExecutor
+
+    kg = KnowledgeGraph.open([], include_bundled=False)
+    router = Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
+    query = f'SELECT ?t WHERE {{ BIND(TRIPLE(<{E}a>, <{E}says>, TRIPLE(<{E}s>, <{E}p>, "o"@en)) AS ?t) }}'
+    response = router(Request("GET", "/sparql", urlencode({"query": query}), {"accept": fmt.media_types[0]}, b""))
+    assert response.status == 200, response.body
+    assert parse_answer(response.body, fmt.media_types[0], "SELECT").rows == [(NESTED,)]
