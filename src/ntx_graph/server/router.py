@@ -4,6 +4,7 @@ and no process; the work that reads the store goes to an Executor."""
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,7 +25,6 @@ from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
 from ntx_graph.server.tasks import QueryJob, entity_page, run_query
 from ntx_graph.server.workers import Executor
-from ntx_graph.sparql_text import operation
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -44,6 +44,8 @@ PREFLIGHT_HEADERS = {
 }
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
+
+_log = logging.getLogger(__name__)
 
 class Router:
     """Answers requests for the endpoint, the saved queries and the pages."""
@@ -66,8 +68,9 @@ class Router:
             response = text(400, str(error))
         except NtxError as error:
             response = error_response(error)
-        except Exception as error:  # one line to the client, never a traceback
-            response = text(500, f"internal error: {type(error).__name__}: {error}")
+        except Exception:  # the traceback to the server's log, never to the client
+            _log.exception("internal error answering %s %s", request.method, request.path)
+            response = text(500, "internal error")
         response.headers = {**SECURITY_HEADERS, "Vary": "Accept", **response.headers}
         return response
 
@@ -132,8 +135,8 @@ class Router:
             body = service_description(self.endpoint_url(request), self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
-        check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
-        fmt = negotiate(operation(proto.query) or "SELECT", accept, proto.formats)
+        info = check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
+        fmt = negotiate(info.form, accept, proto.formats)
         job = QueryJob(fmt, self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
         return self.executor.run((run_query, (job,)))
@@ -168,10 +171,12 @@ class Router:
         requested: list[str] = [suffix] if suffix else []
         if "format" in args and saved.parameter("format") is None:
             requested += args.pop("format")
+        base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
         params = {name: _one(args, name) or "" for name in args}
         check_parameters(saved, params, self.snapshot.prefixes)
         fmt = negotiate(saved.form, request.header("accept"), requested)
-        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs)
+        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs,
+                       base=base)
         return self.executor.run((run_query, (job,)))
 
 
