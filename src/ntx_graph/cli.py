@@ -35,13 +35,11 @@ DEFAULT_TIMEOUT = 30.0
 def __getattr__(name: str) -> tuple[str, ...]:
     """QUERY_FORMATS and EXPORT_FORMATS, read from the formats registry when
     first asked for (importing it at start-up would cost every command)."""
+    if name not in ("QUERY_FORMATS", "EXPORT_FORMATS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from ntx_graph import formats
 
-    if name == "QUERY_FORMATS":
-        return formats.query_names()
-    if name == "EXPORT_FORMATS":
-        return formats.names(formats.EXPORT)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return formats.query_names() if name == "QUERY_FORMATS" else formats.names(formats.EXPORT)
 
 
 # -- shared arguments ----------------------------------------------------------
