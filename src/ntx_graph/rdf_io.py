@@ -104,8 +104,6 @@ class RdfInput:
     """An RDF file being read: its quads (all in the default graph), and the
     prefixes it declares (complete once the quads are read)."""
 
-    path: Path
-    format: formats.Format
     quads: Iterator[Quad]
     parser: QuadParser
     declared: dict[str, str] = field(default_factory=dict)
@@ -220,7 +218,7 @@ def read_rdf(path: str | os.PathLike[str], *, base: str | None = None, max_bytes
             quads: Iterator[Quad] = parser
             if fmt.rdf.supports_datasets:
                 quads = (Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser)
-            yield RdfInput(file, fmt, quads, parser, declared)
+            yield RdfInput(quads, parser, declared)
     except DataError as error:
         if fmt.rdf == RdfFormat.JSON_LD and "remote context" in str(error):
             raise DataError(f"{error} (remote JSON-LD contexts are never fetched: put the context in the file)"
