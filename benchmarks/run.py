@@ -539,7 +539,7 @@ def cold_persistent(cfg: Config, report: Report, files: dict[str, Path]) -> str:
     directory = cfg.work / "stores" / "cold"
     info = build_store([files["ntriples"]], directory)
     commands: dict[str, list[str | Path]] = {"python -c pass": [EXE, "-c", "pass"]}
-    for name in (FLAGSHIP, "approved-indications"):
+    for name in (FLAGSHIP, "primary-uses"):
         commands[f"open_store + run `{name}`"] = [EXE, "-c", COLD_SCRIPT, directory, name]
     help_text = run_process([EXE, "-m", "ntx_graph", "query", "--help"]).stdout
     if "--store" in help_text:
@@ -766,7 +766,7 @@ def http(cfg: Config, report: Report) -> str:
         servers["rdflib-endpoint serve"] = ([endpoint, "serve", "--host", "127.0.0.1", "--port", str(port), bundled],
                                             f"http://127.0.0.1:{port}/")
     queries = {FLAGSHIP: query_text(FLAGSHIP), "is-narcotic": query_text("is-narcotic")}
-    expected = {FLAGSHIP: 4, "is-narcotic": 1}
+    expected = {FLAGSHIP: 3, "is-narcotic": 1}
     client = "wrk (2 threads, 8 connections)" if shutil.which("wrk") else "a Python client (8 threads, keep-alive)"
     lines = [
         f"Each server holds the bundled graph (2,115 triples) and answers `GET ?query=` on 127.0.0.1; {client}, "

@@ -253,7 +253,7 @@ CLI_CASES = [
             Prefix("parameter 'i' (iri): 'relative/path' is not an absolute IRI or a known prefixed name (")),
     CliCase("iri-not-in-graph", ("query", "uses-in-category", "-p", "category=cond:nosuch"),
             Exact(f"parameter 'category': <{ID}condition/nosuch> is not a ntx:MedicalCondition in the graph")),
-    CliCase("iri-of-wrong-class", ("query", "approved-indications", "-p", "drug=cond:hiv"),
+    CliCase("iri-of-wrong-class", ("query", "primary-uses", "-p", "drug=cond:hiv"),
             Exact(f"parameter 'drug': <{ID}condition/hiv> is not a ntx:Drug in the graph")),
     *[CliCase(f"iri-breakout-{name}", ("query", "{tmp}/typed.rq", "-p", "n=1", "-p", f"i={value}"),
               _iri_refused(value, char)) for name, value, char in BREAKOUT_IRIS],
@@ -299,7 +299,7 @@ CLI_CASES = [
             Pattern(r"an? ASK result cannot be written as 'turtle'; use one of table, json, xml, csv, tsv")),
     CliCase("saved-ask-as-ntriples", ("query", "is-narcotic", "-f", "ntriples"),
             Pattern(r"an? ASK result cannot be written as 'ntriples'; use one of table, json, xml, csv, tsv")),
-    CliCase("select-as-turtle", ("query", "approved-indications", "-f", "turtle"),
+    CliCase("select-as-turtle", ("query", "primary-uses", "-f", "turtle"),
             Exact("a SELECT result cannot be written as 'turtle'; use one of table, json, xml, csv, tsv")),
     *[CliCase(f"construct-as-{fmt}", ("query", "drug-card", "-f", fmt),
               Exact(f"a graph result cannot be written as '{fmt}'; use one of turtle, ntriples, jsonld, rdfxml, trig"))
@@ -393,8 +393,8 @@ def test_regression_iri_with_a_line_break_is_refused_in_one_line(router: Router)
     (code point ' ')."""
     value = "http://example.org/a\nb"
     expected = _iri_refused(value, "\\n", "drug")  # the character named as an escape, on one line
-    assert_message(error_line(ntx("query", "approved-indications", "-p", f"drug={value}")), expected)
-    response = router(Request("GET", "/queries/approved-indications.json", urlencode({"drug": value})))
+    assert_message(error_line(ntx("query", "primary-uses", "-p", f"drug={value}")), expected)
+    response = router(Request("GET", "/queries/primary-uses.json", urlencode({"drug": value})))
     assert response.status == 400
     assert_message(response.body.decode()[:-1], expected)
 
@@ -795,7 +795,7 @@ HTTP_CASES = [
              headers=(("Accept", "application/sparql-results+json;q=0, text/html"),)),
     HttpCase("format-param", "GET", "/sparql", 406, Prefix("format 'turtle' is not available for a"),
              (("query", "ASK {}"), ("format", "turtle"))),
-    HttpCase("saved-select-as-turtle", "GET", "/queries/approved-indications.ttl", 406,
+    HttpCase("saved-select-as-turtle", "GET", "/queries/primary-uses.ttl", 406,
              Prefix("format 'ttl' is not available for a SELECT query; use one of ")),
     # saved-query parameters
     HttpCase("saved-unknown-query", "GET", "/queries/no-such-query", 404,
@@ -807,18 +807,19 @@ HTTP_CASES = [
              Exact("the 'text' parameter is given 2 times; give it once"), (("text", "a"), ("text", "b"))),
     HttpCase("saved-iri-space", "GET", "/queries/off-label-uses-lacking-evidence.csv", 400,
              _iri_refused("http://a b", " ", "drug"), (("drug", "http://a b"),)),
-    *[HttpCase(f"saved-iri-breakout-{name}", "GET", "/queries/approved-indications.json", 400,
+    *[HttpCase(f"saved-iri-breakout-{name}", "GET", "/queries/primary-uses.json", 400,
                _iri_refused(value, char, "drug"), (("drug", value),)) for name, value, char in BREAKOUT_IRIS],
-    HttpCase("saved-iri-wrong-class", "GET", "/queries/approved-indications.json", 400,
+    HttpCase("saved-iri-wrong-class", "GET", "/queries/primary-uses.json", 400,
              Exact(f"parameter 'drug': <{ID}condition/hiv> is not a ntx:Drug in the graph"), (("drug", "cond:hiv"),)),
-    HttpCase("saved-iri-empty", "GET", "/queries/approved-indications.json", 400,
+    HttpCase("saved-iri-empty", "GET", "/queries/primary-uses.json", 400,
              Prefix("parameter 'drug' (iri): '' is not an absolute IRI or a known prefixed name ("), (("drug", ""),)),
     # only a live server has a time limit and reads the raw request
     HttpCase("slow-query", "GET", "/sparql", 503, Exact("the query exceeded the time limit of 1 s and was stopped"),
              _q(SLOW), live_only=True),
-    HttpCase("chunked-body", "POST", "/sparql", 411, Exact("chunked bodies are not accepted; send a Content-Length"),
+    HttpCase("chunked-body-too-large", "POST", "/sparql", 413,
+             Exact("the request body is larger than the limit of 5000 bytes"),
              headers=(("Content-Type", SPARQL_QUERY), ("Transfer-Encoding", "chunked")),
-             body=b"6\r\nASK {}\r\n0\r\n\r\n", live_only=True),
+             body=b"".join([b"1000\r\n" + b"#" * 4096 + b"\r\n"] * 2) + b"0\r\n\r\n", live_only=True),
 ]
 
 
@@ -956,9 +957,9 @@ def test_endpoint_still_answers_after_the_bad_inputs(live: NtxServer, kg: Knowle
     """After every refusal above (timeouts, resets, oversized bodies) the
     server is healthy and answers correctly."""
     assert send(live.url, "GET", "/health").text == "ok\n"
-    reply = send(live.url, "GET", "/queries/approved-indications.json")
+    reply = send(live.url, "GET", "/queries/primary-uses.json")
     assert reply.status == 200
-    expected = kg.run("approved-indications").serialize("json")
+    expected = kg.run("primary-uses").serialize("json")
     assert json.loads(reply.body) == json.loads(expected)
     with contextlib.suppress(OSError):
         assert len(live.pool.pids()) == LIMITS.workers

@@ -141,7 +141,7 @@ def test_every_graph_suffix_answers_on_a_saved_construct(router: Router, suffix:
 
 # -- defect 5: what the CLI suggests, -f accepts -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "wrong"), [("drug-card", "csv"), ("approved-indications", "turtle"),
+@pytest.mark.parametrize(("query", "wrong"), [("drug-card", "csv"), ("primary-uses", "turtle"),
                                               ("is-narcotic", "rdfxml")])
 def test_regression_suggested_formats_are_accepted(query: str, wrong: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,10 +160,10 @@ def test_regression_suggested_formats_are_accepted(query: str, wrong: str, tmp_p
 # -- defect 6: the format follows -o's suffix; the table only on a terminal --------------------------------------
 
 @pytest.mark.parametrize(("query", "name", "check"), [
-    ("approved-indications", "answer.json", lambda d: len(json.loads(d)["results"]["bindings"]) == 2),
-    ("approved-indications", "answer.xml",
+    ("primary-uses", "answer.json", lambda d: len(json.loads(d)["results"]["bindings"]) == 2),
+    ("primary-uses", "answer.xml",
      lambda d: len(list(cast(QuerySolutions, parse_query_results(d, format=QueryResultsFormat.XML)))) == 2),
-    ("approved-indications", "answer.csv", lambda d: d.count(b"\r\n") == 3),
+    ("primary-uses", "answer.csv", lambda d: d.count(b"\r\n") == 3),
     ("is-narcotic", "answer.srj", lambda d: json.loads(d) == {"head": {}, "boolean": False}),
     ("drug-card", "card.nt", lambda d: len(list(parse(d, format=RdfFormat.N_TRIPLES))) > 100),
     ("drug-card", "card.json", lambda d: "@context" in json.loads(d)),
@@ -179,13 +179,13 @@ def test_regression_output_format_follows_the_suffix(tmp_path: Path, query: str,
 def test_regression_the_table_only_on_a_terminal(capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Piped (or to a file whose suffix names no format) a SELECT is TSV; on a terminal it is the table."""
-    assert main(["query", "approved-indications"]) == 0
+    assert main(["query", "primary-uses"]) == 0
     piped = capsys.readouterr().out
     assert len(list(cast(QuerySolutions, parse_query_results(piped.encode(), format=QueryResultsFormat.TSV)))) == 2
-    assert main(["query", "approved-indications", "-o", str(tmp_path / "answer.out")]) == 0
+    assert main(["query", "primary-uses", "-o", str(tmp_path / "answer.out")]) == 0
     assert (tmp_path / "answer.out").read_text() == piped
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    assert main(["query", "approved-indications"]) == 0
+    assert main(["query", "primary-uses"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "(2 rows)"
 
 

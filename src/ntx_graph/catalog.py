@@ -97,9 +97,9 @@ def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery
     """Read one ``.rq`` file and its header.
 
     >>> from ntx_graph.resources import queries_dir
-    >>> q = parse_saved_query(queries_dir() / "approved-indications.rq")
+    >>> q = parse_saved_query(queries_dir() / "primary-uses.rq")
     >>> q.name, q.form
-    ('approved-indications', 'SELECT')
+    ('primary-uses', 'SELECT')
     """
     try:
         text = path.read_text(encoding="utf-8")

@@ -319,6 +319,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def args_serve(parser: argparse.ArgumentParser) -> None:
+    from argparse import BooleanOptionalAction
+
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
@@ -329,7 +331,24 @@ def args_serve(parser: argparse.ArgumentParser) -> None:
                         help="cap on a request's size; larger gets 413 (default: 1000000)")
     parser.add_argument("--workers", type=int, default=2, metavar="N",
                         help="query worker processes; each holds the graph and answers one query at a time, "
-                             "and is replaced when a query runs past the time limit (default: 2)")
+                             "and is replaced when a query runs past the time or memory limit (default: 2)")
+    parser.add_argument("--processes", type=int, default=1, metavar="N",
+                        help="server processes sharing the port, each with its own workers (default: 1)")
+    parser.add_argument("--memory-limit", type=int, default=1024, metavar="MIB",
+                        help="address space of each query worker; a query past it gets 503 (default: 1024)")
+    parser.add_argument("--max-response-bytes", type=int, default=50_000_000, metavar="N",
+                        help="cap on an answer's size; larger gets 413 (default: 50000000)")
+    parser.add_argument("--client-share", type=int, default=0, metavar="N",
+                        help="most query workers one client address holds at once (default: workers - 1, at least 1)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests whose Host is NAME (repeatable; '*' for any); bound to loopback, "
+                             "only loopback names are answered by default (DNS-rebinding protection)")
+    parser.add_argument("--allow-federation", action="store_true",
+                        help="give the query workers the network (off by default: they run without any)")
+    parser.add_argument("--no-cache", action="store_true", help="do not keep answers in memory")
+    parser.add_argument("--access-log", action=BooleanOptionalAction, default=None,
+                        help="one log line per request on stderr (default: on unless stderr is a terminal)")
+    parser.add_argument("--log-queries", action="store_true", help="include query strings in the access log")
     _add_data_args(parser)
 
 
@@ -337,12 +356,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from ntx_graph.server import Limits, serve
+    from ntx_graph.server.http import DEFAULT_CACHE_BYTES
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request_bytes=args.max_request_bytes,
+                    workers=args.workers, memory_bytes=args.memory_limit * 1024 * 1024,
+                    max_response_bytes=args.max_response_bytes, allow_federation=args.allow_federation,
+                    client_share=args.client_share)
+    if args.processes < 1:
+        raise NtxError("--processes must be at least 1")
+    access_log = not sys.stderr.isatty() if args.access_log is None else args.access_log
     kg = _open(args)
-    serve(kg, host=args.host, port=args.port,
-          limits=Limits(timeout=args.timeout, max_rows=args.max_rows,
-                        max_request_bytes=args.max_request_bytes, workers=args.workers))
+    serve(kg, host=args.host, port=args.port, limits=limits, store=getattr(args, "store", None),
+          processes=args.processes, allowed_hosts=tuple(args.allowed_host),
+          cache_bytes=0 if args.no_cache else DEFAULT_CACHE_BYTES, access_log=access_log,
+          log_queries=args.log_queries)
     return 0
 
 

@@ -55,6 +55,7 @@ GENERATED_PREFIXES: dict[str, str] = {
     "severity": _DEF + "severity/",
     "frequency": _DEF + "frequency/",
     "certainty": _DEF + "certainty/",
+    "modality": _DEF + "source-modality/",
     "cond": _ID + "condition/",
     "sym": _ID + "symptom/",
     "system": _ID + "body-system/",
@@ -108,7 +109,8 @@ _PR = {name: _n("ntx", name) for name in (
     "worstSeverity", "bodySystem", "patientAction", "listPosition", "usuallyTemporary", "target", "certainty",
     "dosageForm", "formulation", "dosingFrequency", "consequence", "sign", "warnsOf", "patientCondition", "risk",
     "durationValue", "durationUnit", "durationQualifier", "population", "statementSubject", "statementProperty",
-    "statementValue", "evidenceQuote", "sha256", "repositoryPath",
+    "statementValue", "evidenceQuote", "principalQuote", "sourceModality", "modalityQuote", "expressesModality",
+    "sha256", "repositoryPath",
 )}
 _DRUG_CLASS = _n("schema", "drugClass")
 _PRESCRIPTION_STATUS = _n("schema", "prescriptionStatus")
@@ -126,6 +128,9 @@ _TRUE = Literal("true", datatype=NamedNode(XSD + "boolean"))
 _FALSE = Literal("false", datatype=NamedNode(XSD + "boolean"))
 _INTEGER = NamedNode(XSD + "integer")
 _TEXT_PLAIN = Literal("text/plain")
+#: How the synthetic text puts a mechanism of each certainty ("is believed to", "in a way that is not understood").
+_MECHANISM_MODALITY = {"established": "stated", "hypothesis": "believed-by-researchers",
+                       "not-understood": "not-understood"}
 
 #: Real conditions of the bundled graph, with their labels: leaves of the
 #: hierarchy (under substance dependence or behavioural addiction) and the
@@ -164,7 +169,9 @@ _MECHANISMS = (
     ("reduces craving in a way that is not understood", "not-understood", None),
 )
 _FORMS = (("pill", "once a day"), ("tablet", "twice a day"), ("injection", "once a month"), ("capsule", "once a day"))
-_OFF_LABEL_EVIDENCE = ("not-supported", "no-evidence-cited", "preliminary-studies", "supported-by-studies")
+_OFF_LABEL_EVIDENCE = (
+    "not-supported", "no-evidence-cited", "studies-indicate-possible-benefit", "supported-by-studies",
+)
 _SYLLABLES = ("ba", "co", "da", "fe", "li", "mo", "nu", "ra", "si", "to", "vi", "ze", "ka", "lo", "pe", "tu")
 _SUFFIXES = ("trexone", "xamine", "pirone", "dolol", "zepam", "mefene", "tidine", "sartan")
 
@@ -261,11 +268,16 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(drug, _PR["hasSideEffect"], node)
     add(drug, _PR["hasMechanism"], mech)
 
-    def claim(node: NamedNode, cls: str, label: str, *quotes: str) -> None:
+    def claim(node: NamedNode, cls: str, label: str, *quotes: str, modality: str = "stated") -> None:
         add(node, _RDF_TYPE, _C[cls])
         add(node, _LABEL, _en(label))
         add(node, _PR["drug"], drug)
         add(node, _DERIVED_FROM, source)
+        add(node, _PR["sourceModality"], _n("modality", modality))
+        if modality != "stated":  # the hedge words are in the claim's first quote
+            add(node, _PR["modalityQuote"], quote[quotes[0]])
+            add(quote[quotes[0]], _PR["expressesModality"], _n("modality", modality))
+        add(node, _PR["principalQuote"], quote[quotes[0]])
         for key in quotes:
             add(node, _PR["evidenceQuote"], quote[key])
 
@@ -304,7 +316,7 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(node, _PR["listPosition"], _int(position))
 
     # -- mechanism, formulation, regimen ------------------------------------------------
-    claim(mech, "MechanismOfAction", f"{slug} {mechanism[0]}", "uses")
+    claim(mech, "MechanismOfAction", f"{slug} {mechanism[0]}", "uses", modality=_MECHANISM_MODALITY[mechanism[1]])
     if mechanism[2] is not None:
         add(mech, _PR["target"], _n("target", mechanism[2]))
     add(mech, _PR["certainty"], _n("certainty", mechanism[1]))

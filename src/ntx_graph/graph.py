@@ -46,7 +46,7 @@ class KnowledgeGraph:
     >>> kg = KnowledgeGraph.open()
     >>> kg.run("is-narcotic").boolean
     False
-    >>> [row["conditionLabel"] for row in kg.run("approved-indications").to_python()]
+    >>> [row["condition"] for row in kg.run("primary-uses").to_python()]
     ['alcohol dependence', 'opioid dependence']
     """
 
