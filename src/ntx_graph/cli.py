@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ntx_graph.results import QueryResult
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_PUSH_TIMEOUT = 60.0
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024  # ntx_graph.http_client.DEFAULT_MAX_BYTES, without importing it
 
 
 def __getattr__(name: str) -> tuple[str, ...]:
@@ -195,6 +197,8 @@ def args_query(parser: argparse.ArgumentParser) -> None:
     remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
     remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
     _add_auth_args(remote)
+    remote.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="N",
+                        help=f"refuse a larger answer from the endpoint (default: {DEFAULT_MAX_ANSWER_BYTES})")
 
 
 def _query_source(args: argparse.Namespace) -> SavedQuery | str:
@@ -261,8 +265,11 @@ def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: di
     check_policy(analyse(text), allow_federation=args.allow_federation, engine="remote")
     prefixes = _open(args).prefixes if args.data else None  # the bundled graph's prefixes by default
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
-                              timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth)
-    return endpoint.query(source) if isinstance(source, str) else endpoint.run(source, params)
+                              timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth,
+                              max_bytes=args.max_answer_bytes)
+    if isinstance(source, str):
+        return endpoint.query(source, allow_federation=args.allow_federation)
+    return endpoint.run(source, params, allow_federation=args.allow_federation)
 
 
 # -- export, validate, info --------------------------------------------------------
@@ -445,6 +452,8 @@ def args_push(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
     parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     _add_auth_args(parser)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_PUSH_TIMEOUT, metavar="SECONDS",
+                        help=f"give up an upload that takes longer (default: {DEFAULT_PUSH_TIMEOUT:g})")
     _add_data_args(parser)
 
 
@@ -454,7 +463,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     kg = _open(args, include_ontology=not args.no_ontology)
     result = push_graph(kg.export("ntriples"), endpoint=args.endpoint, graph=args.graph,
                         replace=not args.append, user=args.user, password=_password(args), auth=args.auth,
-                        progress=sys.stderr.isatty())
+                        progress=sys.stderr.isatty(), timeout=args.timeout)
     sys.stderr.write(f"{result}\n")
     return 0
 
