@@ -282,6 +282,7 @@ def test_prefixes_come_from_the_parser_wherever_they_are_declared(tmp_path: Path
     prefixes: dict[str, str] = {}
     rdf_io.load_file(Store(), path, prefixes)
     assert prefixes == {"a": "http://a.example/", "late": "http://late.example/"}
+    assert rdf_io.declared_prefixes(path) == prefixes
 
 
 def test_base_with_a_store_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -270,6 +270,15 @@ def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None, 
             prefixes.setdefault(name, iri)
 
 
+def declared_prefixes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The prefixes a file declares, as its parser reports them (the file is
+    read through :func:`read_rdf`; no triple is kept)."""
+    with read_rdf(path, lenient=True) as rdf:
+        for _ in rdf.quads:
+            pass
+        return rdf.prefixes
+
+
 def syntax_message(error: SyntaxError) -> str:
     """The parser's message as 'syntax error at line L, column C: what'
     (line and column from the error's own fields).

@@ -192,7 +192,7 @@ def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
 
     found: dict[str, str] = {}
     for path in bundled_files():  # the declarations only: the graph is not loaded
-        for name, iri in declared_prefixes(path, RdfFormat.TURTLE).items():
+        for name, iri in declared_prefixes(path).items():
             found.setdefault(name, iri)
     return tuple(found.items())
 
