@@ -319,14 +319,14 @@ CLI_CASES = [
     ]],
     # results that cannot be written in the asked format
     CliCase("ask-as-turtle", ("query", "--sparql", "ASK {}", "-f", "turtle"),
-            Pattern(r"an? ASK result cannot be written as 'turtle'; use one of table, csv, tsv, json, xml")),
+            Pattern(r"an? ASK result cannot be written as 'turtle'; use one of table, json, xml, csv, tsv")),
     CliCase("saved-ask-as-ntriples", ("query", "is-narcotic", "-f", "ntriples"),
-            Pattern(r"an? ASK result cannot be written as 'ntriples'; use one of table, csv, tsv, json, xml")),
+            Pattern(r"an? ASK result cannot be written as 'ntriples'; use one of table, json, xml, csv, tsv")),
     CliCase("select-as-turtle", ("query", "primary-uses", "-f", "turtle"),
-            Exact("a SELECT result cannot be written as 'turtle'; use one of table, csv, tsv, json, xml")),
+            Exact("a SELECT result cannot be written as 'turtle'; use one of table, json, xml, csv, tsv")),
     *[CliCase(f"construct-as-{fmt}", ("query", "drug-card", "-f", fmt),
               Exact(f"a graph result cannot be written as '{fmt}'; use one of turtle, ntriples, jsonld, rdfxml, trig"))
-      for fmt in ("csv", "tsv", "xml")],
+      for fmt in ("csv", "tsv", "table")],
     # output files
     CliCase("output-missing-folder", ("query", "is-narcotic", "-o", "{tmp}/missing/out.txt"),
             Exact("cannot write {tmp}/missing/out.txt: folder {tmp}/missing does not exist")),
@@ -719,8 +719,8 @@ FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SELECT_OFFERS = ("application/sparql-results+json, application/sparql-results+xml, text/csv, "
                  "text/tab-separated-values, application/json, application/xml, text/xml")
-GRAPH_OFFERS = ("text/turtle, application/n-triples, application/ld+json, application/rdf+xml, application/x-turtle, "
-                "application/json")
+GRAPH_OFFERS = ("text/turtle, application/n-triples, application/ld+json, application/rdf+xml, application/trig, "
+                "application/x-turtle, application/json")
 NO_OUTBOUND = "the endpoint makes no outbound connections"
 ABSENT = "is not a graph in the endpoint's dataset (it holds only the default graph)"
 READ_ONLY = "SPARQL Update is refused: this endpoint is read-only"

@@ -51,7 +51,7 @@ def out(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 def test_main_job_prints_the_three_off_label_uses(capsys: pytest.CaptureFixture[str]) -> None:
-    text = out(capsys, "query", "off-label-uses-lacking-evidence")
+    text = out(capsys, "query", "off-label-uses-lacking-evidence", "-f", "table")
     lines = text.splitlines()
     body = "\n".join(lines[2:])
     order = [body.index(name) for name in ("HIV", "cancer", "multiple sclerosis")]

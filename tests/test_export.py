@@ -11,11 +11,11 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from ntx_graph import formats
 from ntx_graph.cli import EXPORT_FORMATS, main
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.resources import bundled_files, data_files
 
-RDFLIB_FORMAT = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml", "trig": "trig"}
 USER_DATA = Path(__file__).parent / "fixtures" / "data" / "with-blank-nodes.ttl"
 
 
@@ -27,7 +27,7 @@ def _graph(data: bytes, fmt: str) -> rdflib.Graph:
         for s, p, o, _ in dataset.quads((None, None, None, None)):
             graph.add((s, p, o))
         return graph
-    return rdflib.Graph().parse(data=data, format=RDFLIB_FORMAT[fmt])
+    return rdflib.Graph().parse(data=data, format=formats.BY_NAME[fmt].rdflib)
 
 
 def _loaded(files: list[Path]) -> rdflib.Graph:

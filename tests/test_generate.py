@@ -151,7 +151,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         write_generated(tmp_path / "x.rdf", 1, fmt="rdfxml")
     with pytest.raises(NtxError, match="0 or more"):
         list(generate(-1))
-    with pytest.raises(NtxError, match="cannot be written"):
+    with pytest.raises(NtxError, match="cannot write"):
         write_generated(tmp_path / "missing" / "x.nt", 1)
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
 

@@ -267,7 +267,7 @@ def test_a_saved_ask_answered_as_a_virtuoso_table(stub: Stub) -> None:
     endpoint = RemoteEndpoint(stub.url, graph="urn:g", prefixes=graph_prefixes())
     result = endpoint.run("is-narcotic")
     assert result.kind == "ask" and result.boolean is True
-    assert result.serialize("json") == b'{"head": {}, "boolean": true}\n'
+    assert result.serialize("json") == b'{"head":{},"boolean":true}\n'
     assert len(stub.requests) == 2
 
 

@@ -32,14 +32,24 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PUSH_TIMEOUT = 60.0
 DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024  # ntx_graph.http_client.DEFAULT_MAX_BYTES, without importing it
-QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
-EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """QUERY_FORMATS and EXPORT_FORMATS, read from the formats registry when
+    first asked for (importing it at start-up would cost every command)."""
+    if name not in ("QUERY_FORMATS", "EXPORT_FORMATS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ntx_graph import formats
+
+    return formats.query_names() if name == "QUERY_FORMATS" else formats.names(formats.EXPORT)
 
 
 # -- shared arguments ----------------------------------------------------------
 
 
-def _add_data_args(parser: argparse.ArgumentParser) -> None:
+def _add_data_args(parser: argparse.ArgumentParser,
+                   base: str = "relative IRIs (<x>) in --data files against IRI (default: each file's own "
+                               "location, a file: IRI)") -> None:
     from pathlib import Path
 
     parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
@@ -49,6 +59,11 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
                         help="use the persistent store built by 'ntx-graph load' instead of loading files")
     parser.add_argument("--no-validate", action="store_true",
                         help="accept --data files even if they break the SHACL shapes")
+    _add_base_arg(parser, base)
+
+
+def _add_base_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--base", metavar="IRI", help=f"resolve {what}")
 
 
 def _add_auth_args(parser: argparse._ActionsContainer) -> None:
@@ -79,8 +94,9 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True) -> Knowled
     """The graph named by --store, or the bundled graph plus --data (checked
     against the shapes unless --no-validate)."""
     if getattr(args, "store", None) is not None:
-        if args.data:
-            raise NtxError("--store and --data cannot be combined: load the files into the store instead")
+        if args.data or args.base:
+            raise NtxError(f"--store and {'--data' if args.data else '--base'} cannot be combined: load the files "
+                           "into the store instead (load --base IRI)")
         if not include_ontology:
             raise NtxError("--no-ontology applies to the bundled graph, not to --store")
         from ntx_graph.persistent import open_graph
@@ -90,7 +106,8 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True) -> Knowled
     from ntx_graph.graph import KnowledgeGraph
 
     try:
-        return KnowledgeGraph.open(args.data, include_ontology=include_ontology, validate=not args.no_validate)
+        return KnowledgeGraph.open(args.data, include_ontology=include_ontology, validate=not args.no_validate,
+                                   base=args.base)
     except ValidationFailed as error:
         raise ValidationFailed(f"--data does not conform to the shapes ({error.summary}); use --no-validate to "
                                "load it anyway", report=error.report) from None
@@ -160,15 +177,20 @@ def args_query(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                         help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
-    parser.add_argument("--format", "-f", choices=QUERY_FORMATS,
-                        help="output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE)")
+    from ntx_graph import formats
+
+    parser.add_argument("--format", "-f", choices=formats.query_names(),
+                        help=f"output format: {', '.join(formats.names(formats.RESULTS))} for SELECT/ASK, "
+                             f"{', '.join(formats.names(formats.GRAPH))} for CONSTRUCT/DESCRIBE (default: from "
+                             "the -o file's suffix, else table on a terminal and tsv otherwise for SELECT/ASK, "
+                             "turtle for CONSTRUCT/DESCRIBE)")
     _add_output_arg(parser)
-    _add_data_args(parser)
+    _add_data_args(parser, "relative IRIs (<x>) in the query and in --data files against IRI (without it, a "
+                           "data file's own location, a file: IRI)")
     parser.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
                         help="the SPARQL engine (default: oxigraph)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"stop a query that runs longer; 0 for no limit (default: {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--base", metavar="IRI", help="the base IRI against which relative IRIs (<x>) resolve")
     parser.add_argument("--allow-federation", action="store_true",
                         help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
     remote = parser.add_argument_group("remote endpoint (instead of the embedded graph)")
@@ -224,10 +246,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         options = {"engine": args.engine, "timeout": timeout, "allow_federation": args.allow_federation,
                    "base": args.base}
         result = kg.query(source, **options) if isinstance(source, str) else kg.run(source, params, **options)
-    from ntx_graph.output import emit
+    from ntx_graph.output import emit_result
 
-    tty = args.output is None and sys.stdout.isatty()
-    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+    emit_result(result, args.format, args.output)
     return 0
 
 
@@ -257,8 +278,11 @@ def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: di
 def args_export(parser: argparse.ArgumentParser) -> None:
     from pathlib import Path
 
-    parser.add_argument("--format", "-f", choices=(*EXPORT_FORMATS, "nanopub"), default="turtle",
-                        help="the RDF format, or nanopub: one nanopublication per claim, as TriG (default: turtle)")
+    from ntx_graph import formats
+
+    parser.add_argument("--format", "-f", choices=(*formats.names(formats.EXPORT), "nanopub"),
+                        help="the RDF format, or nanopub: one nanopublication per claim, as TriG (default: from "
+                             "the -o file's suffix, else turtle)")
     _add_output_arg(parser)
     parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     parser.add_argument("--sign", type=Path, metavar="KEYFILE",
@@ -268,7 +292,7 @@ def args_export(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ntx_graph.output import emit
+    from ntx_graph.output import emit, export_format
 
     if args.sign is not None and args.format != "nanopub":
         raise NtxError("--sign applies to --format nanopub")
@@ -278,7 +302,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         emit(export_nanopublications(kg, key=read_key(args.sign)), args.output)
         return 0
-    emit(kg.export(args.format), args.output)
+    emit(kg.export(args.format if args.format == "nanopub" else export_format(args.format, args.output)),
+         args.output)
     return 0
 
 
@@ -287,12 +312,13 @@ def args_validate(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
                         help="RDF files to check together with the bundled graph")
+    _add_base_arg(parser, "relative IRIs (<x>) in FILEs against IRI (default: each file's own location)")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from ntx_graph.validate import validate
 
-    report = validate(args.files)
+    report = validate(args.files, base=args.base)
     if report.text.strip():
         sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
     sys.stdout.write(report.summary() + "\n")
@@ -450,6 +476,7 @@ def args_load(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bundled", action="store_true",
                         help="leave out the bundled ontology and data (a store of FILEs only)")
     parser.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
+    _add_base_arg(parser, "relative IRIs (<x>) in FILEs against IRI (default: each file's own location)")
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -457,7 +484,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     progress = sys.stderr.isatty()
     info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=progress,
-                       validate=not args.no_validate)
+                       validate=not args.no_validate, base=args.base)
     if not progress:  # on a terminal the progress display ends with the same line
         sys.stderr.write(f"ntx-graph: {summary(info)}\n")
     return 0

@@ -55,27 +55,32 @@ class KnowledgeGraph:
         self.store = store
         self.files = list(files)
         self.prefixes = dict(prefixes)
+        self.base: str | None = None  # the base IRI the data files were read with, if not their own
         self._rdflib_graph: rdflib.Graph | None = None
 
     @classmethod
     def open(cls, data: Sequence[str | Path] = (), *, include_bundled: bool = True,
-             include_ontology: bool = True, validate: bool = True) -> KnowledgeGraph:
+             include_ontology: bool = True, validate: bool = True, base: str | None = None) -> KnowledgeGraph:
         """Load the bundled graph (ontology, scales and facts) and ``data``
         files (Turtle, N-Triples, RDF/XML, JSON-LD, TriG; guessed from the
-        extension). Raises DataError naming the file on any problem.
+        extension). Relative IRIs in ``data`` resolve against ``base``, by
+        default each file's own location. Raises DataError naming the file
+        on any problem.
 
         With ``validate`` (the default), ``data`` must conform to the SHACL
         shapes: ValidationFailed (its ``report`` holds the SHACL report)
         otherwise. The bundled graph alone is not checked again.
         """
-        files = (resources.bundled_files(ontology=include_ontology) if include_bundled else []) + [
-            Path(p) for p in data
-        ]
+        bundled = resources.bundled_files(ontology=include_ontology) if include_bundled else []
+        user = [Path(p) for p in data]
         store = Store()
         prefixes: dict[str, str] = {}
-        for path in files:
+        for path in bundled:
             load_file(store, path, prefixes)
-        kg = cls(store, files, prefixes)
+        for path in user:
+            load_file(store, path, prefixes, base=base)
+        kg = cls(store, bundled + user, prefixes)
+        kg.base = base
         if data and validate:
             report = kg.validate()
             if not report.conforms:
@@ -244,7 +249,7 @@ class KnowledgeGraph:
 
         bundled = set(resources.bundled_files())
         extra = [p for p in self.files if p not in bundled]
-        return validate(extra, include_bundled=any(p in bundled for p in self.files))
+        return validate(extra, include_bundled=any(p in bundled for p in self.files), base=self.base)
 
 
 def _debug(message: str, *args: object) -> None:

@@ -49,6 +49,7 @@ from pyoxigraph import (
 from ntx_graph import __version__, resources
 from ntx_graph.errors import NtxError
 from ntx_graph.provenance import QUOTE_LINKS, QUOTE_PATH
+from ntx_graph.results import XSD
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -75,7 +76,7 @@ _QUOTE_LINKS = QUOTE_LINKS
 _PROVENANCE_LINKS = frozenset((*_QUOTE_LINKS, _PROV + "wasDerivedFrom"))
 #: The claim's statements copied to the provenance as well: how sure and how well supported the source is.
 _EVIDENCE = frozenset(_NTX + name for name in ("evidenceLevel", "certainty", "sourceModality"))
-_PREFIXES = {"np": _NP, "prov": _PROV, "dcterms": _DCT, "oa": _OA, "xsd": "http://www.w3.org/2001/XMLSchema#",
+_PREFIXES = {"np": _NP, "prov": _PROV, "dcterms": _DCT, "oa": _OA, "xsd": XSD,
              "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
 _CLAIMS = f"""
 PREFIX ntx: <{_NTX}>

@@ -1,51 +1,124 @@
-"""Writing output files whole or not at all."""
+"""Writing output files whole or not at all, and never over what is not a
+regular file: the one atomic writer of the package.
+
+A file is written to a temporary file in the folder of its final target,
+flushed to disk and renamed into place, so the target is either the old file
+or the complete new one. Devices, FIFOs and folders are refused (so ``-o
+./null`` keeps a device node); a symbolic link is written through: its
+target is replaced, the link itself stays.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import stat
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
+from ntx_graph import formats
 from ntx_graph.errors import NtxError
 
+if TYPE_CHECKING:
+    from ntx_graph.results import QueryResult
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder
-    and a rename, so ``path`` is either the old file or the complete new one."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        if folder.exists():
-            raise NtxError(f"cannot write {path}: {folder} is not a folder")
-        raise NtxError(f"cannot write {path}: folder {folder} does not exist")
-    if path.is_dir():
+log = logging.getLogger(__name__)
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words ("a FIFO (named pipe)", ...)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def target_of(path: Path) -> Path:
+    """The regular file that writing ``path`` replaces: ``path`` itself, or
+    the file its symbolic links lead to. NtxError if that is not a regular
+    file (a folder, a device, a FIFO, a socket) or its folder is missing."""
+    real = Path(os.path.realpath(path))
+    try:  # os.stat follows links as the kernel does (also /dev/stdout's /proc/self/fd/1)
+        mode: int | None = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    except OSError as error:
+        raise NtxError(f"cannot write {path}: {error.strerror or error}") from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise NtxError(f"cannot write {path}: it is a folder")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise NtxError(f"cannot write {path}: it is {file_kind(mode)}; only regular files are written "
+                       "(leave out -o to write to standard output)")
+    folder = real.parent
+    if not folder.is_dir():
+        shown = folder if path.is_symlink() else path.parent
+        if folder.exists():
+            raise NtxError(f"cannot write {path}: {shown} is not a folder")
+        raise NtxError(f"cannot write {path}: folder {shown} does not exist")
+    return real
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A binary file to write ``path``'s new content to; on leaving the
+    block without an error it is synced and renamed over ``path``'s target
+    (see :func:`target_of`); on an error it is removed and ``path`` is
+    untouched. An existing file's permissions are kept."""
+    import tempfile  # here: it costs milliseconds at start-up
+
+    shown = Path(path)
+    real = target_of(shown)
     try:
-        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
+        mode = real.stat().st_mode & 0o7777
     except OSError:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
     except OSError as error:
-        raise NtxError(f"cannot write {path}: {error.strerror or error}") from None
+        raise NtxError(f"cannot write {shown}: {error.strerror or error}") from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise NtxError(f"cannot write {path}: {error.strerror or error}") from None
+        raise NtxError(f"cannot write {shown}: {error.strerror or error}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    sync_folder(real.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        log.debug("cannot sync folder %s", folder)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (see :func:`atomic_output`)."""
+    with atomic_output(path) as handle:
+        handle.write(data)
 
 
 def emit(data: bytes, output: Path | None) -> None:
@@ -55,3 +128,36 @@ def emit(data: bytes, output: Path | None) -> None:
         sys.stdout.buffer.flush()
     else:
         atomic_write(output, data)
+
+
+def result_format(result: QueryResult, fmt: str | None, output: Path | None, *, terminal: bool) -> str:
+    """The format to write ``result`` in: ``fmt`` if given, else the one the
+    ``output`` file's suffix names (``answer.json``), else the result's
+    default for a terminal or not (see QueryResult.default_format)."""
+    if fmt:
+        return result.format(fmt).name
+    by_suffix = formats.for_path(output, result.use) if output is not None else None
+    return by_suffix.name if by_suffix is not None else result.default_format(terminal=terminal)
+
+
+def emit_result(result: QueryResult, fmt: str | None, output: Path | None) -> None:
+    """Write a query's answer to ``output`` (atomically) or standard output,
+    in ``fmt`` or the format :func:`result_format` picks; tables on a
+    terminal have their cells cut to 60 characters."""
+    terminal = output is None and sys.stdout.isatty()
+    name = result_format(result, fmt, output, terminal=terminal)
+    width = 60 if terminal and name == "table" else None
+    if output is None:
+        result.write(sys.stdout.buffer, name, max_width=width)
+        sys.stdout.buffer.flush()
+        return
+    with atomic_output(output) as handle:
+        result.write(handle, name, max_width=width)
+
+
+def export_format(fmt: str | None, output: Path | None) -> str:
+    """The export format: ``fmt``, else the one ``output``'s suffix names, else Turtle."""
+    if fmt:
+        return formats.get(fmt, formats.EXPORT).name
+    by_suffix = formats.for_path(output, formats.EXPORT) if output is not None else None
+    return by_suffix.name if by_suffix is not None else "turtle"

@@ -9,8 +9,8 @@ from pyoxigraph import Literal, NamedNode
 
 from ntx_graph.catalog import Parameter, SavedQuery
 from ntx_graph.errors import ParameterError
+from ntx_graph.results import XSD
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 # Patterns are compiled on first use (re caches them), not at import: the CLI's
 # start-up compiles only what the command runs.
 _CURIE = r"([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)"

@@ -22,16 +22,17 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pyoxigraph import DefaultGraph, Quad, QuadParser, Store, parse
+from pyoxigraph import Store
 
 from ntx_graph import __version__, resources
 from ntx_graph.errors import DataError, NtxError
-from ntx_graph.rdf_io import RDF_FORMATS, format_of
+from ntx_graph.output import atomic_write, sync_folder
+from ntx_graph.rdf_io import read_rdf
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -49,7 +50,6 @@ STORE_FORMAT_VERSION = 1
 #: triples: 200,000 loads as fast as pyoxigraph's own bulk_load at a third of its peak memory
 #: (about 280 MiB against 900 MiB); 50,000 is 25% slower, 500,000 needs 690 MiB.
 CHUNK_SIZE = 200_000
-_DATASET_FORMATS = ("trig", "nquads")
 #: A file with fewer quads than this is inserted in one transaction instead of a bulk load.
 _SMALL_CHUNK = 10_000
 
@@ -79,7 +79,8 @@ class StoreInfo:
 
 def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.PathLike[str], *,
                 include_bundled: bool = True, progress: bool = False, chunk_size: int = CHUNK_SIZE,
-                lenient: bool = False, stream: IO[str] | None = None, validate: bool = False) -> StoreInfo:
+                lenient: bool = False, stream: IO[str] | None = None, validate: bool = False,
+                base: str | None = None) -> StoreInfo:
     """Load the bundled graph (unless ``include_bundled`` is false) and
     ``files`` into a new on-disk store at ``directory``.
 
@@ -94,7 +95,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     complete. On any error or interrupt the temporary directory is removed and
     an existing store is left as it was. ``progress`` reports the triples
     loaded and the rate on ``stream`` (stderr by default). ``lenient`` skips
-    IRI validation while parsing (faster, for trusted files).
+    IRI validation while parsing (faster, for trusted files). Relative IRIs in
+    ``files`` resolve against ``base``, by default each file's own location.
 
     Raises DataError naming the file for an unreadable or invalid file, and
     NtxError if ``directory`` exists and is not an ntx-graph store.
@@ -116,7 +118,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     report = _Progress(out, started) if progress else None
     validated, validation_seconds = False, 0.0
     if validate and files:
-        _validate(files, include_bundled, out, report)
+        _validate(files, include_bundled, out, report, base)
         validated, validation_seconds = True, time.perf_counter() - started
     parent = target.parent
     try:
@@ -134,7 +136,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
         for number, path in enumerate(sources, start=1):
             if report:
                 report.file(path, number, len(sources))
-            parsed = _load(store, path, prefixes, chunk_size, lenient, report)
+            user = number > len(sources) - len(files)
+            parsed = _load(store, path, prefixes, chunk_size, lenient, report, base if user else None)
             size, digest = _digest(path)
             records.append({"path": str(path.resolve()), "size": size, "sha256": digest, "triples": parsed,
                             "bundled": include_bundled and number <= len(sources) - len(files)})
@@ -297,13 +300,13 @@ def summary(info: StoreInfo) -> str:
 
 
 def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, out: IO[str],
-              report: _Progress | None) -> None:
+              report: _Progress | None, base: str | None) -> None:
     from ntx_graph.errors import ValidationFailed
     from ntx_graph.validate import validate
 
     if report:
         report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
-    checked = validate(files, include_bundled=include_bundled, progress=out if report else None)
+    checked = validate(files, include_bundled=include_bundled, progress=out if report else None, base=base)
     if not checked.conforms:
         raise ValidationFailed(f"the files do not conform to the shapes ({checked.summary()}); "
                                "use --no-validate to load them anyway", report=checked.text,
@@ -364,17 +367,14 @@ def _create(temporary: Path) -> Store:
 
 
 def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, lenient: bool,
-          report: _Progress | None) -> int:
+          report: _Progress | None, base: str | None = None) -> int:
     """Parse ``path`` into ``store`` chunk by chunk (bounded memory); return the triples read."""
     import itertools
 
-    name = format_of(path)
-    try:
-        parser = parse(path=str(path), format=RDF_FORMATS[name], rename_blank_nodes=True, lenient=lenient)
-        quads: Iterator[Quad] = _to_default_graph(parser) if name in _DATASET_FORMATS else parser
+    with read_rdf(path, lenient=lenient, base=base) as rdf:
         count = 0
         while True:
-            chunk = list(itertools.islice(quads, chunk_size))
+            chunk = list(itertools.islice(rdf.quads, chunk_size))
             if not chunk:
                 break
             if len(chunk) < _SMALL_CHUNK and count == 0:
@@ -384,30 +384,10 @@ def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, l
             count += len(chunk)
             if report:
                 report.chunk(len(chunk))
-    except SyntaxError as error:
-        from ntx_graph.rdf_io import _syntax_message
-
-        raise DataError(f"{path}: {_syntax_message(error)}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: {_one_line(str(error))}") from None
-    except OSError as error:
-        if error.filename or isinstance(error, (FileNotFoundError, PermissionError)):
-            raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-        raise
-    for prefix, iri in (_parser_prefixes(parser)).items():
+        declared = rdf.prefixes
+    for prefix, iri in declared.items():
         prefixes.setdefault(prefix, iri)
     return count
-
-
-def _to_default_graph(quads: QuadParser) -> Iterator[Quad]:
-    default = DefaultGraph()
-    for q in quads:
-        yield Quad(q.subject, q.predicate, q.object, default)
-
-
-def _parser_prefixes(parser: QuadParser) -> dict[str, str]:
-    found = getattr(parser, "prefixes", None) or {}
-    return {str(k): str(v) for k, v in found.items()}
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -423,14 +403,7 @@ def _digest(path: Path) -> tuple[int, str]:
 
 
 def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-    partial = directory / (MANIFEST_NAME + ".partial")
-    with partial.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, directory / MANIFEST_NAME)
-    _fsync_directory(directory)
+    atomic_write(directory / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def _swap_into_place(temporary: Path, target: Path) -> None:
@@ -450,7 +423,7 @@ def _swap_into_place(temporary: Path, target: Path) -> None:
         if old is not None:
             os.rename(old, target)
         raise
-    _fsync_directory(target.parent)
+    sync_folder(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -481,19 +454,6 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def _pyoxigraph_version() -> str:

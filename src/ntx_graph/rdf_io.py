@@ -1,13 +1,25 @@
-"""Reading RDF files into pyoxigraph and writing triples deterministically."""
+"""Reading RDF files into pyoxigraph (the one RDF reader of the package) and
+writing triples deterministically.
+
+Every path that reads a user's RDF file (``--data``, ``validate``, ``load``)
+goes through :func:`read_rdf`: only regular files, at most
+:func:`input_limit` bytes, RDF/XML without entity declarations, relative IRIs
+resolved against the file's own location (or a given base IRI), and one
+message for one problem whatever the command.
+"""
 
 from __future__ import annotations
 
 import bisect
+import contextlib
+import io
 import json
-import re
-from collections.abc import Iterable, Mapping
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from pyoxigraph import (
     BlankNode,
@@ -17,6 +29,7 @@ from pyoxigraph import (
     Literal,
     NamedNode,
     Quad,
+    QuadParser,
     RdfFormat,
     Store,
     Triple,
@@ -24,90 +37,261 @@ from pyoxigraph import (
     serialize,
 )
 
+from ntx_graph import formats
 from ntx_graph.errors import DataError
+from ntx_graph.output import file_kind
 
-#: RDF formats by name, and the file extensions they are guessed from.
-RDF_FORMATS = {
-    "turtle": RdfFormat.TURTLE,
-    "ntriples": RdfFormat.N_TRIPLES,
-    "nquads": RdfFormat.N_QUADS,
-    "trig": RdfFormat.TRIG,
-    "rdfxml": RdfFormat.RDF_XML,
-    "jsonld": RdfFormat.JSON_LD,
-    "n3": RdfFormat.N3,
-}
-_EXTENSIONS = {
-    ".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".nq": "nquads", ".trig": "trig",
-    ".rdf": "rdfxml", ".owl": "rdfxml", ".xml": "rdfxml", ".jsonld": "jsonld", ".json": "jsonld", ".n3": "n3",
-}
+#: RDF formats by name (from the formats registry).
+RDF_FORMATS = {f.name: f.rdf for f in formats.FORMATS if f.rdf is not None}
+#: The default cap on one input file's size: room for a 10-million-triple
+#: N-Triples file. The environment variable NTX_MAX_INPUT_BYTES overrides it.
+DEFAULT_MAX_INPUT_BYTES = 4 << 30
+_XML_HEAD_BYTES = 1 << 16
 
 
 def format_of(path: Path) -> str:
     """The RDF format name guessed from a file's extension (Turtle if unknown)."""
-    return _EXTENSIONS.get(path.suffix.lower(), "turtle")
+    found = formats.for_path(path, formats.READ)
+    return found.name if found is not None else "turtle"
 
 
-def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None) -> None:
-    """Parse ``path`` into the default graph of ``store``, natively and fast.
-    Prefixes the file declares are added to ``prefixes``.
-
-    Raises DataError with the file name (and line and column) on any problem.
-    Blank node labels are kept apart per file; relative IRIs are refused.
-    """
-    fmt = RDF_FORMATS[format_of(path)]
+def input_limit() -> int:
+    """The largest input file read, in bytes (NTX_MAX_INPUT_BYTES, else the default)."""
+    value = os.environ.get("NTX_MAX_INPUT_BYTES", "").strip()
+    if not value:
+        return DEFAULT_MAX_INPUT_BYTES
     try:
-        path.stat()
+        limit = int(value)
+    except ValueError:
+        raise DataError(f"NTX_MAX_INPUT_BYTES must be a whole number of bytes, not {value!r}") from None
+    if limit <= 0:
+        raise DataError(f"NTX_MAX_INPUT_BYTES must be positive, not {limit}")
+    return limit
+
+
+class _TooLarge(OSError):
+    """Raised by _CappedReader when a file grows past the limit while read."""
+
+
+class _CappedReader(io.RawIOBase):
+    """A file read through a byte budget (the file may grow after its size was checked)."""
+
+    def __init__(self, handle: io.FileIO, limit: int) -> None:
+        super().__init__()
+        self._handle, self._left, self.limit = handle, limit, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._handle.readinto(buffer) or 0
+        self._left -= count
+        if self._left < 0:
+            raise _TooLarge(f"is larger than the input limit of {self.limit} bytes "
+                            "(NTX_MAX_INPUT_BYTES raises it)")
+        return count
+
+    def rewind(self) -> None:
+        self._handle.seek(0)
+        self._left = self.limit
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+@dataclass
+class RdfInput:
+    """An RDF file being read: its quads (all in the default graph), and the
+    prefixes it declares (complete once the quads are read)."""
+
+    quads: Iterator[Quad]
+    parser: QuadParser
+    declared: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The prefixes the file declares, as its parser reports them."""
+        found = {str(k): str(v) for k, v in (self.parser.prefixes or {}).items()}
+        return {**self.declared, **found}
+
+
+def _open_regular(path: Path, limit: int) -> _CappedReader:
+    """Open ``path`` for reading if it is a regular file within ``limit``.
+    FIFOs are recognised from their status and never opened."""
+    try:
+        info = path.stat()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not an RDF file")
-    try:
-        if fmt in (RdfFormat.TRIG, RdfFormat.N_QUADS):  # datasets: flatten into the default graph
-            parser = parse(path=path, format=fmt, rename_blank_nodes=True)
-            store.extend(Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser)
-        else:
-            store.load(path=path, format=fmt)
-    except SyntaxError as error:
-        raise DataError(f"{path}: {_syntax_message(error)}") from None
+
+    def check(mode: int, size: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise DataError(f"{path}: is a directory, not an RDF file")
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{path}: is {file_kind(mode)}, not a regular file; only regular files are read")
+        if size > limit:
+            raise DataError(f"{path}: is {size} bytes, larger than the input limit of {limit} bytes "
+                            "(NTX_MAX_INPUT_BYTES raises it)")
+
+    check(info.st_mode, info.st_size)
+    try:  # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
-        reason = re.sub(r" \(os error \d+\)$", "", error.strerror or str(error))
-        raise DataError(f"{path}: cannot be read ({reason})") from None
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    handle = io.FileIO(fd, "rb")
+    try:
+        opened = os.fstat(fd)
+        check(opened.st_mode, opened.st_size)
+    except BaseException:
+        handle.close()
+        raise
+    return _CappedReader(handle, limit)
+
+
+def _xml_prolog(path: Path, reader: _CappedReader) -> dict[str, str]:
+    """Check an RDF/XML file's prolog with expat, up to its root element:
+    DataError if a DOCTYPE declares entities (internal or external, which
+    could expand without bound or read other files). Returns the namespace
+    prefixes declared up to and on the root element."""
+    import xml.parsers.expat
+
+    class _Done(Exception):
+        pass
+
+    found: dict[str, str] = {}
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def entity(name: str, *_: Any) -> None:
+        raise DataError(f"{path}: the DOCTYPE declares the entity {name!r}; RDF/XML with entity declarations "
+                        "is refused (entities can expand without bound or read other files)")
+
+    def namespace(prefix: str | None, uri: str) -> None:
+        found.setdefault(prefix or "", uri)
+
+    def start(*_: Any) -> None:
+        raise _Done
+
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.StartNamespaceDeclHandler = namespace
+    parser.StartElementHandler = start
+    try:
+        while block := reader.read(_XML_HEAD_BYTES):
+            parser.Parse(block, False)
+        parser.Parse(b"", True)
+    except _Done:
+        pass
+    except xml.parsers.expat.ExpatError as error:
+        raise DataError(f"{path}: syntax error at line {error.lineno}, column {error.offset + 1}: "
+                        f"{xml.parsers.expat.ErrorString(error.code)}") from None
+    finally:
+        reader.rewind()
+    return {p: ns for p, ns in found.items() if p}
+
+
+@contextlib.contextmanager
+def read_rdf(path: str | os.PathLike[str], *, base: str | None = None, max_bytes: int | None = None,
+             lenient: bool = False) -> Iterator[RdfInput]:
+    """Open an RDF file for parsing (format from its extension, Turtle if
+    unknown). Relative IRIs resolve against ``base``, by default the file's
+    own ``file:`` IRI. Blank node labels are kept apart per file; TriG and
+    N-Quads are flattened into the default graph. Nothing is fetched (no
+    remote JSON-LD context, no external entity).
+
+    Any problem, while opening or while the quads are read inside the
+    ``with`` block, raises DataError with the file name, and the line and
+    column where known.
+    """
+    file = Path(path)
+    fmt = formats.BY_NAME[format_of(file)]
+    assert fmt.rdf is not None
+    if base is not None:
+        check_base(base)
+    reader = _open_regular(file, input_limit() if max_bytes is None else max_bytes)
+    try:
+        with reading(file):
+            declared = _xml_prolog(file, reader) if fmt.rdf == RdfFormat.RDF_XML else {}
+            parser = parse(cast(IO[bytes], reader), format=fmt.rdf, base_iri=base or file.resolve().as_uri(),
+                           rename_blank_nodes=True, lenient=lenient)
+            quads: Iterator[Quad] = parser
+            if fmt.rdf.supports_datasets:
+                quads = (Quad(q.subject, q.predicate, q.object, DefaultGraph()) for q in parser)
+            yield RdfInput(quads, parser, declared)
+    except DataError as error:
+        if fmt.rdf == RdfFormat.JSON_LD and "remote context" in str(error):
+            raise DataError(f"{error} (remote JSON-LD contexts are never fetched: put the context in the file)"
+                            ) from None
+        raise
+    finally:
+        reader.close()
+
+
+def check_base(base: str) -> None:
+    """DataError unless ``base`` is an absolute IRI.
+
+    >>> check_base("data/")
+    Traceback (most recent call last):
+    ...
+    ntx_graph.errors.DataError: the base IRI 'data/' is not an absolute IRI (No scheme found in an absolute IRI)
+    """
+    try:
+        NamedNode(base)
     except ValueError as error:
+        raise DataError(f"the base IRI {base!r} is not an absolute IRI ({error})") from None
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn the parser's errors inside the block into one-line DataErrors naming ``path``."""
+    try:
+        yield
+    except SyntaxError as error:
+        raise DataError(f"{path}: {syntax_message(error)}") from None
+    except _TooLarge as error:
         raise DataError(f"{path}: {error}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: {' '.join(str(error).split())}") from None
+
+
+def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None, *, base: str | None = None,
+              max_bytes: int | None = None) -> None:
+    """Parse ``path`` into the default graph of ``store`` (see
+    :func:`read_rdf`); the prefixes it declares are added to ``prefixes``
+    (an earlier file's binding of a prefix wins)."""
+    with read_rdf(path, base=base, max_bytes=max_bytes) as rdf:
+        store.extend(rdf.quads)
+        declared = rdf.prefixes
     if prefixes is not None:
-        for name, iri in declared_prefixes(path, fmt).items():
+        for name, iri in declared.items():
             prefixes.setdefault(name, iri)
 
 
-_TURTLE_PREFIX = re.compile(rb"^[ \t]*(?:@prefix|PREFIX)[ \t]+([A-Za-z][\w.\-]*)?:[ \t]*<([^>\s]*)>",
-                            re.MULTILINE | re.IGNORECASE)
-_XMLNS = re.compile(rb"xmlns:([A-Za-z_][\w.\-]*)=[\"']([^\"']+)[\"']")
-_PREFIX_SCAN_BYTES = 1 << 20
+def declared_prefixes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The prefixes a file declares, as its parser reports them (the file is
+    read through :func:`read_rdf`; no triple is kept)."""
+    with read_rdf(path, lenient=True) as rdf:
+        for _ in rdf.quads:
+            pass
+        return rdf.prefixes
 
 
-def declared_prefixes(path: Path, fmt: RdfFormat) -> dict[str, str]:
-    """The prefixes declared in the first megabyte of a Turtle, TriG, N3 or
-    RDF/XML file (where declarations normally stand), in order."""
-    with path.open("rb") as handle:
-        head = handle.read(_PREFIX_SCAN_BYTES)
-    pattern = _XMLNS if fmt == RdfFormat.RDF_XML else _TURTLE_PREFIX
-    if fmt not in (RdfFormat.TURTLE, RdfFormat.TRIG, RdfFormat.N3, RdfFormat.RDF_XML):
-        return {}
-    found: dict[str, str] = {}
-    for match in pattern.finditer(head):
-        name = (match.group(1) or b"").decode("utf-8", "replace")
-        found.setdefault(name, match.group(2).decode("utf-8", "replace"))
-    return found
+def syntax_message(error: SyntaxError) -> str:
+    """The parser's message as 'syntax error at line L, column C: what'
+    (line and column from the error's own fields).
 
-
-def _syntax_message(error: SyntaxError) -> str:
-    """The parser's message as 'syntax error at line L, column C: what'."""
+    >>> syntax_message(SyntaxError("Parser error at line 2 between columns 3 and 4: bad", (None, 2, 3, None, 2, 4)))
+    'syntax error at line 2, column 3: bad'
+    """
     message = " ".join(str(error.args[0] if error.args else error).split())
-    match = re.match(r"Parser error (?:at|between) line (\d+) (?:between )?columns? (\d+)[^:]*: (.*)", message)
-    if match:
-        return f"syntax error at line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
+    if message.startswith("Parser error ") and ": " in message:
+        message = message.partition(": ")[2]
+    if error.lineno is not None and error.offset is not None:
+        return f"syntax error at line {error.lineno}, column {error.offset}: {message}"
     return f"syntax error: {message}"
 
 

@@ -5,8 +5,8 @@ Everything here imports rdflib, so only call it when rdflib is wanted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import rdflib
@@ -14,11 +14,9 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from rdflib.term import Identifier, Node
 
 from ntx_graph.errors import DataError, QuerySyntaxError
-from ntx_graph.rdf_io import format_of
+from ntx_graph.formats import is_graph_form
+from ntx_graph.rdf_io import read_rdf
 from ntx_graph.results import QueryResult, Term
-
-_RDFLIB_FORMATS = {"turtle": "turtle", "ntriples": "nt", "nquads": "nquads", "trig": "trig",
-                   "rdfxml": "xml", "jsonld": "json-ld", "n3": "n3"}
 
 
 def to_rdflib(term: Any) -> Identifier:
@@ -60,16 +58,22 @@ def to_rdflib_graph(triples: Iterable[Triple], prefixes: Mapping[str, str]) -> r
     return graph
 
 
-def load_graph(paths: Iterable[Path]) -> rdflib.Graph:
-    """Parse files into one rdflib Graph; DataError on any problem."""
-    graph = rdflib.Graph()
+def read_graph(paths: Sequence[str | os.PathLike[str]], graph: rdflib.Graph | None = None, *,
+               base: str | None = None) -> rdflib.Graph:
+    """Files read by ntx-graph's one RDF reader (:func:`ntx_graph.rdf_io.read_rdf`:
+    pyoxigraph's parsers, the same checks and messages as ``--data``, nothing
+    fetched) into ``graph`` (a new one by default), with their prefixes bound."""
+    graph = rdflib.Graph() if graph is None else graph
     for path in paths:
-        try:
-            graph.parse(path, format=_RDFLIB_FORMATS[format_of(path)])
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such file") from None
-        except Exception as error:  # rdflib raises many types
-            raise DataError(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+        with read_rdf(path, base=base) as rdf:
+            try:
+                graph.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), graph)
+                           for q in rdf.quads)
+            except TypeError:
+                raise DataError(f"{path}: RDF 1.2 triple terms cannot be checked with rdflib") from None
+            declared = rdf.prefixes
+        for prefix, namespace in declared.items():
+            graph.bind(prefix, namespace, override=False)
     return graph
 
 
@@ -92,7 +96,7 @@ def run_query(graph: rdflib.Graph, sparql: str, bindings: Mapping[str, Any],
                        ) from None
     if result.type == "ASK":
         return QueryResult("ask", boolean=bool(result.askAnswer), prefixes=prefixes)
-    if result.type in ("CONSTRUCT", "DESCRIBE"):
+    if is_graph_form(str(result.type)):
         assert result.graph is not None
         triples = [Triple(from_rdflib(s), from_rdflib(p), from_rdflib(o))  # type: ignore[arg-type]
                    for s, p, o in result.graph]

@@ -45,10 +45,9 @@ from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
 from ntx_graph.params import bind, bind_values, expand_iri, values_block
-from ntx_graph.results import QueryResult, Term
+from ntx_graph.results import XSD, QueryResult, Term
 from ntx_graph.sparql_text import analyse, check_policy
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _RDFS_SUBCLASSOF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
@@ -193,7 +192,7 @@ def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
 
     found: dict[str, str] = {}
     for path in bundled_files():  # the declarations only: the graph is not loaded
-        for name, iri in declared_prefixes(path, RdfFormat.TURTLE).items():
+        for name, iri in declared_prefixes(path).items():
             found.setdefault(name, iri)
     return tuple(found.items())
 

@@ -1,47 +1,72 @@
-"""Query results in one engine-neutral shape, and their serialisations:
-SPARQL 1.1 Query Results JSON, XML, CSV and TSV, an aligned text table, and
-RDF formats for graph results."""
+"""Query results in one engine-neutral shape, and their serialisations.
+
+SELECT and ASK results are written by pyoxigraph's own SPARQL 1.1 Query
+Results writers (JSON, XML, CSV, TSV); graph results by pyoxigraph's RDF
+writers (see :func:`ntx_graph.rdf_io.serialize_triples`). Only the aligned
+text table for terminals is written here. Formats come from
+:mod:`ntx_graph.formats`.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from typing import Literal as Kind
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Triple
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    Triple,
+    parse_query_results,
+)
 
+from ntx_graph import formats
 from ntx_graph.errors import NtxError
+from ntx_graph.formats import FormatError
 
 if TYPE_CHECKING:
     import rdflib
 
+__all__ = ["XSD", "FormatError", "OutputTooLarge", "QueryResult", "Term", "compact", "display", "python_value"]
+
+#: The XML Schema datatypes namespace (the one definition in the package).
 XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 Term = NamedNode | BlankNode | Literal | Triple
-
-SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
-
-#: Media types of every output format.
-MEDIA_TYPES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "table": "text/plain; charset=utf-8",
-    "turtle": "text/turtle; charset=utf-8",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-    "trig": "application/trig",
-}
+_INTEGERS = frozenset(XSD + t for t in ("integer", "int", "long", "nonNegativeInteger", "positiveInteger",
+                                        "nonPositiveInteger", "negativeInteger", "short", "byte",
+                                        "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"))
 
 
-class FormatError(NtxError):
-    """A result cannot be written in the requested format."""
+class OutputTooLarge(NtxError):
+    """A serialisation grew past its byte budget (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer is larger than {limit} bytes, the limit; add a LIMIT or select less")
+        self.limit = limit
+
+
+class _Budget:
+    """A binary writer that passes bytes on and raises OutputTooLarge as
+    soon as more than ``limit`` bytes have been written."""
+
+    def __init__(self, out: IO[bytes], limit: int | None) -> None:
+        self.out, self.limit, self.written = out, limit, 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.limit is not None and self.written > self.limit:
+            raise OutputTooLarge(self.limit)
+        self.out.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 @dataclass
@@ -59,6 +84,11 @@ class QueryResult:
     def __len__(self) -> int:
         return len(self.rows) if self.kind == "select" else len(self.triples)
 
+    @property
+    def use(self) -> formats.Use:
+        """What the answer is, for :mod:`ntx_graph.formats`."""
+        return formats.GRAPH if self.kind == "graph" else formats.RESULTS
+
     def to_python(self) -> list[dict[str, Any]]:
         """Rows as dicts of Python values: IRIs as ``str``, literals as
         ``int``, ``Decimal``, ``float``, ``bool`` or ``str``; unbound as None.
@@ -70,35 +100,72 @@ class QueryResult:
                     for t in self.triples]
         return [{v: python_value(term) for v, term in zip(self.variables, row, strict=True)} for row in self.rows]
 
-    def default_format(self) -> str:
-        """``table`` for solutions and booleans, ``turtle`` for graphs."""
-        return "turtle" if self.kind == "graph" else "table"
-
-    def serialize(self, fmt: str | None = None, *, max_width: int | None = None) -> bytes:
-        """The result in ``fmt`` (see SELECT_FORMATS and GRAPH_FORMATS).
-
-        For graph results ``json`` means JSON-LD and ``table`` means Turtle.
-        """
-        fmt = fmt or self.default_format()
+    def default_format(self, *, terminal: bool = True) -> str:
+        """The format used when none is named: on a terminal ``table`` for
+        solutions and booleans and ``turtle`` for graphs; otherwise (a pipe,
+        a file) ``tsv`` for solutions and booleans, ``turtle`` for graphs."""
         if self.kind == "graph":
+            return "turtle"
+        return "table" if terminal else "tsv"
+
+    def format(self, name: str | None = None) -> formats.Format:
+        """The registry entry for ``name`` (default: :meth:`default_format`);
+        FormatError if this kind of result cannot be written in it."""
+        kind = {"select": "SELECT", "ask": "ASK", "graph": "graph"}[self.kind]
+        return formats.get(name or self.default_format(), self.use, kind=kind)
+
+    def serialize(self, fmt: str | None = None, *, max_width: int | None = None,
+                  max_bytes: int | None = None) -> bytes:
+        """The result in ``fmt`` (a name, alias or media type from
+        :mod:`ntx_graph.formats`; ``json`` means JSON-LD for a graph).
+        ``max_width`` truncates table cells; ``max_bytes`` raises
+        OutputTooLarge past that many bytes."""
+        import io
+
+        buffer = io.BytesIO()
+        self.write(buffer, fmt, max_width=max_width, max_bytes=max_bytes)
+        return buffer.getvalue()
+
+    def write(self, out: IO[bytes], fmt: str | None = None, *, max_width: int | None = None,
+              max_bytes: int | None = None) -> None:
+        """Write the result to a binary stream, checking ``max_bytes`` as it
+        goes (nothing past the budget reaches ``out``). The output is
+        deterministic: the same result gives the same bytes."""
+        chosen = self.format(fmt)
+        sink = _Budget(out, max_bytes)
+        if chosen.rdf is not None:
             from ntx_graph.rdf_io import serialize_triples
 
-            fmt = {"json": "jsonld", "table": "turtle"}.get(fmt, fmt)
-            if fmt not in GRAPH_FORMATS:
-                raise FormatError(f"a graph result cannot be written as {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
-            return serialize_triples(self.triples, fmt, self.prefixes)
-        if fmt in GRAPH_FORMATS:
-            article = "an" if self.kind == "ask" else "a"
-            raise FormatError(f"{article} {self.kind.upper()} result cannot be written as {fmt!r}; "
-                              f"use one of {', '.join(SELECT_FORMATS)}")
+            try:  # no I/O here: an error is the writer refusing this graph
+                data = serialize_triples(self.triples, chosen.name, self.prefixes)
+            except (OSError, ValueError, TypeError) as error:
+                raise FormatError(f"the graph cannot be written as {chosen.label}: "
+                                  f"{' '.join(str(error).split())}") from None
+            sink.write(data)
+        elif chosen.results is not None:
+            self._write_results(sink, chosen.results)
+        else:  # the terminal table
+            sink.write(table(self, max_width).encode())
+        sink.flush()
+
+    def _write_results(self, sink: _Budget, fmt: QueryResultsFormat) -> None:
+        self.solutions().serialize(sink, format=fmt)  # type: ignore[arg-type]
+        if self.kind == "ask" or fmt in (QueryResultsFormat.JSON, QueryResultsFormat.XML):
+            sink.write(b"\n")  # end with a newline, as text files do (pyoxigraph writes none here)
+
+    def solutions(self) -> QuerySolutions | QueryBoolean:
+        """The result as pyoxigraph's own QuerySolutions or QueryBoolean,
+        ready to serialise; rebuilt from the rows each time (pyoxigraph's
+        answers can be read only once)."""
+        if self.kind == "graph":
+            raise FormatError("a graph result has triples, not solutions")
         if self.kind == "ask":
-            return _ask(bool(self.boolean), fmt)
-        writer = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}.get(fmt)
-        if writer is not None:
-            return writer(self.variables, self.rows)
-        if fmt == "table":
-            return _table(self.variables, self.rows, self.prefixes, max_width).encode()
-        raise FormatError(f"unknown format {fmt!r}; use one of {', '.join(SELECT_FORMATS)}")
+            doc = b'{"head":{},"boolean":true}' if self.boolean else b'{"head":{},"boolean":false}'
+            return parse_query_results(doc, format=QueryResultsFormat.JSON)
+        # SPARQL TSV is each term in its N-Triples form: pyoxigraph reads it back exactly.
+        lines = ["\t".join("?" + v for v in self.variables)]
+        lines += ["\t".join("" if t is None else ntriples(t) for t in row) for row in self.rows]
+        return parse_query_results(("\n".join(lines) + "\n").encode(), format=QueryResultsFormat.TSV)
 
     def to_rdflib(self) -> rdflib.Graph:
         """A graph result as an ``rdflib.Graph`` (imports rdflib)."""
@@ -108,9 +175,16 @@ class QueryResult:
             raise FormatError("only CONSTRUCT and DESCRIBE results are graphs")
         return to_rdflib_graph(self.triples, self.prefixes)
 
-    def to_turtle(self) -> str:
-        """A graph result as Turtle text."""
-        return self.serialize("turtle").decode()
+
+def ntriples(term: Term) -> str:
+    """A term in N-Triples (RDF 1.2) form; a triple term as ``<<( s p o )>>``.
+
+    >>> ntriples(Triple(NamedNode("http://e/s"), NamedNode("http://e/p"), Literal("o")))
+    '<<( <http://e/s> <http://e/p> "o" )>>'
+    """
+    if isinstance(term, Triple):
+        return f"<<( {ntriples(term.subject)} {ntriples(term.predicate)} {ntriples(term.object)} )>>"
+    return str(term)
 
 
 def python_value(term: Term | None) -> Any:
@@ -124,8 +198,7 @@ def python_value(term: Term | None) -> Any:
     if isinstance(term, Literal):
         dt = term.datatype.value
         try:
-            if dt in (XSD + "integer", XSD + "int", XSD + "long", XSD + "nonNegativeInteger",
-                      XSD + "positiveInteger", XSD + "short", XSD + "byte"):
+            if dt in _INTEGERS:
                 return int(term.value)
             if dt == XSD + "decimal":
                 return Decimal(term.value)
@@ -133,108 +206,10 @@ def python_value(term: Term | None) -> Any:
                 return float(term.value)
             if dt == XSD + "boolean":
                 return term.value in ("true", "1")
-        except ValueError:
+        except (ValueError, ArithmeticError):
             return term.value
         return term.value
-    return str(term)
-
-
-def escape(text: str) -> str:
-    """XML character data with ``&``, ``<`` and ``>`` escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quoteattr(text: str) -> str:
-    """An XML attribute value in double quotes."""
-    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;") + '"'
-
-
-def _json_term(term: Term) -> dict[str, str]:
-    if isinstance(term, NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, Literal):
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD + "string":
-            out["datatype"] = term.datatype.value
-        return out
-    return {"type": "triple", "value": str(term)}
-
-
-def _json(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]]) -> bytes:
-    bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
-    doc = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
-
-
-def _xml_term(term: Term) -> str:
-    if isinstance(term, NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
-    if isinstance(term, BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
-    if isinstance(term, Literal):
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
-        if term.datatype.value != XSD + "string":
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-        return f"<literal>{escape(term.value)}</literal>"
-    return f"<literal>{escape(str(term))}</literal>"
-
-
-_XML_HEAD = '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
-
-
-def _xml(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]]) -> bytes:
-    out = [_XML_HEAD, "<head>\n"]
-    out += [f"<variable name={quoteattr(v)}/>\n" for v in variables]
-    out.append("</head>\n<results>\n")
-    for row in rows:
-        out.append("<result>\n")
-        out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>\n"
-                for v, t in zip(variables, row, strict=True) if t is not None]
-        out.append("</result>\n")
-    out.append("</results>\n</sparql>\n")
-    return "".join(out).encode()
-
-
-def _csv_value(term: Term | None) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, BlankNode):
-        return "_:" + term.value
-    if isinstance(term, (NamedNode, Literal)):
-        return term.value
-    return str(term)
-
-
-def _csv(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]]) -> bytes:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(variables)
-    writer.writerows([_csv_value(t) for t in row] for row in rows)
-    return buffer.getvalue().encode()
-
-
-def _tsv(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]]) -> bytes:
-    lines = ["\t".join("?" + v for v in variables)]
-    lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _ask(value: bool, fmt: str) -> bytes:
-    if fmt == "json":
-        return (json.dumps({"head": {}, "boolean": value}) + "\n").encode()
-    if fmt == "xml":
-        return (_XML_HEAD + f"<head/>\n<boolean>{str(value).lower()}</boolean>\n</sparql>\n").encode()
-    if fmt in ("table", "csv", "tsv"):
-        return (str(value).lower() + "\n").encode()
-    raise FormatError(f"an ASK result cannot be written as {fmt!r}; use table, json or xml")
+    return ntriples(term)
 
 
 def compact(iri: str, prefixes: Mapping[str, str]) -> str:
@@ -258,19 +233,26 @@ def display(term: Term | None, prefixes: Mapping[str, str]) -> str:
         return "_:" + term.value
     if isinstance(term, Literal):
         return term.value.replace("\n", " ")
-    return str(term)
+    return f"<< {display(term.subject, prefixes)} {display(term.predicate, prefixes)} " \
+           f"{display(term.object, prefixes)} >>"
 
 
-def _table(variables: Sequence[str], rows: Sequence[tuple[Term | None, ...]],
-           prefixes: Mapping[str, str], max_width: int | None) -> str:
-    cells = [[display(t, prefixes) for t in row] for row in rows]
+def table(result: QueryResult, max_width: int | None = None) -> str:
+    """The aligned text table of a SELECT result (``true``/``false`` for ASK).
+    Written by hand: it is for people, and no standard defines it."""
+    if result.kind == "ask":
+        return ("true" if result.boolean else "false") + "\n"
+    variables: Sequence[str] = result.variables
+    cells = [[display(t, result.prefixes) for t in row] for row in result.rows]
     if max_width:
         cells = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
     widths = [max([len(v)] + [len(row[i]) for row in cells]) for i, v in enumerate(variables)]
+
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
     out = [line(variables), line(["-" * w for w in widths])]
     out += [line(row) for row in cells]
-    count = len(rows)
+    count = len(result.rows)
     out.append(f"({count} row{'s' if count != 1 else ''})")
     return "\n".join(out) + "\n"

@@ -40,11 +40,6 @@ Engine = Kind["pyshacl-turbo", "pyshacl"]
 #: The SHACL engines, the default first.
 ENGINES: tuple[Engine, ...] = ("pyshacl-turbo", "pyshacl")
 
-#: rdflib parser names by file extension; anything else is read as Turtle.
-_FORMATS = {
-    ".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", ".n3": "n3",
-    ".rdf": "xml", ".owl": "xml", ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
-}
 _SH = "http://www.w3.org/ns/shacl#"
 
 
@@ -87,10 +82,13 @@ def validate(
     shapes: Path | None = None,
     engine: Engine = "pyshacl-turbo",
     progress: IO[str] | None = None,
+    base: str | None = None,
 ) -> ValidationReport:
     """Validate the bundled ontology and data (unless ``include_bundled`` is
     false) plus ``extra_files`` against ``shapes`` (default: the bundled
-    shapes), with RDFS inference and SHACL-AF (SPARQL targets).
+    shapes), with RDFS inference and SHACL-AF (SPARQL targets). Files are
+    read by ntx-graph's one RDF reader (relative IRIs against ``base``, by
+    default each file's own location).
 
     ``progress`` receives one line per step (reading, inference, checking)
     with the time it took. Raises DataError, naming the file, if a file cannot
@@ -99,23 +97,23 @@ def validate(
     files = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in extra_files)]
     shapes_path = Path(shapes) if shapes is not None else resources.shapes_file()
     if engine == "pyshacl":
-        return _validate_pyshacl(files, shapes_path)
+        return _validate_pyshacl(files, shapes_path, base)
     if engine != "pyshacl-turbo":
         raise ValueError(f"unknown SHACL engine {engine!r}; use one of {', '.join(ENGINES)}")
-    return _validate_turbo(files, shapes_path, _Steps(progress))
+    return _validate_turbo(files, shapes_path, _Steps(progress), base)
 
 
-def _validate_pyshacl(files: Sequence[Path], shapes_path: Path) -> ValidationReport:
+def _validate_pyshacl(files: Sequence[Path], shapes_path: Path, base: str | None) -> ValidationReport:
     """The reference: pySHACL over rdflib graphs, with pySHACL's own RDFS inference."""
     import pyshacl
     import rdflib
     from pyparsing import ParseBaseException
     from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ShapeLoadError
 
-    data = rdflib.Graph(bind_namespaces="core")
-    for path in files:
-        _parse_into(data, path)
-    shapes_graph = _parse_into(rdflib.Graph(bind_namespaces="core"), shapes_path)
+    from ntx_graph.rdflib_bridge import read_graph
+
+    data = read_graph(files, rdflib.Graph(bind_namespaces="core"), base=base)
+    shapes_graph = read_graph([shapes_path], rdflib.Graph(bind_namespaces="core"))
     try:
         conforms, report, _ = pyshacl.validate(
             data, shacl_graph=shapes_graph, ont_graph=None, inference="rdfs", advanced=True)
@@ -128,7 +126,7 @@ def _validate_pyshacl(files: Sequence[Path], shapes_path: Path) -> ValidationRep
     return _report(bool(conforms), report, data.namespace_manager)
 
 
-def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps) -> ValidationReport:
+def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, base: str | None) -> ValidationReport:
     """pyshacl-turbo over a pyoxigraph store that holds the data and its RDFS entailments."""
     import gc
 
@@ -141,7 +139,7 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps) -> 
     store = Store()
     prefixes: dict[str, str] = {}
     for path in files:
-        load_file(store, path, prefixes)
+        load_file(store, path, prefixes, base=base)
     shapes_store = Store()
     load_file(shapes_store, shapes_path)
     steps.done(f"read {len(files)} file{'' if len(files) == 1 else 's'}")
@@ -248,41 +246,6 @@ class _Steps:
             self.out.write(f"ntx-graph: validation: {text} ({now - self.last:.1f} s)\n")
             self.out.flush()
         self.last = now
-
-
-def _parse_into(graph: Graph, path: Path) -> Graph:
-    """Parse ``path`` into ``graph``, turning any failure into a one-line DataError."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not an RDF file") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    try:
-        graph.parse(data=data, format=_FORMATS.get(path.suffix.lower(), "turtle"), publicID=path.resolve().as_uri())
-    except Exception as error:  # rdflib's parsers raise many unrelated exception types
-        raise DataError(f"{path}: {_parse_error(error)}") from None
-    return graph
-
-
-def _parse_error(error: Exception) -> str:
-    """A one-line description of a parser error, with its line and column when known."""
-    from xml.sax import SAXParseException
-
-    if hasattr(error, "lines") and hasattr(error, "_why"):  # rdflib's Turtle/N3 BadSyntax
-        text, offset = getattr(error, "_str", b""), int(getattr(error, "_i", 0))
-        line_start = text.rfind(b"\n", 0, offset) if isinstance(text, bytes) else str(text).rfind("\n", 0, offset)
-        column = offset - line_start
-        return f"line {int(error.lines) + 1}, column {column}: {_one_line(str(error._why))}"
-    if isinstance(error, SAXParseException):
-        return f"line {error.getLineNumber()}, column {error.getColumnNumber()}: {error.getMessage()}"
-    if isinstance(error, ValueError) and hasattr(error, "lineno") and hasattr(error, "colno"):
-        return f"line {error.lineno}, column {error.colno}: {_one_line(getattr(error, 'msg', str(error)))}"
-    if isinstance(error, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {error.start})"
-    return _one_line(str(error)) or type(error).__name__
 
 
 def _one_line(text: str) -> str:

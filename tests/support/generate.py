@@ -35,7 +35,6 @@ import hashlib
 import io
 import os
 import random
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,8 @@ from typing import Any, BinaryIO, TypeVar, cast
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from ntx_graph.errors import NtxError
-from ntx_graph.output import atomic_write
+from ntx_graph.output import atomic_output, atomic_write
+from ntx_graph.results import XSD
 
 __all__ = ["GENERATED_PREFIXES", "SOURCE_HEADER", "SYNTHETIC", "SyntheticDrug", "generate", "source_iri",
            "source_path_for", "source_text", "synthetic_drug", "write_generated"]
@@ -53,7 +53,6 @@ __all__ = ["GENERATED_PREFIXES", "SOURCE_HEADER", "SYNTHETIC", "SyntheticDrug", 
 SYNTHETIC = "https://w3id.org/ntx-graph/id/synthetic/"
 _ID = "https://w3id.org/ntx-graph/id/"
 _DEF = "https://w3id.org/ntx-graph/def/"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 #: The prefixes of a generated Turtle file (the bundled graph's, plus one per synthetic kind).
 GENERATED_PREFIXES: dict[str, str] = {
@@ -71,7 +70,7 @@ GENERATED_PREFIXES: dict[str, str] = {
     "target": _ID + "target/",
     "drugclass": _ID + "drug-class/",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": _XSD,
+    "xsd": XSD,
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "dcterms": "http://purl.org/dc/terms/",
     "prov": "http://www.w3.org/ns/prov#",
@@ -136,9 +135,9 @@ _OA = {name: _n("oa", name) for name in (
     "end",
 )}
 _OPIOID_ANTAGONIST = _n("drugclass", "opioid-receptor-antagonist")
-_TRUE = Literal("true", datatype=NamedNode(_XSD + "boolean"))
-_FALSE = Literal("false", datatype=NamedNode(_XSD + "boolean"))
-_INTEGER = NamedNode(_XSD + "integer")
+_TRUE = Literal("true", datatype=NamedNode(XSD + "boolean"))
+_FALSE = Literal("false", datatype=NamedNode(XSD + "boolean"))
+_INTEGER = NamedNode(XSD + "integer")
 _TEXT_PLAIN = Literal("text/plain")
 #: How the synthetic text puts a mechanism of each certainty ("is believed to", "in a way that is not understood").
 _MECHANISM_MODALITY = {"established": "stated", "hypothesis": "believed-by-researchers",
@@ -446,19 +445,6 @@ _WRITE_FORMATS = ("ntriples", "turtle")
 _SUFFIX_FORMATS = {".nt": "ntriples", ".ttl": "turtle", ".turtle": "turtle"}
 
 
-def _create_temporary(target: Path) -> tuple[BinaryIO, Path]:
-    """A new hidden file beside ``target`` (permissions as for any new file), open for writing."""
-    directory = target.parent
-    for _ in range(100):
-        temporary = directory / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        return os.fdopen(descriptor, "wb"), temporary
-    raise FileExistsError(f"no free temporary name beside {target}")
-
-
 class _SkipPrefixLines(io.RawIOBase):
     """A writer passing everything on to ``out`` except the leading ``@prefix`` lines
     (written beforehand in name order, so that the header does not depend on the
@@ -515,26 +501,13 @@ def write_generated(path: str | os.PathLike[str], n_drugs: int, seed: int = 0, f
             count += 1
             yield triple
 
-    try:
-        handle, temporary = _create_temporary(target)
-    except OSError as error:
-        raise NtxError(f"{target}: cannot be written ({error.strerror or error})") from None
-    try:
-        with handle:
-            if name == "turtle":
-                header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in sorted(GENERATED_PREFIXES.items()))
-                handle.write(header.encode())
-                body = cast(BinaryIO, _SkipPrefixLines(handle))
-                serialize(counted(), body, format=RdfFormat.TURTLE, prefixes=GENERATED_PREFIXES)
-            else:
-                serialize(counted(), handle, format=RdfFormat.N_TRIPLES)
-            handle.flush()
-            os.fsync(handle.fileno())
-        atomic_write(source, "".join(text).encode())
-        os.replace(temporary, target)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise NtxError(f"{target}: cannot be written ({error.strerror or error})") from None
-        raise
+    with atomic_output(target) as handle:
+        if name == "turtle":
+            header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in sorted(GENERATED_PREFIXES.items()))
+            handle.write(header.encode())
+            body = cast(BinaryIO, _SkipPrefixLines(cast(BinaryIO, handle)))
+            serialize(counted(), body, format=RdfFormat.TURTLE, prefixes=GENERATED_PREFIXES)
+        else:
+            serialize(counted(), handle, format=RdfFormat.N_TRIPLES)
+        atomic_write(source, "".join(text).encode())  # the source first: the data is renamed into place last
     return count

@@ -5,24 +5,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.server.snapshot import Snapshot
-
-#: URL suffixes listed for each kind of query.
-RESULT_SUFFIXES = ("json", "csv", "tsv", "xml")
-GRAPH_SUFFIXES = ("ttl", "nt", "jsonld", "rdf")
-
-
-def is_graph_form(form: str) -> bool:
-    """Whether a query form answers with triples."""
-    return form.upper() in ("CONSTRUCT", "DESCRIBE")
 
 
 def links(saved: SavedQuery) -> dict[str, str]:
     """The URLs of one saved query: itself, its text, the page, each format."""
     base = "/queries/" + quote(saved.name)
     out = {"self": base, "rq": base + ".rq", "page": "/#" + quote(saved.name)}
-    for suffix in GRAPH_SUFFIXES if is_graph_form(saved.form) else RESULT_SUFFIXES:
+    for suffix in formats.url_suffixes(formats.use_of(saved.form)):
         out[suffix] = f"{base}.{suffix}"
     return out
 

@@ -6,35 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ntx_graph.results import MEDIA_TYPES
+from ntx_graph import formats
 
 #: (media type, format name) offered for SELECT and ASK results, best first.
-RESULT_OFFERS: tuple[tuple[str, str], ...] = (
-    ("application/sparql-results+json", "json"),
-    ("application/sparql-results+xml", "xml"),
-    ("text/csv", "csv"),
-    ("text/tab-separated-values", "tsv"),
-    ("application/json", "json"),
-    ("application/xml", "xml"),
-    ("text/xml", "xml"),
-)
+RESULT_OFFERS: tuple[tuple[str, str], ...] = formats.media_types(formats.RESULTS)
 #: (media type, format name) offered for CONSTRUCT and DESCRIBE results, best first.
-GRAPH_OFFERS: tuple[tuple[str, str], ...] = (
-    ("text/turtle", "turtle"),
-    ("application/n-triples", "ntriples"),
-    ("application/ld+json", "jsonld"),
-    ("application/rdf+xml", "rdfxml"),
-    ("application/x-turtle", "turtle"),
-    ("application/json", "jsonld"),
-)
-
-#: Names accepted by the ``format`` parameter and as suffixes, for each kind of result.
-_RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv"}
-_GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "ntriples": "ntriples", "nt": "ntriples",
-                "jsonld": "jsonld", "json-ld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
-                "rdf": "rdfxml", "xml": "rdfxml"}
+GRAPH_OFFERS: tuple[tuple[str, str], ...] = formats.media_types(formats.GRAPH)
 #: File-name suffixes of saved-query URLs.
-SUFFIXES = ("json", "xml", "csv", "tsv", "ttl", "nt", "jsonld", "rdf")
+SUFFIXES = formats.url_suffixes()
 
 
 class NotAcceptable(Exception):
@@ -114,30 +93,26 @@ def choose(accept: str, offers: Sequence[tuple[str, str]]) -> str | None:
 
 def offers_for(kind: str) -> tuple[tuple[str, str], ...]:
     """The offers for a query form (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
-    return GRAPH_OFFERS if kind.upper() in ("CONSTRUCT", "DESCRIBE") else RESULT_OFFERS
+    return GRAPH_OFFERS if formats.is_graph_form(kind) else RESULT_OFFERS
 
 
 def negotiate(kind: str, accept: str, requested: str | Sequence[str] | None = None) -> str:
     """The format name to answer a ``kind`` query with. ``requested`` (the
-    ``format`` parameter or a URL suffix: names or media types; the first
-    usable one wins, as clients such as SPARQLWrapper send several) overrides
-    Accept. Raises NotAcceptable, naming the formats there are."""
-    graph = kind.upper() in ("CONSTRUCT", "DESCRIBE")
+    ``format`` parameter or a URL suffix: names, aliases, suffixes or media
+    types; the first usable one wins, as clients such as SPARQLWrapper send
+    several) overrides Accept. Raises NotAcceptable, naming the formats there are."""
+    use = formats.use_of(kind)
     offers = offers_for(kind)
     available = ", ".join(dict.fromkeys(m for m, _ in offers))
     wanted = [requested] if isinstance(requested, str) else list(requested or [])
     if wanted:
-        names = _GRAPH_NAMES if graph else _RESULT_NAMES
-        by_type = dict(offers)
         for value in wanted:
             for item in value.split(","):
-                token = item.split(";")[0].strip().lower()
-                if token in names:
-                    return names[token]
-                if token in by_type:
-                    return by_type[token]
+                found = formats.find(item, use, http=True)
+                if found is not None:
+                    return found.name
         raise NotAcceptable(f"format {', '.join(wanted)!r} is not available for a {kind.upper()} query; "
-                            f"use one of {', '.join(sorted(set(names)))} or {available}")
+                            f"use one of {', '.join(formats.names(use, http=True))} or {available}")
     chosen = choose(accept, offers)
     if chosen is None:
         raise NotAcceptable(f"cannot answer a {kind.upper()} query in any type the Accept header "
@@ -147,4 +122,4 @@ def negotiate(kind: str, accept: str, requested: str | Sequence[str] | None = No
 
 def content_type(fmt: str) -> str:
     """The Content-Type of a format name."""
-    return MEDIA_TYPES[fmt]
+    return formats.BY_NAME[fmt].media_type

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ntx_graph import __version__
+from ntx_graph import __version__, formats
 from ntx_graph.catalog import Parameter, SavedQuery
-from ntx_graph.server.catalog_view import is_graph_form
-from ntx_graph.server.negotiation import GRAPH_OFFERS, RESULT_OFFERS
+from ntx_graph.formats import is_graph_form
+from ntx_graph.server.negotiation import offers_for
 from ntx_graph.server.snapshot import Snapshot
 
 _SCHEMA_TYPES = {"iri": "string", "string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean"}
@@ -28,7 +28,7 @@ def _errors() -> dict[str, Any]:
 
 
 def _content(graph: bool) -> dict[str, Any]:
-    types = dict.fromkeys(m for m, _ in (GRAPH_OFFERS if graph else RESULT_OFFERS))
+    types = dict.fromkeys(m for m, _ in offers_for("CONSTRUCT" if graph else "SELECT"))
     return {m: {"schema": {"type": "string"} if not m.endswith("json") else {"type": "object"}} for m in types}
 
 
@@ -71,17 +71,17 @@ def operation_id(name: str) -> str:
 
 def _saved_operation(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
     graph = is_graph_form(saved.form)
+    use = formats.use_of(saved.form)
     params = [_parameter(p, snapshot) for p in saved.parameters]
     params.append({"name": "format", "in": "query", "required": False,
                    "description": "result format, overriding the Accept header",
-                   "schema": {"type": "string", "enum": ["turtle", "ntriples", "jsonld", "rdfxml"] if graph
-                              else ["json", "xml", "csv", "tsv"]}})
+                   "schema": {"type": "string", "enum": list(formats.names(use, http=True))}})
+    suffixes = ", ".join("." + s for s in formats.url_suffixes(use))
     return {"get": {
         "operationId": operation_id(saved.name),
         "summary": saved.title,
         "description": saved.description + f"\n\nA {saved.form} query. The same result is at this path with "
-                       "a suffix naming the format (" + (".ttl, .nt, .jsonld, .rdf" if graph else
-                                                          ".json, .csv, .tsv, .xml") + ").",
+                       f"a suffix naming the format ({suffixes}).",
         "tags": ["saved queries"],
         "parameters": params,
         "responses": {"200": {"description": f"The {saved.form} result", "content": _content(graph)},
@@ -96,7 +96,9 @@ def _sparql_path() -> dict[str, Any]:
                "description": "Accepted only for a graph the endpoint holds; nothing is ever fetched."}
               for n in ("default-graph-uri", "named-graph-uri")]
     fmt = {"name": "format", "in": "query", "required": False, "schema": {"type": "string"},
-           "description": "Result format, overriding the Accept header (json, xml, csv, tsv, turtle, ...)"}
+           "description": "Result format, overriding the Accept header: "
+                          + ", ".join(dict.fromkeys(formats.names(formats.RESULTS, http=True)
+                                                    + formats.names(formats.GRAPH, http=True)))}
     content = {**_content(False), **_content(True)}
     responses = {"200": {"description": "The result, or the service description", "content": content}, **_errors()}
     return {
@@ -128,6 +130,10 @@ def openapi(snapshot: Snapshot) -> dict[str, Any]:
                             "responses": {"200": {"description": "The page",
                                                   "content": {"text/html": {"schema": {"type": "string"}}}},
                                           "404": {"description": "The graph says nothing about this IRI"}}}},
+        "/formats": {"get": {"operationId": "listFormats", "tags": ["service"],
+                             "summary": "Every format: names, media types, suffixes, and which answers it serves",
+                             "responses": {"200": {"description": "The formats registry", "content": {
+                                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
         "/health": {"get": {"operationId": "health", "summary": "Liveness check", "tags": ["service"],
                             "responses": {"200": {"description": "ok",
                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},

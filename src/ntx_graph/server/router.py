@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
@@ -104,6 +105,8 @@ class Router:
             return json_response(openapi(self.snapshot))
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
+        if path == "/formats":
+            return json_response(formats.catalogue())
         if path == "/entity":
             iri = _one(request.args, "iri")
             return self.executor.run((entity_page, (iri or "",)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from ntx_graph import formats
 from ntx_graph.rdf_io import serialize_triples
 from ntx_graph.server.limits import Limits
 
@@ -17,8 +18,9 @@ DCT_TITLE = NamedNode("http://purl.org/dc/terms/title")
 XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 PREFIXES = {"sd": SD, "formats": FORMATS, "void": VOID, "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
             "dcterms": "http://purl.org/dc/terms/"}
-RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                  "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+#: The W3C format IRIs of every format the endpoint answers in.
+RESULT_FORMATS = tuple(dict.fromkeys(
+    f.iri for use in (formats.RESULTS, formats.GRAPH) for f in formats.serving(use, http=True) if f.iri))
 
 
 def _features(endpoint: str, limits: Limits) -> list[tuple[str, str, str]]:
@@ -52,7 +54,7 @@ def service_description(endpoint: str, triples: int, limits: Limits, fmt: str = 
         Triple(graph, RDF_TYPE, sd["Graph"]),
         Triple(graph, NamedNode(VOID + "triples"), Literal(str(triples), datatype=XSD_INTEGER)),
     ]
-    out += [Triple(service, sd["resultFormat"], NamedNode(FORMATS + name)) for name in RESULT_FORMATS]
+    out += [Triple(service, sd["resultFormat"], NamedNode(iri)) for iri in RESULT_FORMATS]
     for iri, label, comment in _features(endpoint, limits):
         feature = NamedNode(iri)
         out += [Triple(service, sd["feature"], feature), Triple(feature, RDF_TYPE, sd["Feature"]),
