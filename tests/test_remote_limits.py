@@ -395,7 +395,6 @@ def test_triple_terms_in_answers_as_pyoxigraph_writes_them(fmt: ox.QueryResultsF
     assert rows[0][1].object.object == ox.Literal("x", language="en")
 
 
-@pytest.mark.xfail(reason="needs formats' results serialiser (pyoxigraph's)", strict=True)
 @pytest.mark.parametrize(("fmt", "ctype"), [("json", RESULTS_JSON), ("xml", "application/sparql-results+xml"),
                                             ("tsv", "text/tab-separated-values")])
 def test_triple_terms_round_trip_through_ntx_graphs_own_results(fmt: str, ctype: str) -> None:
