@@ -41,12 +41,13 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-drug generator lives with the tests
 
 import pyoxigraph as ox  # noqa: E402
 
 from ntx_graph import __version__  # noqa: E402
 from ntx_graph.catalog import saved_queries  # noqa: E402
-from ntx_graph.generate import synthetic_drug, write_generated  # noqa: E402
+from support.generate import synthetic_drug, write_generated  # noqa: E402
 
 EXE = sys.executable
 NALTREXONE = "https://w3id.org/ntx-graph/id/drug/naltrexone"
@@ -855,7 +856,7 @@ python benchmarks/run.py            # full run: 1M triples, about 15 minutes; re
 python benchmarks/run.py --quick    # ~100k triples and fewer rounds, about 2 minutes; prints the report
 ```
 
-`benchmarks/run.py` generates the synthetic graph (`ntx_graph.generate`, 10,000 drugs, seed 0), runs
+`benchmarks/run.py` generates the synthetic graph (`tests/support/generate.py`, 10,000 drugs, seed 0), runs
 every measurement with its contenders interleaved, and writes this file. `benchmarks/tasks.py` holds the
 tasks that need their own process (loads, whose peak memory is read with `os.wait4`; rdflib's query run),
 `benchmarks/rdflib_query.py` is the minimal rdflib peer, and `benchmarks/export_prototype.py` the faster

@@ -24,12 +24,12 @@ import pyoxigraph as ox
 import pytest
 
 from ntx_graph.catalog import get_saved_query, saved_queries
-from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.push import push_graph
 from ntx_graph.remote import RemoteEndpoint
 from ntx_graph.results import QueryResult
 from servers import EXTRA_CASES, Server, assert_same_answer, order_keys, oxigraph_server, virtuoso_server
+from support.generate import synthetic_drug, write_generated
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -19,9 +19,9 @@ from pyoxigraph import QuerySolutions
 
 from ntx_graph import persistent
 from ntx_graph.errors import DataError, NtxError
-from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.persistent import MANIFEST_NAME, build_store, is_store, open_graph, open_store, read_manifest
+from support.generate import synthetic_drug, write_generated
 
 QUERIES = [
     ("primary-uses", {}), ("side-effects-by-severity", {"min_severity": "severity:severe"}),

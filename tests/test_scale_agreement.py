@@ -21,10 +21,10 @@ import pytest
 
 import servers
 from ntx_graph.catalog import saved_queries
-from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.persistent import build_store, open_graph
 from ntx_graph.results import QueryResult
+from support.generate import synthetic_drug, write_generated
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 NTX = "https://w3id.org/ntx-graph/def/"

@@ -13,7 +13,8 @@ from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
 from ntx_graph.server.catalog_view import listing
-from ntx_graph.server.guard import Refused, check_dataset, check_query
+from ntx_graph.server.checked import checked_query
+from ntx_graph.server.guard import Refused, check_dataset
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
 from ntx_graph.server.negotiation import SUFFIXES, NotAcceptable, choose, content_type, negotiate
@@ -132,11 +133,10 @@ class Router:
             body = service_description(self.endpoint_url(request), self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
-        info = check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
-        fmt = negotiate(info.form, accept, proto.formats)
-        job = QueryJob(fmt, self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
+        job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
-        return self.executor.run((run_query, (job,)))
+        # the text is analysed in the worker, within the time limit and the client's share of workers
+        return self.executor.run((checked_query, (job, accept, proto.formats)))
 
     # -- saved queries ---------------------------------------------------
 
