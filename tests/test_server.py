@@ -561,3 +561,26 @@ def test_cli_serve_stops_cleanly_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_worker_stops_writing_an_answer_at_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--max-response-bytes is checked while serialising: the writer stops at the limit (413)."""
+    from ntx_graph import results
+    from ntx_graph.graph import KnowledgeGraph
+    from ntx_graph.server import tasks
+
+    written: list[int] = []
+    budget = results._Budget.write
+
+    def counting(self: results._Budget, data: bytes) -> int:
+        written.append(len(data))
+        return budget(self, data)
+
+    monkeypatch.setattr(results._Budget, "write", counting)
+    monkeypatch.setattr(tasks, "response_limit", 2_000)
+    job = tasks.QueryJob("json", 100_000, sparql="SELECT * WHERE { ?s ?p ?o }")
+    answer = tasks.run_query(KnowledgeGraph.open(), job)
+    assert answer.status == 413 and b"--max-response-bytes" in answer.body
+    assert sum(written) < 200_000  # stopped early, not after writing the whole answer
+    monkeypatch.setattr(tasks, "response_limit", None)
+    assert tasks.run_query(KnowledgeGraph.open(), job).status == 200

@@ -16,7 +16,7 @@ from typing import Any
 
 from ntx_graph.errors import NtxError, TooManyResults
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.results import QueryResult
+from ntx_graph.results import OutputTooLarge, QueryResult
 from ntx_graph.server.guard import check_query
 from ntx_graph.server.messages import Response, RowLimitExceeded, error_response, text
 from ntx_graph.server.negotiation import content_type
@@ -55,10 +55,25 @@ def execute(kg: KnowledgeGraph, task: Task) -> Response:
         return text(500, "internal error")
 
 
+#: The largest answer body a worker writes (``--max-response-bytes``), set by
+#: the worker process at start; None: no limit. Checked while serialising.
+response_limit: int | None = None
+
+
 def run_query(kg: KnowledgeGraph, job: QueryJob) -> Response:
-    """Answer a query job in its format."""
+    """Answer a query job in its format, within :data:`response_limit` bytes (else 413)."""
     result = evaluate(kg, job)
-    return Response(200, result.serialize(job.fmt), content_type(job.fmt))
+    try:
+        body = result.serialize(job.fmt, max_bytes=response_limit)
+    except OutputTooLarge as error:
+        return text(413, too_large(error.limit))
+    return Response(200, body, content_type(job.fmt))
+
+
+def too_large(limit: int) -> str:
+    """The message of an answer over the byte limit."""
+    return (f"the answer is larger than the limit of {limit} bytes (--max-response-bytes); "
+            "add a LIMIT, or ask for fewer variables")
 
 
 def evaluate(kg: KnowledgeGraph, job: QueryJob) -> QueryResult:

@@ -47,6 +47,7 @@ from typing import Protocol
 
 from ntx_graph.errors import NtxError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.server import tasks
 from ntx_graph.server.limits import Limits, mib
 from ntx_graph.server.messages import HttpError, Response, text
 from ntx_graph.server.tasks import Task, execute
@@ -171,6 +172,7 @@ def _worker_main(source: GraphSource, settings: WorkerSettings, conn: Connection
             conn.send(("failed", f"{type(error).__name__}: {error}"))
             return
         conn.send(("ready", isolation))
+        tasks.response_limit = settings.max_response_bytes  # checked while serialising
         _answer_tasks(kg, settings, conn)
     except (EOFError, OSError):  # the server went away
         return
@@ -186,8 +188,7 @@ def _answer_tasks(kg: KnowledgeGraph, settings: WorkerSettings, conn: Connection
             if response.status == 500 and b"MemoryError" in response.body:  # execute() reports every error
                 raise MemoryError
             if len(response.body) > settings.max_response_bytes:
-                response = text(413, f"the answer is larger than the limit of {settings.max_response_bytes} bytes "
-                                     "(--max-response-bytes); add a LIMIT, or ask for fewer variables")
+                response = text(413, tasks.too_large(settings.max_response_bytes))
             conn.send((response, True))
         except MemoryError:
             del task
