@@ -168,7 +168,7 @@ def shoot(page: Any, name: str, width: int) -> None:
     folder = os.environ.get("NTX_SCREENSHOTS")
     if folder:
         kind = "desktop" if width > 600 else "phone"
-        page.screenshot(path=str(Path(folder) / f"{name}-{kind}.png"), full_page=width <= 600)
+        page.screenshot(path=str(Path(folder) / f"{name}-{kind}.png"), full_page=width <= 600 and name == "home")
 
 
 # -- 1. the source reader ---------------------------------------------------------
@@ -246,6 +246,8 @@ def test_source_reader_works_for_a_users_own_source(browser: Any, tmp_path: Path
         assert page.locator("#claims-list a").inner_text() == "the one thing"
         uncited = page.locator("#source-text .uncited").all_inner_texts()
         assert uncited == ["A short note.", "And another!"]
+        page = v.open("/source", ready="h1")
+        assert page.locator("ul.sources a").get_attribute("href") == "/source/my-note"
         v.check()
         v.close()
     finally:

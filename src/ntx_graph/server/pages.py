@@ -12,7 +12,7 @@ from ntx_graph.server.entity import Claim, EntityView, Value
 from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
 
 #: The site's navigation, on every page.
-NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a>"
+NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a><a href=\"/source\">Sources</a>"
        "<a href=\"/sparql\">Service description</a><a href=\"/api\">API</a>")
 
 

@@ -212,15 +212,20 @@ def _quotes(kg: KnowledgeGraph, doc: NamedNode) -> list[SourceQuote]:
     return list(found.values())
 
 
-def _document(kg: KnowledgeGraph, name: str) -> tuple[NamedNode, str | None, str | None]:
+def _documents(kg: KnowledgeGraph) -> dict[str, tuple[NamedNode, str | None, str | None]]:
+    """Every source document: its IRI, recorded path and checksum, by IRI."""
     answer = kg.store.query(_SOURCES)
     assert isinstance(answer, QuerySolutions)
     docs = {}
     for row in answer:
-        doc = row["doc"]
-        if isinstance(doc, NamedNode) and name_of(doc.value) == name:
-            path, sha = row["path"], row["sha"]
+        doc, path, sha = row["doc"], row["path"], row["sha"]
+        if isinstance(doc, NamedNode):
             docs[doc.value] = (doc, path.value if path is not None else None, sha.value if sha is not None else None)
+    return docs
+
+
+def _document(kg: KnowledgeGraph, name: str) -> tuple[NamedNode, str | None, str | None]:
+    docs = {iri: found for iri, found in _documents(kg).items() if name_of(iri) == name}
     if not docs:
         raise HttpError(404, f"no source document named {name!r} in the graph; "
                              "its IRI's last path segment names it")
@@ -253,3 +258,16 @@ def source_page(kg: KnowledgeGraph, name: str) -> Response:
     labels = labels_of(kg, {doc.value, *claims})
     body = source_html(doc.value, labels, text, quotes, gaps, warnings, kg.prefixes)
     return Response(200, body.encode(), HTML)
+
+
+def sources_page(kg: KnowledgeGraph) -> Response:
+    """The list of the graph's source documents, each linked to its reader."""
+    from ntx_graph.server.pages import layout
+
+    docs = sorted(_documents(kg))
+    labels = labels_of(kg, docs)
+    items = "".join(f"<li><a href=\"{escape(source_url(iri))}\">{escape(labels.get(iri) or name_of(iri))}</a> "
+                    f"<code class=\"short\">{escape(iri)}</code></li>" for iri in docs)
+    body = ("<h1>Sources</h1><p class=\"hint\">The documents the graph quotes; each opens in the reader, "
+            f"with every quoted passage marked.</p><ul class=\"sources\">{items}</ul>")
+    return Response(200, layout("Sources", body).encode(), HTML)

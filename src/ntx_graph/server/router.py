@@ -29,7 +29,7 @@ from ntx_graph.server.negotiation import (
 from ntx_graph.server.openapi import openapi
 from ntx_graph.server.pages import queries_html, saved_query_html
 from ntx_graph.server.paging import Page, paged_query, read_page
-from ntx_graph.server.reader import source_page
+from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
@@ -126,6 +126,8 @@ class Router:
                             {"Cache-Control": "max-age=86400"})
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
+        if path in ("/source", "/source/"):
+            return self.executor.run((sources_page, ()))
         if path.startswith("/source/"):
             return self.executor.run((source_page, (unquote(path[len("/source/"):]),)))
         if path == "/entity" or path.startswith("/entity."):

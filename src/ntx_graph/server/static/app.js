@@ -451,13 +451,13 @@
       const base = v.endsWith("Label") ? v.slice(0, -5) : null;
       const term = b[v];
       if (base && paired.has(base) && !state.showIris && term && b[base] && b[base].type === "uri") {
-        return el("td", {}, el("a", { href: entityHref(b[base].value), title: b[base].value, class: "iri" }, term.value));
+        return el("td", { "data-label": v }, el("a", { href: entityHref(b[base].value), title: b[base].value, class: "iri" }, term.value));
       }
-      return el("td", {}, termNode(term));
+      return el("td", { "data-label": v }, termNode(term));
     };
     const shown = vars.filter((v) => !hide(v));
     const head = el("tr", {}, el("th", { scope: "col", class: "rownum" }, "#"), ...shown.map(sortHeader));
-    const body = rows.map((b, i) => el("tr", {}, el("td", { class: "rownum" }, String(state.offset + i + 1)),
+    const body = rows.map((b, i) => el("tr", {}, el("td", { class: "rownum", "data-label": "#" }, String(state.offset + i + 1)),
                                        ...shown.map((v) => cell(b, v))));
     $("results").replaceChildren(el("table", { class: "grid" }, el("thead", {}, head), el("tbody", {}, ...body)));
     state.paired = paired.size > 0;
