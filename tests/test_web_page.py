@@ -295,9 +295,15 @@ def test_permalink_with_parameters_reruns_after_reload(visit: Visit, kg: Knowled
     wait_run(page, 1)
     assert column(page, "n") == [str(len(kg))]
 
+    # changing the fragment in the open tab runs what it names
+    page.evaluate("(h) => { location.hash = h; }", "#" + urlencode({"query": SEVERITY, "min_severity": SEVERE}))
+    wait_run(page, 2)
+    assert column(page, "effectLabel") == first
+
     # the history lists the last queries run, newest first
     history = page.locator("#history a").all_inner_texts()
-    assert history[0].startswith("SELECT (COUNT(*)")
+    assert history[0] == "Side effects by severity"
+    assert history[1].startswith("SELECT (COUNT(*)")
     assert "Side effects by severity" in history and "Off-label uses lacking evidence" in history
     visit.check()
 
@@ -540,10 +546,15 @@ def test_layout_keyboard_and_narrow_screens(visit: Visit) -> None:
     outline = page.locator("#run").evaluate(
         "e => getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth")
     assert outline.startswith("solid") and not outline.endswith(" 0px")
-    for path in ("/entity?" + urlencode({"iri": HIV}), f"/source/{SOURCE}", "/queries", f"/queries/{OFF_LABEL}"):
-        page.goto(visit.base + path)
-        page.wait_for_selector("h1")
-        fits(page, visit.width)
+    widths = [visit.width, 360] if visit.width < 600 else [visit.width]
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in ("/#" + quote(OFF_LABEL), "/entity?" + urlencode({"iri": HIV}), f"/source/{SOURCE}", "/queries",
+                     f"/queries/{OFF_LABEL}", "/sparql", "/#drug-card"):
+            page = visit.open(path, ready="h1")
+            if path.startswith("/#"):
+                wait_run(page, 1)
+            fits(page, width)
     visit.check()
 
 
