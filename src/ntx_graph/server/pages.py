@@ -214,7 +214,7 @@ def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: S
              f"<p class=\"iri\"><a href=\"{escape(entity_url(iri))}\"><code>{escape(iri)}</code></a></p>",
              f"<p class=\"hint\">{len(quotes)} quoted passage{'s' if len(quotes) != 1 else ''} carry {claims} "
              f"claim{'s' if claims != 1 else ''}; {len(gaps)} sentence{'s' if len(gaps) != 1 else ''} "
-             "no claim cites, shown struck through. Hover over or focus a highlighted passage to list the "
+             "no claim cites, in grey with a dotted underline. Hover over or focus a highlighted passage to list the "
              "claims that rest on it.</p>"]
     parts += [f"<p class=\"warning\" role=\"note\">{escape(w)}</p>" for w in warnings]
     if text is not None:
