@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,8 +287,7 @@ def test_permalink_with_parameters_reruns_after_reload(visit: Visit, kg: Knowled
 
     # an ad-hoc query has its own URL too
     page.locator("#sparql").fill("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    page.locator("#run").click()
-    page.locator("#switch-adhoc").click()
+    page.locator("#detach").click()
     wait_run(page, 5)
     assert "sparql=" in page.url
     page.reload()
@@ -311,8 +311,9 @@ def test_permalink_with_parameters_reruns_after_reload(visit: Visit, kg: Knowled
 # -- 3. saved queries stay bound ----------------------------------------------------------
 
 
-def test_edited_saved_query_never_silently_drops_its_parameters(visit: Visit, kg: KnowledgeGraph) -> None:
-    expected = len(saved_rows(kg, SEVERITY, min_severity=SEVERE))
+def test_edited_saved_query_keeps_its_parameters_bound(visit: Visit, kg: KnowledgeGraph) -> None:
+    expected = [str(r["effectLabel"]) for r in saved_rows(kg, SEVERITY, min_severity=SEVERE)]
+    assert 0 < len(expected) < len(saved_rows(kg, SEVERITY))  # the parameter matters
     page = visit.open("/#" + quote(SEVERITY))
     wait_run(page, 1)
     page.locator("#param-min_severity").select_option(SEVERE)
@@ -320,20 +321,26 @@ def test_edited_saved_query_never_silently_drops_its_parameters(visit: Visit, kg
     page.locator("#sparql").type(" ")
     assert page.locator("#edited").is_visible()
     page.locator("#run").click()
-    assert page.locator("#switch").is_visible()
-    assert "min_severity" in page.locator("#switch-text").inner_text()
-    assert page.locator("body").get_attribute("data-ran") == "1", "the edited query ran without the switch"
-    page.locator("#switch-restore").click()
-    page.locator("#run").click()
     wait_run(page, 2)
-    assert page.locator("#status").inner_text().startswith(f"{expected} row")
-    assert len(column(page, "effectLabel")) == expected
-
-    # the explicit switch: plain SPARQL, without the form
-    page.locator("#sparql").press("End")
-    page.locator("#sparql").type(" ")
+    assert page.locator("#status").inner_text().startswith(f"{len(expected)} row")
+    assert column(page, "effectLabel") == expected
+    assert "text=" in page.url and "min_severity=" in page.url
+    # the permalink of the edited query keeps both the text and the parameters
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    wait_run(page, 1)
+    assert page.locator("#sparql").input_value().endswith(" ")
+    assert column(page, "effectLabel") == expected
+    # a syntax error in the edited text is marked where it is in the text on screen
+    page.locator("#sparql").press("Control+Home")
+    page.locator("#sparql").type("}")
     page.locator("#run").click()
-    page.locator("#switch-adhoc").click()
+    page.wait_for_selector("#status.error")
+    assert page.locator("#error-mark").get_attribute("data-line") == "1"
+    # dropping the parameters is an explicit choice
+    page.locator("#sparql").press("Control+Home")
+    page.locator("#sparql").press("Delete")
+    page.locator("#detach").click()
     wait_run(page, 3)
     assert page.locator("#query-title").inner_text() == "SPARQL query"
     assert page.locator("#params").is_hidden()
@@ -402,8 +409,7 @@ def test_graph_answers_as_entity_cards_and_turtle(visit: Visit, kg: KnowledgeGra
     page.locator("#sparql").fill("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
                                  "CONSTRUCT { ?i rdfs:label ?l } WHERE { ?i a <https://w3id.org/ntx-graph/def/"
                                  "Indication> ; rdfs:label ?l }")
-    page.keyboard.press("Control+Enter")
-    page.locator("#switch-adhoc").click()  # drug-card has a parameter: the switch to plain SPARQL is explicit
+    page.locator("#detach").click()
     wait_run(page, 2)
     assert "naltrexone for HIV" in page.locator("#results .cards-grid").inner_text()
     visit.check()
@@ -472,6 +478,57 @@ def test_negotiation(base_url: str, path: str, accept: str, media_type: str) -> 
     assert status == 200
     assert ctype.split(";")[0] == media_type
     assert body
+
+
+def fetch(url: str, data: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_paging_by_the_server(base_url: str, kg: KnowledgeGraph) -> None:
+    sparql = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    url = f"{base_url}/sparql?" + urlencode({"query": sparql, "_offset": 10, "_limit": 10})
+    status, headers, body = fetch(url, headers={"Accept": "application/sparql-results+json"})
+    assert status == 200 and headers["X-Total-Count"] == str(len(kg))
+    rows = json.loads(body)["results"]["bindings"]
+    assert [r["s"]["value"] for r in rows] == [r["s"] for r in select(kg, sparql + " LIMIT 10 OFFSET 10")]
+    # sorted by the server over every row, numbers as numbers
+    url = f"{base_url}/queries/{SEVERITY}?" + urlencode({"_sort": "-severityRank", "_limit": 3})
+    status, headers, body = fetch(url)
+    ranks = [int(r["severityRank"]["value"]) for r in json.loads(body)["results"]["bindings"]]
+    everything = [int(r["severityRank"]) for r in saved_rows(kg, SEVERITY)]
+    assert ranks == sorted(everything, reverse=True)[:3]
+    for query, why in (({"_offset": "ten"}, "whole number"), ({"_sort": "nothing"}, "cannot sort"),
+                       ({"_limit": "2", "format": "csv"}, "SPARQL JSON")):
+        status, _, body = fetch(f"{base_url}/queries/{SEVERITY}?" + urlencode(query))
+        assert status == 400 and why in body.decode()
+    # a graph answer has no rows: it comes whole
+    status, headers, body = fetch(f"{base_url}/queries/drug-card?_limit=1", headers={"Accept": "application/n-triples"})
+    assert status == 200 and len(body.decode().strip().splitlines()) == len(kg.run("drug-card").triples)
+
+
+def test_an_edited_text_is_bound_by_the_server(base_url: str, kg: KnowledgeGraph) -> None:
+    saved = next(q for q in kg.saved_queries() if q.name == SEVERITY)
+    edited = saved.text + "\n# edited\n"
+    status, _, body = fetch(f"{base_url}/queries/{SEVERITY}.rq?" + urlencode({"min_severity": SEVERE}),
+                            edited.encode(), {"Content-Type": "application/sparql-query"})
+    assert status == 200 and body.decode().endswith("# edited\n")
+    rows = kg.query(body.decode()).to_python()
+    assert [r["effectLabel"] for r in rows] == [r["effectLabel"] for r in saved_rows(kg, SEVERITY,
+                                                                                      min_severity=SEVERE)]
+    status, _, body = fetch(f"{base_url}/queries/{SEVERITY}.rq", b"SELECT * {}", {"Content-Type": "text/plain"})
+    assert status == 415
+    status, _, body = fetch(f"{base_url}/queries/{SEVERITY}.rq?nothing=1", edited.encode(),
+                            {"Content-Type": "application/sparql-query"})
+    assert status == 400
+    status, _, _ = fetch(f"{base_url}/queries/{SEVERITY}", edited.encode(),
+                         {"Content-Type": "application/sparql-query"})
+    assert status == 405
 
 
 def test_entity_rdf_holds_its_triples_and_quotes(base_url: str, kg: KnowledgeGraph) -> None:
@@ -590,8 +647,7 @@ def test_snippets_run_against_this_server(visit: Visit, kg: KnowledgeGraph) -> N
         assert len(out.stdout.strip().splitlines()) == len(expected) + 1  # the header line
     # an ad-hoc query's snippets
     page.locator("#sparql").fill("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    page.locator("#run").click()
-    page.locator("#switch-adhoc").click()
+    page.locator("#detach").click()
     wait_run(page, 2)
     page.wait_for_function("() => document.querySelector('#snippet-python').textContent.includes('COUNT')")
     done = subprocess.run([sys.executable, "-c", page.locator("#snippet-python").inner_text()],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -93,7 +94,8 @@ class Router:
         path = request.path
         if request.method == "OPTIONS":
             return Response(204, b"", "text/plain", dict(PREFLIGHT_HEADERS))
-        allowed = ("GET", "HEAD", "POST") if path == "/sparql" else ("GET", "HEAD")
+        binds = path.startswith("/queries/") and path.endswith(".rq")  # POST: bind the saved parameters into a text
+        allowed = ("GET", "HEAD", "POST") if path == "/sparql" or binds else ("GET", "HEAD")
         if request.method not in allowed:
             raise HttpError(405, f"{request.method} is not allowed on {path}; use {', '.join(allowed)}",
                             {"Allow": ", ".join((*allowed, "OPTIONS"))})
@@ -222,7 +224,16 @@ class Router:
         args = request.args
         if suffix == "rq":
             params = {name: _one(args, name) or "" for name in args}
-            body = views.bound_text(saved, params, self.snapshot.prefixes) if params else saved.text
+            if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
+                if request.media_type != "application/sparql-query":
+                    raise HttpError(415, "POST the text to bind as application/sparql-query")
+                try:
+                    edited = replace(saved, text=request.body.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise HttpError(400, "the text is not UTF-8") from None
+                body = views.bound_text(edited, params, self.snapshot.prefixes)
+            else:
+                body = views.bound_text(saved, params, self.snapshot.prefixes) if params else saved.text
             return Response(200, body.encode(), "application/sparql-query; charset=utf-8")
         page = read_page(args)
         requested: list[str] = [suffix] if suffix else []

@@ -8,12 +8,12 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const state = { queries: [], prefixes: {}, current: null, savedText: "", offset: 0, size: 25, sort: "",
-                  shownHash: null, error: null, lastRun: null, showIris: false, paired: false };
+                  shownHash: null, error: null, lastRun: null, showIris: false, paired: false, bound: null };
   const RESULT_FORMATS = [["json", "JSON"], ["csv", "CSV"], ["tsv", "TSV"], ["xml", "XML"]];
   const GRAPH_FORMATS = [["ttl", "Turtle"], ["nt", "N-Triples"], ["jsonld", "JSON-LD"], ["rdf", "RDF/XML"]];
   const FORMAT_PARAM = { json: "json", csv: "csv", tsv: "tsv", xml: "xml", ttl: "turtle", nt: "ntriples",
                          jsonld: "jsonld", rdf: "rdfxml" };
-  const RESERVED = new Set(["query", "sparql", "offset", "size", "sort"]);
+  const RESERVED = new Set(["query", "sparql", "text", "offset", "size", "sort"]);
   const SIZES = [10, 25, 50, 100];
   const CARDS_PER_PAGE = 20;
   const HISTORY_KEY = "ntx-graph.history";
@@ -121,7 +121,7 @@
     $("sparql").setAttribute("aria-invalid", "false");
   }
 
-  // -- gallery, parameters and the saved/edited switch ------------------------
+  // -- gallery and parameters ----------------------------------------------------
 
   function renderGallery() {
     const needle = $("filter").value.trim().toLowerCase();
@@ -148,7 +148,6 @@
     renderGallery();
     clearError();
     highlight();
-    $("switch").hidden = true;
     $("edited").hidden = true;
     state.offset = 0;
     state.sort = "";
@@ -197,22 +196,12 @@
     return values;
   }
 
-  function edited() {
-    const changed = state.current !== null && $("sparql").value !== state.savedText;
-    $("edited").hidden = !changed;
-    $("params").classList.toggle("disabled", changed && state.current.parameters.length > 0);
-    if (!changed) $("switch").hidden = true;
-  }
+  const isEdited = () => state.current !== null && $("sparql").value !== state.savedText;
 
-  // Editing a saved query with parameters never silently drops them: the
-  // switch to plain SPARQL is the user's explicit choice.
-  function askSwitch() {
-    const q = state.current;
-    $("switch-text").textContent = `You edited the saved query “${q.title}”. Its parameters (` +
-      q.parameters.map((p) => p.name).join(", ") + ") are bound by the server only to the saved text; " +
-      "edited text runs as plain SPARQL, where they stay unbound and the rows may differ.";
-    $("switch").hidden = false;
-    $("switch-adhoc").focus();
+  // Editing a saved query keeps its parameters: the server binds them into
+  // the edited text. Dropping them is an explicit choice (detach).
+  function edited() {
+    $("edited").hidden = !isEdited() || state.current.parameters.length === 0;
   }
 
   function detach() {
@@ -228,6 +217,7 @@
     const params = new URLSearchParams();
     if (state.current) {
       params.set("query", state.current.name);
+      if (isEdited()) params.set("text", $("sparql").value);
       for (const [name, value] of Object.entries(paramValues(false))) params.set(name, value);
     } else {
       params.set("sparql", $("sparql").value);
@@ -245,7 +235,7 @@
     const params = new URLSearchParams(raw);
     const values = {};
     for (const [key, value] of params) if (!RESERVED.has(key)) values[key] = value;
-    return { query: params.get("query"), sparql: params.get("sparql"), values,
+    return { query: params.get("query"), sparql: params.get("sparql"), text: params.get("text"), values,
              offset: Number(params.get("offset")) || 0, size: Number(params.get("size")) || 25,
              sort: params.get("sort") || "" };
   }
@@ -257,6 +247,11 @@
       const q = state.queries.find((item) => item.name === wanted.query);
       if (!q) { status(`No saved query named “${wanted.query}”.`, true); return; }
       select(q, wanted.values);
+      if (wanted.text !== null && wanted.text !== undefined) {
+        $("sparql").value = wanted.text;
+        highlight();
+        edited();
+      }
     } else if (wanted.sparql !== null && wanted.sparql !== undefined) {
       select(null);
       $("sparql").value = wanted.sparql;
@@ -295,12 +290,27 @@
   }
 
   function run() {
-    if (state.current && $("sparql").value !== state.savedText) {
-      if (state.current.parameters.length) { askSwitch(); return; }
-      detach();
-    }
+    if (isEdited() && state.current.parameters.length === 0) detach();  // nothing to bind: plain SPARQL
     state.offset = 0;
     execute(true);
+  }
+
+  // A syntax error's message with its position in the text on screen (the
+  // bound text has one more line), or null if the text on screen parses.
+  async function positionInText() {
+    const plain = await fetch("/sparql", { method: "POST", headers: { "Content-Type": "application/sparql-query" },
+                                            body: $("sparql").value });
+    const message = (await plain.text()).trim();
+    return plain.status === 400 && /line \d+, column \d+/.test(message) ? `Error 400: ${message}` : null;
+  }
+
+  // The edited text with the saved query's parameters bound, from the server.
+  async function bindEdited() {
+    const params = new URLSearchParams(paramValues(false)).toString();
+    const response = await fetch(`/queries/${encodeURIComponent(state.current.name)}.rq${params ? "?" + params : ""}`,
+      { method: "POST", headers: { "Content-Type": "application/sparql-query" }, body: $("sparql").value });
+    const body = await response.text();
+    return response.ok ? { text: body } : { error: `Error ${response.status}: ${body.trim()}` };
   }
 
   function requestFor(offset, accept) {
@@ -311,7 +321,7 @@
       page.set("_limit", String(state.size));
       if (state.sort) page.set("_sort", state.sort);
     }
-    if (q) {
+    if (q && !state.bound) {
       const params = new URLSearchParams(paramValues(false));
       for (const [k, v] of page) params.set(k, v);
       const text = params.toString();
@@ -320,7 +330,7 @@
     const text = page.toString();
     return { url: "/sparql" + (text ? "?" + text : ""),
              init: { method: "POST", headers: { Accept: accept, "Content-Type": "application/sparql-query" },
-                     body: $("sparql").value } };
+                     body: state.bound || $("sparql").value } };
   }
 
   function downloads(graph) {
@@ -329,11 +339,11 @@
     const out = [el("span", { class: "label" }, "Download: ")];
     for (const [ext, label] of formats) {
       let href;
-      if (q) {
+      if (q && !state.bound) {
         const params = new URLSearchParams(paramValues(false)).toString();
         href = `/queries/${encodeURIComponent(q.name)}.${ext}${params ? "?" + params : ""}`;
       } else {
-        href = "/sparql?" + new URLSearchParams({ query: $("sparql").value, format: FORMAT_PARAM[ext] }).toString();
+        href = "/sparql?" + new URLSearchParams({ query: state.bound || $("sparql").value, format: FORMAT_PARAM[ext] }).toString();
       }
       out.push(el("a", { href, class: "download", download: "" }, label), " ");
     }
@@ -346,9 +356,21 @@
     else if (!push && hash !== location.hash) history.replaceState(null, "", hash);
     state.shownHash = location.hash;
     clearError();
-    $("switch").hidden = true;
     const q = state.current;
-    const graphForm = q ? q.form === "CONSTRUCT" || q.form === "DESCRIBE" : null;
+    state.bound = null;
+    if (isEdited()) {
+      const bound = await bindEdited();
+      if (bound.error) {
+        const message = (await positionInText()) || bound.error;
+        status(message, true);
+        showError(message);
+        document.body.dataset.ran = String(Number(document.body.dataset.ran || 0) + 1);
+        return;
+      }
+      state.bound = bound.text;
+    }
+    // a saved query's form comes from the catalogue; an edited or ad-hoc one's from the answer
+    const graphForm = q && !state.bound ? q.form === "CONSTRUCT" || q.form === "DESCRIBE" : null;
     const accept = graphForm === true ? "application/n-triples"
       : graphForm === false ? "application/sparql-results+json"
       : "application/sparql-results+json, application/n-triples;q=0.9";
@@ -364,8 +386,12 @@
         $("results").replaceChildren();
         $("downloads").replaceChildren();
         $("pager").replaceChildren();
-        status(`Error ${response.status}: ${body.trim()}`, true);
-        if (response.status === 400) showError(body.trim());
+        let message = `Error ${response.status}: ${body.trim()}`;
+        if (state.bound && response.status === 400 && /line \d+, column \d+/.test(message)) {
+          message = (await positionInText()) || message;  // where it is in the text on screen, not the bound one
+        }
+        status(message, true);
+        if (response.status === 400) showError(message);
         return;
       }
       const type = (response.headers.get("Content-Type") || "").split(";")[0].trim();
@@ -577,7 +603,11 @@
     let curl;
     let text = $("sparql").value;
     const ext = graph ? "ttl" : "csv";
-    if (q) {
+    if (state.bound) {
+      text = state.bound;
+      curl = `curl -H ${shellQuote("Accept: " + (graph ? "text/turtle" : "text/csv"))} ` +
+             `--data-urlencode ${shellQuote("query=" + text)} ${shellQuote(origin + "/sparql")}`;
+    } else if (q) {
       const params = new URLSearchParams(paramValues(true)).toString();
       curl = `curl ${shellQuote(`${origin}/queries/${encodeURIComponent(q.name)}.${ext}${params ? "?" + params : ""}`)}`;
       const bound = await fetch(`/queries/${encodeURIComponent(q.name)}.rq${params ? "?" + params : ""}`);
@@ -629,8 +659,8 @@
     $("run").addEventListener("click", run);
     $("filter").addEventListener("input", renderGallery);
     $("params").addEventListener("submit", (event) => { event.preventDefault(); run(); });
-    $("switch-adhoc").addEventListener("click", () => { detach(); state.offset = 0; execute(true); });
-    $("switch-restore").addEventListener("click", () => { $("sparql").value = state.savedText; highlight(); edited(); $("sparql").focus(); });
+    $("detach").addEventListener("click", () => { detach(); state.offset = 0; execute(true); });
+    $("restore").addEventListener("click", () => { $("sparql").value = state.savedText; highlight(); edited(); $("sparql").focus(); });
     $("gallery-toggle").addEventListener("click", () => {
       const open = $("sidebar").classList.toggle("open");
       $("gallery-toggle").setAttribute("aria-expanded", String(open));
