@@ -300,10 +300,19 @@ def test_permalink_with_parameters_reruns_after_reload(visit: Visit, kg: Knowled
     wait_run(page, 2)
     assert column(page, "effectLabel") == first
 
+    # Back to before the first query: the page as it opened
+    start = visit.open("/")
+    start.locator("#run").click()
+    wait_run(start, 1)
+    start.go_back()
+    start.wait_for_function("() => document.querySelector('#results').childElementCount === 0")
+    assert "ntx:Indication" in start.locator("#sparql").input_value()
+
     # the history lists the last queries run, newest first
-    history = page.locator("#history a").all_inner_texts()
-    assert history[0] == "Side effects by severity"
-    assert history[1].startswith("SELECT (COUNT(*)")
+    history = start.locator("#history a").all_inner_texts()
+    assert history[0].startswith("PREFIX ntx:")  # the last one run
+    assert history[1] == "Side effects by severity"
+    assert history[2].startswith("SELECT (COUNT(*)")
     assert "Side effects by severity" in history and "Off-label uses lacking evidence" in history
     visit.check()
 

@@ -8,7 +8,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const state = { queries: [], prefixes: {}, current: null, savedText: "", offset: 0, size: 25, sort: "",
-                  shownHash: null, error: null, lastRun: null, showIris: false, paired: false, bound: null };
+                  shownHash: null, error: null, showIris: false, paired: false, bound: null };
   const RESULT_FORMATS = [["json", "JSON"], ["csv", "CSV"], ["tsv", "TSV"], ["xml", "XML"]];
   const GRAPH_FORMATS = [["ttl", "Turtle"], ["nt", "N-Triples"], ["jsonld", "JSON-LD"], ["rdf", "RDF/XML"]];
   const FORMAT_PARAM = { json: "json", csv: "csv", tsv: "tsv", xml: "xml", ttl: "turtle", nt: "ntriples",
@@ -242,7 +242,19 @@
 
   function applyHash() {
     const wanted = readHash();
-    if (!wanted || location.hash === state.shownHash) return;
+    if (location.hash === state.shownHash) return;
+    if (!wanted) {  // back to the page as it opened
+      if (state.shownHash === null) return;
+      state.shownHash = location.hash;
+      select(null);
+      $("query-title").textContent = "SPARQL query";
+      $("sparql").value = state.initialText;
+      highlight();
+      for (const id of ["results", "pager", "downloads"]) $(id).replaceChildren();
+      $("snippets").hidden = true;
+      status("");
+      return;
+    }
     if (wanted.query) {
       const q = state.queries.find((item) => item.name === wanted.query);
       if (!q) { status(`No saved query named “${wanted.query}”.`, true); return; }
@@ -406,7 +418,6 @@
         count = renderSolutions(JSON.parse(body), Number(response.headers.get("X-Total-Count")));
       }
       status(`${count} · ${ms} ms`);
-      state.lastRun = { graph };
       renderSnippets(graph);
       remember(location.hash);
     } catch (error) {
@@ -666,6 +677,7 @@
       $("gallery-toggle").setAttribute("aria-expanded", String(open));
       if (open) $("filter").focus();
     });
+    state.initialText = editor.value;
     window.addEventListener("popstate", applyHash);
     window.addEventListener("hashchange", applyHash);
     copyButtons();
