@@ -220,10 +220,9 @@ CLI_CASES = [
     CliCase("show-unknown-name", ("show", "no-such-query"),
             Exact("no saved query named 'no-such-query'; 'ntx-graph list' shows them all")),
     CliCase("missing-query-file", ("query", "{tmp}/absent.rq"), Exact("{tmp}/absent.rq: no such query file")),
-    CliCase("query-file-without-description", ("query", "{tmp}/nohdr.rq"),
-            Exact("nohdr.rq: the header has no '#+ description:' line")),
     CliCase("no-query", ("query",),
-            Exact("give a saved query name, a .rq file or --sparql TEXT ('ntx-graph list' shows the names)")),
+            Exact("give a saved query name, a .rq file, - (standard input) or --sparql TEXT "
+                  "('ntx-graph list' shows the names)")),
     CliCase("name-and-sparql", ("query", "is-narcotic", "--sparql", "ASK {}"),
             Exact("give either a query name or --sparql, not both")),
     # parameters: missing, unknown, malformed, ill-typed
@@ -238,7 +237,8 @@ CLI_CASES = [
     CliCase("parameter-without-key", ("query", "quote-lookup", "-p", "=x"),
             Exact("--param expects KEY=VALUE, got '=x'")),
     CliCase("parameter-with-raw-sparql", ("query", "--sparql", "ASK {}", "-p", "a=1"),
-            Exact("--param applies to saved queries; raw --sparql takes no parameters")),
+            Exact("--param applies to saved queries and query files; SPARQL text (--sparql or -) takes no "
+                  "parameters")),
     CliCase("integer-not-integer", ("query", "{tmp}/typed.rq", "-p", "n=1.5"),
             Exact("parameter 'n' (integer): '1.5' is not an integer")),
     CliCase("integer-with-payload", ("query", "{tmp}/typed.rq", "-p", "n=12 } ; DROP ALL"),
@@ -267,7 +267,8 @@ CLI_CASES = [
             Exact("SPARQL syntax error at line 1, column 33: unknown prefix")),
     CliCase("sparql-syntax-error-rdflib", ("query", "--sparql", "SELECT * WHERE { ?s ?p }", "--engine", "rdflib"),
             Pattern(r"SPARQL syntax error: .*\(line:1, col:18\)")),
-    CliCase("sparql-not-a-query", ("query", "--sparql", "hello"), Prefix("SPARQL syntax error at line 1, column 6: ")),
+    CliCase("sparql-not-a-query", ("query", "--sparql", "hello"),
+            Prefix("SPARQL syntax error at line 1, column 1: expected SELECT, ")),
     # SPARQL Update given to query
     *[CliCase(f"update-{name}", ("query", "--sparql", text), UPDATE) for name, text in [
         ("insert-data", "INSERT DATA { <urn:a> <urn:b> <urn:c> }"),
@@ -725,7 +726,7 @@ HTTP_CASES = [
              _q("SELECT * WHERE { ?s ?p }")),
     HttpCase("syntax-error-post", "POST", "/sparql", 400, Prefix("SPARQL syntax error at line 2, column "),
              body=b"SELECT * WHERE {\n  ?s ?p }", headers=(("Content-Type", SPARQL_QUERY),)),
-    HttpCase("syntax-error-form", "POST", "/sparql", 400, Prefix("SPARQL syntax error at line 1, column 10: "),
+    HttpCase("syntax-error-form", "POST", "/sparql", 400, Prefix("SPARQL syntax error at line 1, column 1: expected "),
              body=urlencode({"query": "SELEC * WHERE { ?s ?p ?o }"}).encode(), headers=(("Content-Type", FORM),)),
     HttpCase("empty-query", "GET", "/sparql", 400, Exact("the query is empty"), _q("   ")),
     HttpCase("no-query-post", "POST", "/sparql", 400,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,32 @@ from ntx_graph.cli import main
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+def process(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh process, as a user runs it (only where a process
+    proves more than a call: exit by os._exit, standard input, environment)."""
+    return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, cwd=cwd, timeout=120,
+                          input=stdin, env=env)  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """The CLI called in-process through main(): its exit code and output."""
+    def call(*args: str) -> Outcome:
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+    return call
 
 
 def out(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -134,7 +158,8 @@ def test_info_reports_counts_and_checksum(capsys: pytest.CaptureFixture[str]) ->
         (["show", "nothing-like-this"], "no saved query named"),
     ],
 )
-def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str | None) -> None:
+def test_errors_are_one_line_with_exit_code_2(run: Callable[..., Outcome], args: list[str],
+                                              message: str | None) -> None:
     result = run(*args)
     if message is None:
         assert result.returncode == 0, result.stderr
@@ -145,7 +170,7 @@ def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str | No
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-def test_turtle_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
+def test_turtle_syntax_error_names_file_line_and_column(run: Callable[..., Outcome], tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b "unterminated .\n')
     result = run("query", "is-narcotic", "--data", str(bad))
@@ -154,14 +179,14 @@ def test_turtle_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
 
 
-def test_unreadable_file(tmp_path: Path) -> None:
+def test_unreadable_file(run: Callable[..., Outcome], tmp_path: Path) -> None:
     folder = tmp_path / "folder.ttl"
     folder.mkdir()
     result = run("query", "is-narcotic", "--data", str(folder))
     assert result.returncode == 2 and "is a directory" in result.stderr
 
 
-def test_data_breaking_the_shapes_is_refused_unless_asked(tmp_path: Path) -> None:
+def test_data_breaking_the_shapes_is_refused_unless_asked(run: Callable[..., Outcome], tmp_path: Path) -> None:
     bad = FIXTURES / "data" / "indication-without-evidence.ttl"
     refused = run("query", "is-narcotic", "--data", str(bad))
     assert refused.returncode == 2
@@ -171,7 +196,7 @@ def test_data_breaking_the_shapes_is_refused_unless_asked(tmp_path: Path) -> Non
     assert accepted.returncode == 0 and accepted.stdout == "false\n"
 
 
-def test_validate_command(tmp_path: Path) -> None:
+def test_validate_command(run: Callable[..., Outcome], tmp_path: Path) -> None:
     ok = run("validate")
     assert ok.returncode == 0, ok.stdout
     bad = run("validate", str(FIXTURES / "data" / "indication-without-evidence.ttl"))
@@ -182,12 +207,12 @@ def test_validate_command(tmp_path: Path) -> None:
 def test_timeout_stops_a_long_query() -> None:
     slow = ("SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
         f"VALUES ?v{i} {{ 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 }}" for i in range(8)) + " }")
-    result = run("query", "--sparql", slow, "--timeout", "0.5")
+    result = process("query", "--sparql", slow, "--timeout", "0.5")  # leaves by os._exit: a process
     assert result.returncode == 2
-    assert "time limit of 0.5 s" in result.stderr
+    assert b"time limit of 0.5 s" in result.stderr
 
 
-def test_load_builds_a_store_that_query_export_and_info_use(tmp_path: Path) -> None:
+def test_load_builds_a_store_that_query_export_and_info_use(run: Callable[..., Outcome], tmp_path: Path) -> None:
     extra = tmp_path / "extra.ttl"
     extra.write_text('<http://example.org/x> <http://www.w3.org/2000/01/rdf-schema#label> "stored fact" .\n')
     store = tmp_path / "store"
@@ -204,7 +229,7 @@ def test_load_builds_a_store_that_query_export_and_info_use(tmp_path: Path) -> N
     assert exported.stdout == run("export", "--data", str(extra), "-f", "ntriples").stdout
 
 
-def test_store_errors_are_one_line(tmp_path: Path) -> None:
+def test_store_errors_are_one_line(run: Callable[..., Outcome], tmp_path: Path) -> None:
     missing = run("query", "is-narcotic", "--store", str(tmp_path / "none"))
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "ntx-graph load" in missing.stderr
     (tmp_path / "half").mkdir()
@@ -212,3 +237,119 @@ def test_store_errors_are_one_line(tmp_path: Path) -> None:
     assert half.returncode == 2 and half.stderr.count("\n") == 1 and "Traceback" not in half.stderr
     both = run("query", "is-narcotic", "--store", str(tmp_path / "none"), "--data", "x.ttl")
     assert both.returncode == 2 and "cannot be combined" in both.stderr
+
+
+# -- regressions -------------------------------------------------------------------------
+
+
+def test_regression_plain_query_file_without_header_runs(run: Callable[..., Outcome], tmp_path: Path) -> None:
+    """Defect 3: 'the header has no '#+ title:' line' for an ad-hoc file."""
+    plain = tmp_path / "plain.rq"
+    plain.write_text("SELECT (COUNT(*) AS ?n) WHERE { ?i a ntx:Indication }\n")
+    result = run("query", str(plain), "-f", "csv")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "n\r\n11\r\n", "")
+    other = tmp_path / "plain.sparql"  # any existing file, whatever its suffix
+    other.write_text("ASK { ?s a ntx:Drug }\n")
+    assert run("query", str(other)).stdout == "true\n"
+
+
+def test_regression_query_dash_reads_standard_input() -> None:
+    """Defect 3: 'ntx-graph query -' did not read standard input."""
+    result = process("query", "-", "-f", "csv", stdin=b"SELECT (COUNT(*) AS ?n) WHERE { ?i a ntx:Indication }\n")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"n\r\n11\r\n", b"")
+    bad = process("query", "-", stdin=b"ASK { ?s ?p \"caf\xe9\" }")
+    assert (bad.returncode, bad.stderr) == (2, b"ntx-graph: error: standard input is not UTF-8 text (byte 0xe9 at "
+                                               b"offset 16)\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("query", "--sparql", "ASK { ?s ?p \udce9 }"), "--sparql is not UTF-8 text (byte 0xe9 at character 12)"),
+    (("query", "quote-lookup", "-p", "text=caf\udce9"), "--param is not UTF-8 text (byte 0xe9 at character 8)"),
+])
+def test_regression_non_utf8_text_is_a_one_line_error(run: Callable[..., Outcome], args: tuple[str, ...],
+                                                      message: str) -> None:
+    """Issue 11 finding 8: bytes that are not UTF-8 gave exit 3, internal error."""
+    result = run(*args)
+    assert (result.returncode, result.stderr) == (2, f"ntx-graph: error: {message}\n")
+
+
+def test_regression_non_utf8_argument_from_a_real_process() -> None:
+    result = process("query", "--sparql", b"ASK { ?s ?p \"\xff\" }")  # type: ignore[arg-type]
+    assert result.returncode == 2 and b"--sparql is not UTF-8 text (byte 0xff" in result.stderr
+
+
+@pytest.mark.parametrize(("sparql", "message"), [
+    ("# only a comment", "the query is empty: it has no SELECT, CONSTRUCT, ASK or DESCRIBE"),
+    ("BASE <http://example.org/>", "the query is empty: after its BASE and PREFIX declarations it has no SELECT"),
+    ("PREFIX ex: <http://example.org/>", "the query is empty: after its BASE and PREFIX declarations"),
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o IN (1, <x>)) }",
+     "the query uses the relative IRI <x> and sets no base IRI: give one (--base IRI"),
+    ("SELECT * WHERE { ?s ?p \\u005cU00000031 }",
+     "SPARQL syntax error at line 1, column 24: a backslash outside strings, IRIs and prefixed names is not SPARQL"),
+])
+def test_regression_messages_say_what_is_wrong(run: Callable[..., Outcome], sparql: str, message: str) -> None:
+    """Defect 11: "expected [_]" for an empty query, "expected one of COALESCE,
+    ..." for a relative IRI, "SERVICE is refused" for an escaped backslash."""
+    result = run("query", "--sparql", sparql)
+    assert result.returncode == 2 and result.stderr.startswith(f"ntx-graph: error: {message}"), result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_base_resolves_relative_iris(run: Callable[..., Outcome], engine: str) -> None:
+    sparql = "SELECT ?x WHERE { BIND(<naltrexone> AS ?x) FILTER(?x = <naltrexone>) }"
+    result = run("query", "--sparql", sparql, "--base", "https://w3id.org/ntx-graph/id/drug/", "-f", "csv",
+                 "--engine", engine)
+    assert result.stdout == "x\r\nhttps://w3id.org/ntx-graph/id/drug/naltrexone\r\n", result.stderr
+    written = run("query", "--sparql", "BASE <https://e.org/a/> SELECT ?x WHERE { BIND(<b> AS ?x) }", "-f", "csv")
+    assert written.stdout == "x\r\nhttps://e.org/a/b\r\n"
+    bad = run("query", "--sparql", sparql, "--base", "not an iri")
+    assert (bad.returncode, bad.stderr) == (2, "ntx-graph: error: the base 'not an iri' is not an absolute IRI\n")
+
+
+def test_internal_errors_are_one_line_unless_debug(run: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from ntx_graph import cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("the disk fell off\nsecond line")
+
+    monkeypatch.setattr(cli.COMMANDS["list"], "run", broken)
+    monkeypatch.delenv("NTX_DEBUG", raising=False)
+    quiet = run("list")
+    assert (quiet.returncode, quiet.stderr) == (3, "ntx-graph: error: internal error: RuntimeError: the disk fell off "
+                                                   "(run with --debug for the traceback)\n")
+    import logging
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # let basicConfig install its stderr handler
+    loud = run("--debug", "list")
+    assert loud.returncode == 3 and "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.endswith("ntx-graph: error: internal error: RuntimeError: the disk fell off\n")
+
+
+def test_every_subcommand_and_argument_has_help(run: Callable[..., Outcome]) -> None:
+    """Defect 12: every subcommand a description, every argument help, examples."""
+    import argparse
+
+    from ntx_graph.cli import COMMANDS, _parser
+
+    for name, command in COMMANDS.items():
+        assert command.description and command.examples, name
+        parser = _parser([name])
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+        for action in sub._actions:
+            assert action.help, f"{name} {action.dest} has no help"
+        shown = run(name, "--help")
+        assert shown.returncode == 0 and "examples:" in shown.stdout, name
+    top = run("--help")
+    assert "examples:" in top.stdout and "Exit codes" in top.stdout
+
+
+def test_exit_codes_are_the_documented_ones(run: Callable[..., Outcome]) -> None:
+    """Defect 8: the README's exit codes are the code's."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for line in ("| 0 | success", "| 1 | `validate` found SHACL violations", "| 2 | a usage or input error",
+                 "| 3 | an internal error", "| 130 | interrupted"):
+        assert line in readme, line
+    assert run("validate", str(FIXTURES / "data" / "indication-without-evidence.ttl")).returncode == 1
+    assert run("query", "no-such-query").returncode == 2

@@ -12,6 +12,7 @@ written here. Set NTX_SCREENSHOTS=docs to save the README's screenshots.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -226,11 +227,15 @@ def test_source_reader_works_for_a_users_own_source(browser: Any, tmp_path: Path
     text = "A short note.\nIt says one thing. And another!\n"
     (tmp_path / "note.txt").write_text(text, encoding="utf-8")
     start = text.index("It says")
+    digest = hashlib.sha256(text.encode()).hexdigest()
     (tmp_path / "mine.ttl").write_text(f"""
 @prefix ntx: <https://w3id.org/ntx-graph/def/> . @prefix oa: <http://www.w3.org/ns/oa#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://example.org/doc/my-note> a ntx:SourceDocument ; rdfs:label "My note" ; ntx:repositoryPath "note.txt" .
-<https://example.org/claim/one> rdfs:label "the one thing" ; ntx:evidenceQuote <https://example.org/quote/one> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+<https://example.org/doc/my-note> a ntx:SourceDocument ; rdfs:label "My note" ; dcterms:title "My note" ;
+  dcterms:format "text/plain" ; ntx:repositoryPath "note.txt" ; ntx:sha256 "{digest}" .
+<https://example.org/claim/one> rdfs:label "the one thing" ; ntx:evidenceQuote <https://example.org/quote/one> ;
+  prov:wasDerivedFrom <https://example.org/doc/my-note> .
 <https://example.org/quote/one> oa:hasSource <https://example.org/doc/my-note> ;
   oa:hasSelector [ a oa:TextQuoteSelector ; oa:exact "It says one thing." ] ,
                  [ a oa:TextPositionSelector ; oa:start {start} ; oa:end {start + 18} ] .

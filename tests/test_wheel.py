@@ -3,6 +3,7 @@ into a fresh virtual environment, ntx-graph answers from any directory."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -26,11 +27,17 @@ def test_wheel_installs_and_answers_from_elsewhere(tmp_path: Path) -> None:
         assert needed in names, f"{needed} missing from the wheel"
 
     venv = tmp_path / "venv"
-    # dependencies come from this environment; ntx-graph itself only from the wheel
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    # a clean environment: the wheel and the dependencies it declares, nothing inherited (the test may itself
+    # run in a virtual environment, whose packages --system-site-packages would not see)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                "--prefer-binary", str(wheel)], capture_output=True, text=True, timeout=600)
+    if installed.returncode != 0:
+        reason = (installed.stderr.strip().splitlines() or ["pip failed"])[-1]
+        if os.environ.get("NTX_REQUIRE_SERVERS") == "1" or "No matching distribution" not in installed.stderr:
+            pytest.fail(f"pip could not install the wheel with its dependencies: {reason}")
+        pytest.skip(f"the wheel's dependencies cannot be downloaded here (no package index): {reason}")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run([str(python), "-c", "import ntx_graph.resources as r; print(r.ontology_dir())"],

@@ -35,7 +35,6 @@ _PARAM = re.compile(
     r"(?:\s*=\s*(?P<default>[^|]*?))?"
     r"\s*(?:\|\s*(?P<description>.*))?$"
 )
-_FORM = re.compile(r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\n\s*)*(SELECT|CONSTRUCT|ASK|DESCRIBE)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,17 @@ class SavedQuery:
 
     @property
     def form(self) -> str:
-        """``SELECT``, ``CONSTRUCT``, ``ASK`` or ``DESCRIBE``."""
-        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("#"))
-        match = _FORM.search(body)
-        return match.group(1).upper() if match else "SELECT"
+        """``SELECT``, ``CONSTRUCT``, ``ASK`` or ``DESCRIBE``, as the one
+        analyser (:func:`ntx_graph.sparql_text.analyse`) reads the text;
+        QuerySyntaxError if it cannot be read.
+
+        >>> SavedQuery("q", "", "", "PREFIX ex: <http://e/> CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        ...            Path("q.rq")).form
+        'CONSTRUCT'
+        """
+        from ntx_graph.sparql_text import analyse
+
+        return analyse(self.text).form
 
     def parameter(self, name: str) -> Parameter | None:
         """The parameter called ``name``, if the query has one."""
@@ -81,7 +87,13 @@ class HeaderError(NtxError):
     """A saved query's header is malformed."""
 
 
-def parse_saved_query(path: Path) -> SavedQuery:
+def parse_query_file(path: Path) -> SavedQuery:
+    """Read a user's ``.rq`` file: its ``#+`` header is optional (the title
+    is then the file's name)."""
+    return parse_saved_query(path, header_required=False)
+
+
+def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery:
     """Read one ``.rq`` file and its header.
 
     >>> from ntx_graph.resources import queries_dir
@@ -121,7 +133,9 @@ def parse_saved_query(path: Path) -> SavedQuery:
             raise HeaderError(f"{path.name}:{lineno}: unknown header key {key!r}")
     for key in ("title", "description"):
         if key not in fields:
-            raise HeaderError(f"{path.name}: the header has no '#+ {key}:' line")
+            if header_required:
+                raise HeaderError(f"{path.name}: the header has no '#+ {key}:' line")
+            fields[key] = [path.stem if key == "title" else ""]
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise HeaderError(f"{path.name}: a parameter is declared twice")
@@ -169,7 +183,11 @@ def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
 
     Raises :class:`QueryNotFound` naming the closest names.
     """
-    catalog = _catalog(folder or queries_dir())
+    folder = folder or queries_dir()
+    exact = folder / f"{name}.rq"
+    if "/" not in name and name != ".." and exact.is_file():  # the common case: no need to read them all
+        return _one_file(exact)
+    catalog = _catalog(folder)
     if name in catalog:
         return catalog[name]
     starting = [n for n in catalog if n.startswith(name)]
@@ -182,6 +200,17 @@ def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
     close = difflib.get_close_matches(name, list(catalog), n=3, cutoff=0.5)
     hint = f"; did you mean {_names(close)}?" if close else "; 'ntx-graph list' shows them all"
     raise QueryNotFound(f"no saved query named {name!r}{hint}")
+
+
+@cache
+def _one_file(path: Path) -> SavedQuery:
+    return parse_saved_query(path)
+
+
+def has_saved_query(name: str, folder: Path | None = None) -> bool:
+    """Whether ``name`` names a saved query (or is a unique prefix of one)."""
+    catalog = _catalog(folder or queries_dir())
+    return name in catalog or len([n for n in catalog if n.startswith(name)]) == 1
 
 
 def _names(names: Iterable[str]) -> str:

@@ -1,120 +1,48 @@
-"""The ``ntx-graph`` command: a thin layer over the Python API."""
+"""The ``ntx-graph`` command: a thin layer over the Python API.
+
+Each subcommand is two functions, ``args_NAME(parser)`` (its arguments) and
+``cmd_NAME(args) -> exit code``, and one entry in :data:`COMMANDS`. Only the
+invoked subcommand's arguments are built, and each command imports what it
+needs when it runs, so that start-up stays fast.
+
+Exit codes: 0 success; 1 ``validate`` found SHACL violations; 2 a usage or
+input error (one line on stderr; ``--data`` breaking the shapes prints the
+SHACL report first); 3 an internal error (one line; the traceback with
+``--debug`` or ``NTX_DEBUG=1``); 130 interrupted.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NoReturn
 
 from ntx_graph import __version__
 from ntx_graph.errors import NtxError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import NoReturn
+
+    from ntx_graph.catalog import SavedQuery
+    from ntx_graph.graph import KnowledgeGraph
+    from ntx_graph.results import QueryResult
 
 DEFAULT_TIMEOUT = 30.0
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
 EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with errors in the project's one-line form."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"ntx-graph: error: {message} (see '{self.prog} --help')\n")
-        raise SystemExit(2)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="ntx-graph",
-        description="Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks.",
-    )
-    parser.add_argument("--version", action="version", version=f"ntx-graph {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    sub.add_parser("list", help="list the saved queries with their parameters")
-
-    show = sub.add_parser("show", help="show a saved query's metadata and text")
-    show.add_argument("name")
-
-    query = sub.add_parser("query", help="run a saved query, a .rq file or SPARQL text")
-    query.add_argument("name", nargs="?", help="a saved query's name or a .rq file")
-    query.add_argument("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query")
-    query.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                       help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
-    query.add_argument("--format", "-f", choices=QUERY_FORMATS,
-                       help="output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE)")
-    query.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
-    _add_data_args(query)
-    query.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
-                       help="the SPARQL engine (default: oxigraph)")
-    query.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                       help=f"stop a query that runs longer (default: {DEFAULT_TIMEOUT:g})")
-    query.add_argument("--allow-federation", action="store_true",
-                       help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
-    remote = query.add_argument_group("remote endpoint (instead of the embedded graph)")
-    remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
-    remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
-    _add_auth_args(remote)
-    remote.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
-
-    export = sub.add_parser("export", help="write the whole graph in an RDF format, deterministically")
-    export.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle")
-    export.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
-    export.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
-    _add_data_args(export)
-
-    validate = sub.add_parser("validate", help="check the graph (and FILEs) against the SHACL shapes")
-    validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
-
-    serve = sub.add_parser(
-        "serve", help="serve a read-only SPARQL endpoint and web page",
-        description="Serve the graph over HTTP: a SPARQL 1.1 endpoint at /sparql, saved queries at /queries "
-                    "and a web page at /. The endpoint is read-only. It binds 127.0.0.1 by default, reachable "
-                    "only from this machine; --host 0.0.0.0 exposes the graph and its query engine to every "
-                    "network this machine is on, with no authentication.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="per-query time limit (default: 10)")
-    serve.add_argument("--max-rows", type=int, default=10000, help="cap on result rows (default: 10000)")
-    serve.add_argument("--max-request-bytes", type=int, default=1_000_000,
-                       help="cap on a request's size; larger gets 413 (default: 1000000)")
-    serve.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
-    _add_data_args(serve)
-
-    push = sub.add_parser("push", help="upload the graph to a triplestore (SPARQL 1.1 Graph Store Protocol)")
-    push.add_argument("--endpoint", required=True, metavar="GSP_URL",
-                      help="the Graph Store Protocol URL, e.g. http://host:8890/sparql-graph-crud-auth")
-    push.add_argument("--graph", required=True, metavar="IRI", help="the named graph to write")
-    mode = push.add_mutually_exclusive_group()
-    mode.add_argument("--replace", action="store_true", help="replace the graph's content (HTTP PUT; default)")
-    mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
-    push.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
-    _add_auth_args(push)
-    push.add_argument("--auth", choices=("basic", "digest"), default="basic", help="HTTP authentication scheme")
-    _add_data_args(push)
-
-    load = sub.add_parser("load", help="build a persistent on-disk store from the bundled graph and FILEs",
-                          description="Build an on-disk Oxigraph store once, so that large graphs are not parsed "
-                                      "again for every command; use it with --store. The store is built beside "
-                                      "DIR and moved into place only when complete, so an interrupted build never "
-                                      "leaves a store that opens.")
-    load.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    load.add_argument("--store", type=Path, required=True, metavar="DIR", help="the store directory to build")
-    load.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
-    load.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
-
-    info = sub.add_parser("info", help="triple counts, classes, version and the source's checksum")
-    _add_data_args(info)
-    return parser
+# -- shared arguments ----------------------------------------------------------
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
     parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
-                        help="an RDF file to add to the bundled graph (repeatable)")
+                        help="an RDF file to add to the bundled graph (repeatable; Turtle, N-Triples, RDF/XML, "
+                             "JSON-LD, TriG, guessed from the suffix); it must conform to the shapes")
     parser.add_argument("--store", type=Path, metavar="DIR",
                         help="use the persistent store built by 'ntx-graph load' instead of loading files")
     parser.add_argument("--no-validate", action="store_true",
@@ -125,6 +53,15 @@ def _add_auth_args(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--user", help="user name for HTTP authentication")
     parser.add_argument("--password-env", metavar="VAR",
                         help="name of the environment variable holding the password (never on the command line)")
+    parser.add_argument("--auth", choices=("basic", "digest"), default="basic",
+                        help="HTTP authentication scheme (default: basic)")
+
+
+def _add_output_arg(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write to this file (atomically: never half-written) instead of standard output")
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -136,9 +73,9 @@ def _password(args: argparse.Namespace) -> str | None:
     return value
 
 
-def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: ignore[no-untyped-def]
-    from ntx_graph.graph import KnowledgeGraph
-
+def _open(args: argparse.Namespace, *, include_ontology: bool = True) -> KnowledgeGraph:
+    """The graph named by --store, or the bundled graph plus --data (checked
+    against the shapes unless --no-validate)."""
     if getattr(args, "store", None) is not None:
         if args.data:
             raise NtxError("--store and --data cannot be combined: load the files into the store instead")
@@ -147,16 +84,32 @@ def _open(args: argparse.Namespace, *, include_ontology: bool = True):  # type: 
         from ntx_graph.persistent import open_graph
 
         return open_graph(args.store)
-    kg = KnowledgeGraph.open(args.data, include_ontology=include_ontology)
-    if args.data and not args.no_validate:
-        report = kg.validate()
-        if not report.conforms:
-            from ntx_graph.errors import ValidationFailed
+    from ntx_graph.errors import ValidationFailed
+    from ntx_graph.graph import KnowledgeGraph
 
-            sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
-            raise ValidationFailed(f"--data does not conform to the shapes ({report.summary()}); "
-                                   "use --no-validate to load it anyway")
-    return kg
+    try:
+        return KnowledgeGraph.open(args.data, include_ontology=include_ontology, validate=not args.no_validate)
+    except ValidationFailed as error:
+        raise ValidationFailed(f"--data does not conform to the shapes ({error.summary}); use --no-validate to "
+                               "load it anyway", report=error.report) from None
+
+
+def _text(value: str, what: str) -> str:
+    """``value`` (from the command line) if it is UTF-8 text; NtxError otherwise."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        byte = ord(value[error.start]) - 0xDC00 if 0xDC80 <= ord(value[error.start]) <= 0xDCFF else None
+        shown = f"byte 0x{byte:02x}" if byte is not None else f"U+{ord(value[error.start]):04X}"
+        raise NtxError(f"{what} is not UTF-8 text ({shown} at character {error.start})") from None
+    return value
+
+
+# -- list, show ----------------------------------------------------------------
+
+
+def args_list(parser: argparse.ArgumentParser) -> None:
+    """No arguments."""
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -176,6 +129,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def args_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="a saved query's name (or a unique prefix of one)")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from ntx_graph.catalog import get_saved_query
 
@@ -191,74 +148,190 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- query -----------------------------------------------------------------------
+
+
+def args_query(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", metavar="QUERY",
+                        help="a saved query's name (or a unique prefix of one), a .rq file (its '#+' header "
+                             "is optional), or - to read SPARQL from standard input")
+    parser.add_argument("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                        help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
+    parser.add_argument("--format", "-f", choices=QUERY_FORMATS,
+                        help="output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE)")
+    _add_output_arg(parser)
+    _add_data_args(parser)
+    parser.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+                        help="the SPARQL engine (default: oxigraph)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"stop a query that runs longer; 0 for no limit (default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--base", metavar="IRI", help="the base IRI against which relative IRIs (<x>) resolve")
+    parser.add_argument("--allow-federation", action="store_true",
+                        help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
+    remote = parser.add_argument_group("remote endpoint (instead of the embedded graph)")
+    remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
+    remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
+    _add_auth_args(remote)
+
+
+def _query_source(args: argparse.Namespace) -> SavedQuery | str:
+    """The saved query (from the catalogue or a file) or the SPARQL text to run."""
+    if args.sparql is not None and args.name:
+        raise NtxError("give either a query name or --sparql, not both")
+    if args.sparql is not None:
+        return _text(args.sparql, "--sparql")
+    if not args.name:
+        raise NtxError("give a saved query name, a .rq file, - (standard input) or --sparql TEXT "
+                       "('ntx-graph list' shows the names)")
+    if args.name == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise NtxError(f"standard input is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+                           f"{error.start})") from None
+    from pathlib import Path
+
+    from ntx_graph import catalog
+
+    name = _text(args.name, "the query name")
+    path = Path(name)
+    if name.endswith(".rq") or os.sep in name or (path.is_file() and not catalog.has_saved_query(name)):
+        if not path.is_file():
+            raise NtxError(f"{path}: no such query file")
+        return catalog.parse_query_file(path)
+    return catalog.get_saved_query(name)
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from ntx_graph.params import parse_assignments
 
-    params = parse_assignments(args.param)
-    if args.sparql is not None and args.name:
-        raise NtxError("give either a query name or --sparql, not both")
-    if args.sparql is None and not args.name:
-        raise NtxError("give a saved query name, a .rq file or --sparql TEXT ('ntx-graph list' shows the names)")
-    kg = _open(args)
+    params = parse_assignments([_text(p, "--param") for p in args.param])
+    source = _query_source(args)
+    if isinstance(source, str) and params:
+        raise NtxError("--param applies to saved queries and query files; SPARQL text (--sparql or -) takes no "
+                       "parameters")
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
     if args.endpoint:
-        return _query_remote(args, kg, params, timeout)
-    if args.sparql is not None:
-        if params:
-            raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
-        result = kg.query(args.sparql, engine=args.engine, timeout=timeout,
-                          allow_federation=args.allow_federation)
+        result = _query_remote(args, source, params, timeout)
     else:
-        saved = _saved_or_file(args.name)
-        bindings = kg.bind(saved, params)
-        result = kg.query(saved.text, bindings, engine=args.engine, timeout=timeout,
-                          allow_federation=args.allow_federation)
-    tty = args.output is None and sys.stdout.isatty()
+        kg = _open(args)
+        options = {"engine": args.engine, "timeout": timeout, "allow_federation": args.allow_federation,
+                   "base": args.base}
+        result = kg.query(source, **options) if isinstance(source, str) else kg.run(source, params, **options)
     from ntx_graph.output import emit
 
+    tty = args.output is None and sys.stdout.isatty()
     emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
     return 0
 
 
-def _saved_or_file(name: str):  # type: ignore[no-untyped-def]
-    from ntx_graph.catalog import get_saved_query, parse_saved_query
-
-    if name.endswith(".rq"):
-        path = Path(name)
-        if not path.is_file():
-            raise NtxError(f"{path}: no such query file")
-        return parse_saved_query(path)
-    return get_saved_query(name)
-
-
-def _query_remote(args: argparse.Namespace, kg, params: dict[str, str],  # type: ignore[no-untyped-def]
-                  timeout: float | None) -> int:
-    from ntx_graph.output import emit
+def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: dict[str, str],
+                  timeout: float | None) -> QueryResult:
     from ntx_graph.remote import RemoteEndpoint
+    from ntx_graph.sparql_text import analyse, check_policy
 
     if args.engine != "oxigraph":
         raise NtxError("--engine applies to the embedded graph, not to --endpoint")
+    if args.base is not None:
+        raise NtxError("--base applies to the embedded graph; write BASE <iri> in the query for --endpoint")
+    text = source if isinstance(source, str) else source.text
+    check_policy(analyse(text), allow_federation=args.allow_federation, engine="remote")
+    prefixes = _open(args).prefixes if args.data else None  # the bundled graph's prefixes by default
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
-                              timeout=timeout or 60.0, prefixes=kg.prefixes, auth=args.auth)
-    if args.sparql is not None:
-        if params:
-            raise NtxError("--param applies to saved queries; raw --sparql takes no parameters")
-        result = endpoint.query(args.sparql)
-    else:
-        result = endpoint.run(_saved_or_file(args.name), params)
-    tty = args.output is None and sys.stdout.isatty()
-    emit(result.serialize(args.format, max_width=60 if tty else None), args.output)
+                              timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth)
+    return endpoint.query(source) if isinstance(source, str) else endpoint.run(source, params)
+
+
+# -- export, validate, info --------------------------------------------------------
+
+
+def args_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="turtle",
+                        help="the RDF format (default: turtle)")
+    _add_output_arg(parser)
+    parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
+    _add_data_args(parser)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ntx_graph.output import emit
+
+    kg = _open(args, include_ontology=not args.no_ontology)
+    emit(kg.export(args.format), args.output)
     return 0
 
 
+def args_validate(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="RDF files to check together with the bundled graph")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ntx_graph.validate import validate
+
+    report = validate(args.files)
+    if report.text.strip():
+        sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
+    sys.stdout.write(report.summary() + "\n")
+    return 0 if report.conforms else 1
+
+
+def args_info(parser: argparse.ArgumentParser) -> None:
+    _add_data_args(parser)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ntx_graph.info import summary_text
+
+    sys.stdout.write(summary_text(_open(args)))
+    return 0
+
+
+# -- serve, push, load ---------------------------------------------------------------
+
+
+def args_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="per-query time limit (default: 10)")
+    parser.add_argument("--max-rows", type=int, default=10000, metavar="N",
+                        help="cap on result rows (default: 10000)")
+    parser.add_argument("--max-request-bytes", type=int, default=1_000_000, metavar="N",
+                        help="cap on a request's size; larger gets 413 (default: 1000000)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="query worker processes; each holds the graph and answers one query at a time, "
+                             "and is replaced when a query runs past the time limit (default: 2)")
+    _add_data_args(parser)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     from ntx_graph.server import Limits, serve
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     kg = _open(args)
     serve(kg, host=args.host, port=args.port,
           limits=Limits(timeout=args.timeout, max_rows=args.max_rows,
                         max_request_bytes=args.max_request_bytes, workers=args.workers))
     return 0
+
+
+def args_push(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", required=True, metavar="GSP_URL",
+                        help="the Graph Store Protocol URL, e.g. http://host:8890/sparql-graph-crud-auth")
+    parser.add_argument("--graph", required=True, metavar="IRI", help="the named graph to write")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--replace", action="store_true", help="replace the graph's content (HTTP PUT; default)")
+    mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
+    parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
+    _add_auth_args(parser)
+    _add_data_args(parser)
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -272,6 +345,16 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def args_load(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="RDF files to add to the store")
+    parser.add_argument("--store", type=Path, required=True, metavar="DIR", help="the store directory to build")
+    parser.add_argument("--no-bundled", action="store_true",
+                        help="leave out the bundled ontology and data (a store of FILEs only)")
+    parser.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from ntx_graph.persistent import build_store
 
@@ -282,52 +365,148 @@ def cmd_load(args: argparse.Namespace) -> int:
         if not report.conforms:
             from ntx_graph.errors import ValidationFailed
 
-            sys.stderr.write(report.text if report.text.endswith("\n") else report.text + "\n")
             raise ValidationFailed(f"the files do not conform to the shapes ({report.summary()}); "
-                                   "use --no-validate to load them anyway")
+                                   "use --no-validate to load them anyway", report=report.text)
     info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty())
     sys.stderr.write(f"ntx-graph: {info.triples} triples in {args.store} "
                      f"({info.seconds:.1f} s, {info.triples_per_second:,.0f} triples/s)\n")
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from ntx_graph.output import emit
-
-    kg = _open(args, include_ontology=not args.no_ontology)
-    emit(kg.export(args.format), args.output)
-    return 0
+# -- the command table -------------------------------------------------------------
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from ntx_graph.validate import validate
+class Command:
+    """A subcommand: its one-line help, its description, ``--help`` examples,
+    and its two functions."""
 
-    report = validate(args.files)
-    if report.text.strip():
-        sys.stdout.write(report.text if report.text.endswith("\n") else report.text + "\n")
-    sys.stdout.write(report.summary() + "\n")
-    return 0 if report.conforms else 1
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from ntx_graph.info import describe
-
-    kg = _open(args)
-    sys.stdout.write(describe(kg))
-    return 0
+    def __init__(self, help: str, description: str, examples: str,
+                 arguments: Callable[[argparse.ArgumentParser], None],
+                 run: Callable[[argparse.Namespace], int]) -> None:
+        self.help, self.description, self.examples = help, description, examples
+        self.arguments, self.run = arguments, run
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "query": cmd_query, "export": cmd_export,
-            "validate": cmd_validate, "info": cmd_info, "serve": cmd_serve, "push": cmd_push,
-            "load": cmd_load}
+COMMANDS: dict[str, Command] = {
+    "list": Command(
+        "list the saved queries with their parameters",
+        "List the saved queries: name, title and parameters (NAME:TYPE, =DEFAULT when optional).",
+        "ntx-graph list", args_list, cmd_list),
+    "show": Command(
+        "show a saved query's metadata and text",
+        "Show a saved query's title, form, description, parameters and SPARQL text. A unique prefix of a "
+        "name works wherever a name does.",
+        "ntx-graph show drug-card\n  ntx-graph show side-effects-by-sev", args_show, cmd_show),
+    "query": Command(
+        "run a saved query, a .rq file or SPARQL text",
+        "Run a saved query (by name or unique name prefix), a .rq file, SPARQL from standard input (-) or "
+        "--sparql TEXT on the embedded graph, or on a remote SPARQL endpoint with --endpoint. Queries are "
+        "read-only; SERVICE, FROM and FROM NAMED are refused unless --allow-federation. Parameters are bound "
+        "as typed RDF terms, never pasted into the text.",
+        "ntx-graph query off-label-uses-lacking-evidence\n"
+        "  ntx-graph query side-effects-by-severity -p min_severity=severity:severe -f csv\n"
+        "  ntx-graph query my-question.rq -o answer.json -f json\n"
+        "  echo 'ASK { ?s a ntx:Drug }' | ntx-graph query -\n"
+        "  ntx-graph query --sparql 'SELECT * WHERE { ?s ?p <x> }' --base https://example.org/",
+        args_query, cmd_query),
+    "export": Command(
+        "write the whole graph in an RDF format, deterministically",
+        "Write the whole graph (bundled plus --data) sorted, prefixes kept, byte-identical across runs.",
+        "ntx-graph export -f turtle -o ntx-graph.ttl\n  ntx-graph export -f rdfxml --no-ontology",
+        args_export, cmd_export),
+    "validate": Command(
+        "check the graph (and FILEs) against the SHACL shapes",
+        "Check the bundled graph, with FILEs added, against the SHACL shapes; print the report. Exit code "
+        "1 when there are violations.",
+        "ntx-graph validate\n  ntx-graph validate my-facts.ttl", args_validate, cmd_validate),
+    "serve": Command(
+        "serve a read-only SPARQL endpoint and web page",
+        "Serve the graph over HTTP: a SPARQL 1.1 endpoint at /sparql, saved queries at /queries and a web "
+        "page at /. The endpoint is read-only. It binds 127.0.0.1 by default, reachable only from this "
+        "machine; --host 0.0.0.0 exposes the graph and its query engine to every network this machine is "
+        "on, with no authentication.",
+        "ntx-graph serve\n  ntx-graph serve --port 8080 --workers 4 --timeout 5", args_serve, cmd_serve),
+    "push": Command(
+        "upload the graph to a triplestore (SPARQL 1.1 Graph Store Protocol)",
+        "Upload the graph into a named graph of a triplestore (Virtuoso, Oxigraph server, GraphDB, ...) "
+        "through the SPARQL 1.1 Graph Store Protocol: replace it (PUT) or append to it (POST).",
+        "NTX_PW=secret ntx-graph push --endpoint http://localhost:8890/sparql-graph-crud-auth \\\n"
+        "      --graph https://w3id.org/ntx-graph/graph --user dba --password-env NTX_PW --auth digest",
+        args_push, cmd_push),
+    "load": Command(
+        "build a persistent on-disk store from the bundled graph and FILEs",
+        "Build an on-disk Oxigraph store once, so that large graphs are not parsed again for every "
+        "command; use it with --store. The store is built beside DIR and moved into place only when "
+        "complete, so an interrupted build never leaves a store that opens.",
+        "ntx-graph load big.nt --store ./store\n  ntx-graph query drug-card --store ./store\n"
+        "  ntx-graph load only-mine.ttl --store ./mine --no-bundled", args_load, cmd_load),
+    "info": Command(
+        "triple counts, classes, version and the source's checksum",
+        "Summarise the graph: version, triple count, files, instances per class, and whether each source "
+        "document matches its recorded SHA-256.",
+        "ntx-graph info\n  ntx-graph info --store ./store", args_info, cmd_info),
+}
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (first word not an option), if any."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+        if arg == "--":
+            return None
+    return None
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        """argparse with errors in the project's one-line form."""
+
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"ntx-graph: error: {message} (see '{self.prog} --help')\n")
+            raise SystemExit(2)
+
+    parser = Parser(
+        prog="ntx-graph", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks.",
+        epilog="examples:\n  ntx-graph list\n  ntx-graph query off-label-uses-lacking-evidence\n"
+               "  ntx-graph query side-effects-by-severity -p min_severity=severity:severe -f csv\n"
+               "  ntx-graph serve\n\n'ntx-graph COMMAND --help' describes each command. Exit codes: 0 success, "
+               "1 SHACL violations (validate), 2 usage or input error, 3 internal error, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"ntx-graph {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="log what happens on stderr, and the traceback of an internal error (also NTX_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    chosen = _chosen(argv)
+    for name, command in COMMANDS.items():
+        if name != chosen:  # only the invoked subcommand gets its arguments
+            sub.add_parser(name, help=command.help, add_help=False)
+            continue
+        sub_parser = sub.add_parser(name, help=command.help, description=command.description,
+                                    epilog=f"examples:\n  {command.examples}",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.arguments(sub_parser)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(arguments).parse_args(arguments)
+    debug = args.debug or os.environ.get("NTX_DEBUG", "") not in ("", "0")
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="ntx-graph: %(name)s: %(levelname)s: %(message)s")
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except NtxError as error:
+        report = getattr(error, "report", "")
+        if report:
+            sys.stderr.write(report if report.endswith("\n") else report + "\n")
         _fail(str(error), error.exit_code, hard=type(error).__name__ == "QueryTimeout")
     except KeyboardInterrupt:
         _fail("interrupted", 130)
@@ -336,8 +515,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except MemoryError:
         _fail("out of memory", 2)
-    except Exception as error:  # never a traceback
-        _fail(f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", 3)
+    except RecursionError:
+        _fail("the input nests too deeply to be read", 2)
+    except Exception as error:  # never a traceback, unless asked for
+        if debug:
+            import logging
+
+            logging.getLogger(__name__).error("internal error", exc_info=True)
+        first = str(error).splitlines()[0] if str(error) else ""
+        hint = "" if debug else " (run with --debug for the traceback)"
+        _fail(f"internal error: {type(error).__name__}: {first}{hint}", 3)
     return 0
 
 

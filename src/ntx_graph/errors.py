@@ -22,6 +22,19 @@ class QuerySyntaxError(NtxError):
     """A SPARQL query does not parse."""
 
 
+class QueryRefused(QuerySyntaxError):
+    """A query is refused by policy: an update, or SERVICE/FROM without
+    federation allowed. (A QuerySyntaxError, as updates were before.)"""
+
+
+class TooManyResults(NtxError):
+    """A result has more rows or triples than the caller's cap: ``limit``
+    of ``what`` ("rows" or "triples")."""
+
+    limit: int = 0
+    what: str = "rows"
+
+
 class DataError(NtxError):
     """An RDF file cannot be read or parsed."""
 
@@ -31,4 +44,10 @@ class QueryTimeout(NtxError):
 
 
 class ValidationFailed(NtxError):
-    """Data given with --data does not conform to the SHACL shapes."""
+    """Data given with --data does not conform to the SHACL shapes;
+    ``report`` holds the SHACL report as text, ``summary`` its one-line count."""
+
+    def __init__(self, message: str, report: str = "", summary: str = "") -> None:
+        super().__init__(message)
+        self.report = report
+        self.summary = summary

@@ -4,22 +4,30 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from typing import Literal as Kind
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
 
 from ntx_graph import resources
 from ntx_graph.catalog import SavedQuery, get_saved_query, saved_queries
-from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
-from ntx_graph.params import Term, bind
+from ntx_graph.errors import (
+    NtxError,
+    ParameterError,
+    QuerySyntaxError,
+    QueryTimeout,
+    TooManyResults,
+    ValidationFailed,
+)
+from ntx_graph.params import Term, bind, bind_values
 from ntx_graph.rdf_io import export_store, load_file
 from ntx_graph.results import QueryResult
-from ntx_graph.sparql_text import federation_keywords, is_update
+from ntx_graph.results import Term as AnyTerm
+from ntx_graph.sparql_text import analyse, check_policy
 
 if TYPE_CHECKING:
     import rdflib
@@ -29,7 +37,7 @@ if TYPE_CHECKING:
 Engine = Kind["oxigraph", "rdflib"]
 ENGINES: tuple[Engine, ...] = ("oxigraph", "rdflib")
 _T = TypeVar("_T")
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_log = logging.getLogger(__name__)
 
 
 class KnowledgeGraph:
@@ -50,10 +58,15 @@ class KnowledgeGraph:
 
     @classmethod
     def open(cls, data: Sequence[str | Path] = (), *, include_bundled: bool = True,
-             include_ontology: bool = True) -> KnowledgeGraph:
+             include_ontology: bool = True, validate: bool = True) -> KnowledgeGraph:
         """Load the bundled graph (ontology, scales and facts) and ``data``
         files (Turtle, N-Triples, RDF/XML, JSON-LD, TriG; guessed from the
-        extension). Raises DataError naming the file on any problem."""
+        extension). Raises DataError naming the file on any problem.
+
+        With ``validate`` (the default), ``data`` must conform to the SHACL
+        shapes: ValidationFailed (its ``report`` holds the SHACL report)
+        otherwise. The bundled graph alone is not checked again.
+        """
         files = (resources.bundled_files(ontology=include_ontology) if include_bundled else []) + [
             Path(p) for p in data
         ]
@@ -61,7 +74,22 @@ class KnowledgeGraph:
         prefixes: dict[str, str] = {}
         for path in files:
             load_file(store, path, prefixes)
-        return cls(store, files, prefixes)
+        kg = cls(store, files, prefixes)
+        if data and validate:
+            report = kg.validate()
+            if not report.conforms:
+                raise ValidationFailed(f"the data does not conform to the shapes ({report.summary()}); "
+                                       "open it with validate=False to load it anyway", report=report.text,
+                                       summary=report.summary())
+        return kg
+
+    @classmethod
+    def open_store(cls, directory: str | Path) -> KnowledgeGraph:
+        """The graph in a persistent store built by ``ntx-graph load``
+        (read-only)."""
+        from ntx_graph.persistent import open_graph
+
+        return open_graph(directory)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -73,13 +101,15 @@ class KnowledgeGraph:
         return saved_queries()
 
     def run(self, query: str | SavedQuery, params: Mapping[str, str] | None = None, *,
-            engine: Engine = "oxigraph", timeout: float | None = None) -> QueryResult:
+            engine: Engine = "oxigraph", timeout: float | None = None, allow_federation: bool = False,
+            base: str | None = None, max_rows: int | None = None) -> QueryResult:
         """Run a saved query (by name, unique name prefix, or object) with
         parameter values given as text; they are typed, checked and bound as
-        RDF terms."""
+        RDF terms. The options are :meth:`query`'s."""
         saved = query if isinstance(query, SavedQuery) else get_saved_query(query)
         bindings = self.bind(saved, params or {})
-        return self.query(saved.text, bindings, engine=engine, timeout=timeout)
+        return self.query(saved.text, bindings, engine=engine, timeout=timeout, allow_federation=allow_federation,
+                          base=base, max_rows=max_rows)
 
     def bind(self, saved: SavedQuery, params: Mapping[str, str]) -> dict[str, Term]:
         """The RDF terms for ``saved``'s parameters; ParameterError if a value
@@ -100,42 +130,54 @@ class KnowledgeGraph:
         return bindings
 
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None, *, engine: Engine = "oxigraph",
-              timeout: float | None = None, allow_federation: bool = False) -> QueryResult:
-        """Run SPARQL text with variables pre-bound to RDF terms.
+              timeout: float | None = None, allow_federation: bool = False, base: str | None = None,
+              max_rows: int | None = None, default_graphs: Sequence[str] = (),
+              named_graphs: Sequence[str] = ()) -> QueryResult:
+        """Run SPARQL text with variables bound to RDF terms: the one executor
+        behind the CLI, the API and the endpoint's workers.
 
-        Updates are refused (the graph is read-only). SERVICE, FROM and FROM
-        NAMED are refused unless ``allow_federation`` is true, so that no query
-        reaches the network unless the caller asks for it. ``timeout`` (in
-        seconds) raises QueryTimeout; the evaluation itself cannot be
-        interrupted and finishes in the background.
+        The text is analysed (:func:`ntx_graph.sparql_text.analyse`) and
+        refused if it is an update, or uses SERVICE, FROM or FROM NAMED
+        without ``allow_federation``, so that no query reaches the network
+        unless the caller asks for it. ``bindings`` become a VALUES block at
+        the start of the outer WHERE group (:func:`ntx_graph.params.bind_values`),
+        the same on every engine. ``base`` resolves relative IRIs.
+        ``timeout`` (seconds) raises QueryTimeout: an Oxigraph evaluation
+        finishes in the background; an rdflib one runs in a child process
+        that is killed. ``max_rows`` raises TooManyResults beyond that many
+        rows or triples. ``default_graphs`` and ``named_graphs`` set the
+        dataset (IRIs of graphs in the store; Oxigraph only).
         """
-        if is_update(sparql):
-            raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only")
-        found = federation_keywords(sparql)
-        if found and not allow_federation:
-            raise NtxError(f"{found[0]} is refused: it could fetch remote data; allow federation explicitly "
-                           "to use it (--allow-federation)")
-        if engine == "rdflib" and any(k.startswith("FROM") for k in found):
-            raise NtxError(f"{next(k for k in found if k.startswith('FROM'))} is not supported by the rdflib "
-                           "engine (it would ignore it); use the oxigraph engine")
-        bound = dict(bindings or {})
-        if engine == "rdflib":
-            return self._with_timeout(lambda: self._rdflib_query(sparql, bound), timeout)
-        if engine != "oxigraph":
+        if engine not in ENGINES:
             raise NtxError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-        return self._with_timeout(lambda: self._oxigraph_query(sparql, bound), timeout)
+        info = analyse(sparql)
+        check_policy(info, allow_federation=allow_federation, engine=engine)
+        text = bind_values(sparql, bindings) if bindings else sparql
+        if base is not None:
+            text = f"BASE <{_base_iri(base)}>\n{text}"
+        elif info.relative_iris and not info.has_base:
+            raise QuerySyntaxError(f"the query uses the relative IRI <{info.relative_iris[0]}> and sets no base "
+                                   "IRI: give one (--base IRI, or base= in Python) or write BASE <iri> in the query")
+        if engine == "rdflib":
+            if info.from_graphs or info.from_named or default_graphs or named_graphs:
+                what = "FROM NAMED" if info.from_named or named_graphs else "FROM"
+                raise NtxError(f"{what} is not supported by the rdflib engine (it would ignore it); "
+                               "use the oxigraph engine")
+            graph = self.to_rdflib()
+            return _limited(_in_child(lambda: _rdflib_query(graph, text, self.prefixes), timeout), max_rows)
+        dataset: dict[str, Any] = {}
+        if default_graphs:
+            dataset["default_graph"] = [NamedNode(g) for g in default_graphs]
+        if named_graphs:
+            dataset["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        return _in_thread(lambda: self._oxigraph_query(text, max_rows, dataset), timeout)
 
-    def _oxigraph_query(self, sparql: str, bindings: Mapping[str, Term]) -> QueryResult:
+    def _oxigraph_query(self, sparql: str, max_rows: int | None, dataset: Mapping[str, Any]) -> QueryResult:
         try:
-            answer = self.store.query(sparql, prefixes=self.prefixes,
-                                      substitutions={Variable(k): v for k, v in bindings.items()})
+            answer = self.store.query(sparql, prefixes=self.prefixes, **dataset)
         except SyntaxError as error:
             raise QuerySyntaxError(f"SPARQL syntax error {syntax_message(str(error))}") from None
-        except RuntimeError as error:
-            match = re.search(r"variable \?(\w+) in its SELECT projection", str(error))
-            if match:
-                raise NtxError(f"parameter ?{match.group(1)} must also appear in the SELECT clause: "
-                               "the engine binds only selected variables") from None
+        except (OSError, RuntimeError, ValueError) as error:
             raise NtxError(f"the query cannot be evaluated: {error}") from None
         failure = ""
         try:
@@ -143,9 +185,17 @@ class KnowledgeGraph:
                 return QueryResult("ask", boolean=bool(answer), prefixes=self.prefixes)
             if isinstance(answer, QuerySolutions):
                 variables = [v.value for v in answer.variables]
-                rows = [tuple(solution[i] for i in range(len(variables))) for solution in answer]
+                rows: list[tuple[AnyTerm | None, ...]] = []
+                for solution in answer:
+                    if len(rows) == max_rows:
+                        raise _too_many(max_rows, "rows")
+                    rows.append(tuple(solution[i] for i in range(len(variables))))
                 return QueryResult("select", variables=variables, rows=rows, prefixes=self.prefixes)
-            triples = [Triple(t.subject, t.predicate, t.object) for t in answer]
+            triples: list[Triple] = []
+            for t in answer:
+                if len(triples) == max_rows:
+                    raise _too_many(max_rows, "triples")
+                triples.append(Triple(t.subject, t.predicate, t.object))
             return QueryResult("graph", triples=triples, prefixes=self.prefixes)
         except (OSError, RuntimeError, ValueError) as error:
             failure = str(error) or type(error).__name__
@@ -153,35 +203,6 @@ class KnowledgeGraph:
             del answer  # pyoxigraph's iterator must be dropped on the thread that made it
         # raised outside the except block: no __context__ keeps the iterator alive
         raise NtxError(f"the query failed: {failure}")
-
-    def _rdflib_query(self, sparql: str, bindings: Mapping[str, Term]) -> QueryResult:
-        from ntx_graph.rdflib_bridge import run_query
-
-        return run_query(self.to_rdflib(), sparql, bindings, self.prefixes)
-
-    @staticmethod
-    def _with_timeout(work: Callable[[], _T], timeout: float | None) -> _T:
-        if timeout is None:
-            return work()
-        box: dict[str, _T | BaseException] = {}
-
-        def target() -> None:
-            try:
-                box["value"] = work()
-            except BaseException as error:  # handed to the caller
-                box["error"] = error
-
-        thread = threading.Thread(target=target, daemon=True, name="ntx-query")
-        thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
-            raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
-        if "error" in box:
-            error = box["error"]
-            assert isinstance(error, BaseException)
-            raise error
-        value = box["value"]
-        return value  # type: ignore[return-value]
 
     # -- views -----------------------------------------------------------
 
@@ -209,6 +230,105 @@ class KnowledgeGraph:
         bundled = set(resources.bundled_files())
         extra = [p for p in self.files if p not in bundled]
         return validate(extra, include_bundled=any(p in bundled for p in self.files))
+
+
+def _too_many(limit: int, what: str) -> TooManyResults:
+    error = TooManyResults(f"the result has more than {limit} {what}, the limit; add a LIMIT (and OFFSET to page)")
+    error.limit, error.what = limit, what
+    return error
+
+
+def _limited(result: QueryResult, max_rows: int | None) -> QueryResult:
+    if max_rows is not None and len(result) > max_rows:
+        raise _too_many(max_rows, "rows" if result.kind == "select" else "triples")
+    return result
+
+
+def _base_iri(base: str) -> str:
+    from ntx_graph.params import expand_iri
+
+    try:
+        iri = expand_iri(base, {}).value
+    except ParameterError:
+        iri = ""
+    if not iri or any(c in iri for c in '<>"{}|^`\\ '):
+        raise NtxError(f"the base {base!r} is not an absolute IRI")
+    return iri
+
+
+def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str]) -> QueryResult:
+    from ntx_graph.rdflib_bridge import run_query
+
+    return run_query(graph, sparql, {}, prefixes)
+
+
+def _in_thread(work: Callable[[], _T], timeout: float | None) -> _T:
+    """``work()`` with a time limit; the thread is left to finish (Oxigraph
+    releases the GIL while it evaluates, and a thread cannot be killed)."""
+    if timeout is None:
+        return work()
+    box: dict[str, _T | BaseException] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as error:  # handed to the caller
+            box["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True, name="ntx-query")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
+    if "error" in box:
+        error = box["error"]
+        assert isinstance(error, BaseException)
+        raise error
+    return box["value"]  # type: ignore[return-value]
+
+
+def _in_child(work: Callable[[], _T], timeout: float | None) -> _T:
+    """``work()`` in a forked child process that is killed at ``timeout``:
+    rdflib's engine is pure Python and holds the GIL (a catastrophic regex
+    never yields), so a thread could not be stopped."""
+    if timeout is None:
+        return work()
+    import multiprocessing
+    import warnings
+
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            outcome: tuple[str, object] = ("value", work())
+        except NtxError as error:
+            outcome = ("error", error)
+        except BaseException as error:
+            outcome = ("error", NtxError(f"the query failed: {type(error).__name__}: {error}"))
+        writer.send(outcome)
+
+    with warnings.catch_warnings():  # fork with threads: the child only runs ``work``
+        warnings.simplefilter("ignore", DeprecationWarning)
+        process = context.Process(target=child, daemon=True, name="ntx-rdflib-query")
+        process.start()
+    writer.close()
+    try:
+        if not reader.poll(timeout):
+            raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
+        try:
+            kind, value = reader.recv()
+        except EOFError:
+            raise NtxError(f"the rdflib engine stopped without an answer (exit code {process.exitcode})") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        reader.close()
+    if kind == "error":
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 def syntax_message(raw: str) -> str:

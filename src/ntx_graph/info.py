@@ -67,7 +67,7 @@ def graph_info(kg: KnowledgeGraph) -> GraphInfo:
     return GraphInfo(__version__, len(kg), tuple(str(f) for f in kg.files), classes, tuple(sources))
 
 
-def describe(kg: KnowledgeGraph) -> str:
+def summary_text(kg: KnowledgeGraph) -> str:
     """The summary as readable text."""
     info = graph_info(kg)
     out = [f"ntx-graph {info.version}", f"triples: {info.triples}", "files:"]

@@ -100,3 +100,128 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
             raise ParameterError(f"parameter {key.strip()!r} is given twice")
         result[key.strip()] = value
     return result
+
+
+# -- binding: one VALUES block, the same for every engine ----------------------
+
+_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
+_IRI_TEXT = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
+#: A SPARQL string literal with an optional language tag or datatype IRI.
+_LITERAL_TEXT = re.compile(
+    r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
+    r'(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<[^<>"{}|^`\\\x00-\x20]*>)?'
+)
+_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]", re.DOTALL)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def term_text(term: Term) -> str:
+    """``term`` as N-Triples text that is also one SPARQL term, or ParameterError.
+
+    IRIs are checked by pyoxigraph and against SPARQL's IRIREF; literals are
+    escaped by pyoxigraph. An escaped backslash before ``u``/``U`` gets the
+    letter (and any hex digits after it) written as ``\\u0075``..., so that
+    parsers which expand ``\\uXXXX`` before tokenising (as SPARQL 1.1 section
+    19.2 says; rdflib does) read the same value. The text is parsed back and
+    must give ``term`` again.
+
+    >>> term_text(Literal('say "}" # now'))
+    '"say \\\\"}\\\\" # now"'
+    >>> term_text(NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone"))
+    '<https://w3id.org/ntx-graph/id/drug/naltrexone>'
+    """
+    from pyoxigraph import RdfFormat, parse
+
+    if isinstance(term, NamedNode):
+        if not _IRI_TEXT.fullmatch(term.value):
+            raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
+        text = str(term)
+    elif isinstance(term, Literal):
+        text = _guard_codepoint_escapes(str(term))
+        if not _LITERAL_TEXT.fullmatch(text):
+            raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
+    else:
+        raise ParameterError("only IRIs and literals can be bound to parameters")
+    try:
+        parsed = list(parse(input=f"<urn:ntx:s> <urn:ntx:p> {text} .\n".encode(), format=RdfFormat.N_TRIPLES))
+    except (SyntaxError, ValueError):
+        parsed = []
+    if len(parsed) != 1 or parsed[0].object != term:
+        raise ParameterError(f"the value {text[:60]!r} does not read back as the same RDF term")
+    return text
+
+
+def _guard_codepoint_escapes(text: str) -> str:
+    out: list[str] = []
+    after_backslash = after_codepoint = False
+    for match in _ESCAPE_OR_CHAR.finditer(text):
+        tok = match.group()
+        if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
+            # rdflib reads up to 8 hex digits after \u, so hex digits right
+            # after a \uXXXX are written as escapes too
+            tok = f"\\u{ord(tok):04X}"
+        after_codepoint = tok.startswith(("\\u", "\\U"))
+        after_backslash = tok == "\\\\"
+        out.append(tok)
+    return "".join(out)
+
+
+def values_block(bindings: Mapping[str, Term]) -> str:
+    """``VALUES (?a ?b) { (term term) }`` for ``bindings``.
+
+    >>> values_block({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
+    'VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }'
+    """
+    names = list(bindings)
+    for name in names:
+        if not _VARNAME.fullmatch(name):
+            raise ParameterError(f"{name!r} is not a variable name")
+    terms = " ".join(term_text(bindings[name]) for name in names)
+    return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
+
+
+def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
+    """``text`` with ``bindings`` as a VALUES block, the first element of the
+    outer WHERE group: the one way parameters are bound, for every engine
+    (embedded Oxigraph, rdflib, remote endpoints). Unchanged if there is
+    nothing to bind. The short form ``CONSTRUCT WHERE { P }`` becomes
+    ``CONSTRUCT { P } WHERE { VALUES ... P }``.
+
+    >>> bind_values("SELECT ?n WHERE { ?d ?p ?n }", {"d": NamedNode("urn:x")})
+    'SELECT ?n WHERE {\\n  VALUES (?d) { (<urn:x>) }\\n ?d ?p ?n }'
+    """
+    if not bindings:
+        return text
+    from ntx_graph.sparql_text import analyse
+
+    info = analyse(text)
+    brace = info.where
+    if brace < 0:
+        raise ParameterError("cannot bind parameters: the query has no WHERE group")
+    block = values_block(bindings)
+    if info.construct_where:
+        end = _group_end(text, brace)
+        head = text[:brace].rstrip()
+        head = head[: len(head) - len("WHERE")]
+        pattern = text[brace + 1:end]
+        return f"{head}{{{pattern}}} WHERE {{\n  {block}\n{pattern}{text[end:]}"
+    return f"{text[:brace + 1]}\n  {block}\n{text[brace + 1:]}"
+
+
+def _group_end(text: str, brace: int) -> int:
+    from ntx_graph.sparql_text import tokens
+
+    depth = 0
+    for tok in tokens(text[brace:]):
+        if tok.text == "{":
+            depth += 1
+        elif tok.text == "}":
+            depth -= 1
+            if depth == 0:
+                return brace + tok.start
+    raise ParameterError("cannot bind parameters: the WHERE group is not closed")
+
+
+#: The name the remote module used for :func:`bind_values`.
+inject_values = bind_values

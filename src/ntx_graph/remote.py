@@ -52,10 +52,12 @@ from pyoxigraph import (
 from ntx_graph import __version__
 from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.connection import connection_problem
-from ntx_graph.errors import NtxError, ParameterError, QuerySyntaxError, QueryTimeout
-from ntx_graph.params import bind, expand_iri
+from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
+from ntx_graph.params import bind, expand_iri, term_text
+from ntx_graph.params import bind_values as inject_values
+from ntx_graph.params import values_block as values_block
 from ntx_graph.results import QueryResult, Term
-from ntx_graph.sparql_text import is_update, operation, tokens, where_brace
+from ntx_graph.sparql_text import analyse, check_policy
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -67,101 +69,14 @@ ACCEPT_RESULTS = "application/sparql-results+json,application/sparql-results+xml
 ACCEPT_GRAPH = "application/n-triples,text/turtle;q=0.9,application/rdf+xml;q=0.5,application/ld+json;q=0.4," \
                "text/plain;q=0.2"
 
-_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
-_IRI_TEXT = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
-#: A SPARQL string literal with an optional language tag or datatype IRI.
-_LITERAL_TEXT = re.compile(
-    r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
-    r'(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<[^<>"{}|^`\\\x00-\x20]*>)?'
-)
-_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]", re.DOTALL)
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CHUNK = 1 << 16
 
 
 # -- parameter binding ---------------------------------------------------------
 
 
-def term_text(term: Term) -> str:
-    """``term`` as N-Triples text that is also one SPARQL term, or ParameterError.
-
-    IRIs are checked by pyoxigraph and against SPARQL's IRIREF; literals are
-    escaped by pyoxigraph. An escaped backslash before ``u``/``U`` gets the
-    letter (and any hex digits after it) written as ``\\u0075``..., so that
-    parsers which expand ``\\uXXXX`` before tokenising (as SPARQL 1.1 section
-    19.2 says) read the same value. The text is parsed back and must give
-    ``term`` again.
-
-    >>> term_text(Literal('say "}" # now'))
-    '"say \\\\"}\\\\" # now"'
-    >>> term_text(NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone"))
-    '<https://w3id.org/ntx-graph/id/drug/naltrexone>'
-    """
-    if isinstance(term, NamedNode):
-        if not _IRI_TEXT.fullmatch(term.value):
-            raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
-        try:
-            text = str(NamedNode(term.value))
-        except ValueError as error:
-            raise ParameterError(f"{term.value!r} is not a valid IRI ({error})") from None
-    elif isinstance(term, Literal):
-        text = _guard_codepoint_escapes(str(term))
-        if not _LITERAL_TEXT.fullmatch(text):
-            raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
-    else:
-        raise ParameterError("only IRIs and literals can be bound to parameters")
-    try:
-        parsed = list(parse(input=f"<urn:ntx:s> <urn:ntx:p> {text} .\n".encode(), format=RdfFormat.N_TRIPLES))
-    except (SyntaxError, ValueError):
-        parsed = []
-    if len(parsed) != 1 or parsed[0].object != term:
-        raise ParameterError(f"the value {text[:60]!r} does not read back as the same RDF term")
-    return text
-
-
-def _guard_codepoint_escapes(text: str) -> str:
-    out: list[str] = []
-    after_backslash = after_codepoint = False
-    for match in _ESCAPE_OR_CHAR.finditer(text):
-        tok = match.group()
-        if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
-            # some parsers (rdflib) read up to 8 hex digits after \u, so hex
-            # digits right after a \uXXXX are written as escapes too
-            tok = f"\\u{ord(tok):04X}"
-        after_codepoint = tok.startswith(("\\u", "\\U"))
-        after_backslash = tok == "\\\\"
-        out.append(tok)
-    return "".join(out)
-
-
-def values_block(bindings: Mapping[str, Term]) -> str:
-    """``VALUES (?a ?b) { (term term) }`` for ``bindings``.
-
-    >>> values_block({"drug": NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")})
-    'VALUES (?drug) { (<https://w3id.org/ntx-graph/id/drug/naltrexone>) }'
-    """
-    names = list(bindings)
-    for name in names:
-        if not _VARNAME.fullmatch(name):
-            raise ParameterError(f"{name!r} is not a variable name")
-    terms = " ".join(term_text(bindings[name]) for name in names)
-    return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
-
-
-def inject_values(text: str, bindings: Mapping[str, Term]) -> str:
-    """``text`` with ``bindings`` as a VALUES block, the first element of the
-    outermost WHERE group; unchanged if there is nothing to bind."""
-    if not bindings:
-        return text
-    brace = where_brace(text)
-    if brace < 0:
-        raise NtxError("cannot bind parameters: the query has no WHERE group")
-    before = [t.text.upper() for t in tokens(text[:brace])]
-    if before[-2:] == ["CONSTRUCT", "WHERE"]:
-        raise NtxError("cannot bind parameters in the short form CONSTRUCT WHERE { ... }; "
-                       "write CONSTRUCT { template } WHERE { pattern }")
-    return f"{text[:brace + 1]}\n  {values_block(bindings)}\n{text[brace + 1:]}"
+# The binding (term_text, values_block, inject_values) lives in ntx_graph.params,
+# shared by every engine; the names stay importable from here.
 
 
 # -- the endpoint ----------------------------------------------------------------
@@ -196,7 +111,8 @@ class RemoteEndpoint:
         self.check_classes = check_classes
         self.prefixes: dict[str, str] = dict(prefixes) if prefixes is not None else bundled_prefixes()
 
-    def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None) -> QueryResult:
+    def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None, *,
+            allow_federation: bool = False) -> QueryResult:
         """Run a saved query (object or name) with parameter values given as text."""
         query = saved if isinstance(saved, SavedQuery) else get_saved_query(saved)
         bindings = bind(query, params or {}, self.prefixes)
@@ -205,14 +121,16 @@ class RemoteEndpoint:
                 term = bindings[param.name]
                 if param.of_class and isinstance(term, NamedNode):
                     self._check_class(param.name, term, param.of_class)
+        check_policy(analyse(query.text), allow_federation=allow_federation, engine="remote")
         result = self._execute(inject_values(query.text, bindings), query.form)
         return restore_parameters(result, bindings)
 
-    def query(self, sparql: str) -> QueryResult:
-        """Run SPARQL query text as it is (updates are refused)."""
-        if is_update(sparql):
-            raise QuerySyntaxError("SPARQL Update is not accepted: ntx-graph queries are read-only")
-        return self._execute(sparql, operation(sparql) or "SELECT")
+    def query(self, sparql: str, *, allow_federation: bool = False) -> QueryResult:
+        """Run SPARQL query text as it is: updates are refused, and so are
+        SERVICE, FROM and FROM NAMED unless ``allow_federation``."""
+        info = analyse(sparql)
+        check_policy(info, allow_federation=allow_federation, engine="remote")
+        return self._execute(sparql, info.form)
 
     def _check_class(self, name: str, term: NamedNode, of_class: str) -> None:
         cls = expand_iri(of_class, self.prefixes)

@@ -4,6 +4,7 @@ and no process; the work that reads the store goes to an Executor."""
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,6 @@ from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
 from ntx_graph.server.tasks import QueryJob, run_query
 from ntx_graph.server.workers import Executor
-from ntx_graph.sparql_text import operation
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -63,6 +63,8 @@ PREFLIGHT_HEADERS = {
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
 
+_log = logging.getLogger(__name__)
+
 class Router:
     """Answers requests for the endpoint, the saved queries and the pages."""
 
@@ -84,8 +86,9 @@ class Router:
             response = text(400, str(error))
         except NtxError as error:
             response = error_response(error)
-        except Exception as error:  # one line to the client, never a traceback
-            response = text(500, f"internal error: {type(error).__name__}: {error}")
+        except Exception:  # the traceback to the server's log, never to the client
+            _log.exception("internal error answering %s %s", request.method, request.path)
+            response = text(500, "internal error")
         response.headers = {**SECURITY_HEADERS, "Vary": "Accept", **response.headers}
         return response
 
@@ -180,9 +183,9 @@ class Router:
             body = service_description(endpoint, self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
-        check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
+        info = check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
         page = read_page(request.args)
-        fmt = negotiate(operation(proto.query) or "SELECT", accept, proto.formats)
+        fmt = negotiate(info.form, accept, proto.formats)
         job = QueryJob(fmt, self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
         return self._run(job, page)
@@ -242,12 +245,14 @@ class Router:
         wants_page = not requested and choose(request.header("accept"), (*RESULT_OFFERS, *GRAPH_OFFERS,
                                                                          *PAGE_OFFERS)) == "html"
         run = args.pop("_run", None) is not None or not wants_page
+        base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
         params = {name: _one(args, name) or "" for name in args}
         if wants_page:
             return self.saved_page(saved, params, run)
         check_parameters(saved, params, self.snapshot.prefixes)
         fmt = negotiate(saved.form, request.header("accept"), requested)
-        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs)
+        job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs,
+                       base=base)
         return self._run(job, page)
 
     def saved_page(self, saved: SavedQuery, params: dict[str, str], run: bool) -> Response:

@@ -13,8 +13,7 @@ from pathlib import Path
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, parse
 
 from ntx_graph.catalog import SavedQuery
-from ntx_graph.params import bind
-from ntx_graph.remote import inject_values
+from ntx_graph.params import bind, bind_values
 from ntx_graph.results import compact
 from ntx_graph.server.entity import Value
 from ntx_graph.server.messages import HttpError, Response
@@ -52,7 +51,7 @@ def api_html() -> str:
 def bound_text(saved: SavedQuery, params: Mapping[str, str], prefixes: Mapping[str, str]) -> str:
     """The saved query's text with its parameters (defaults for those not
     given) bound as a VALUES block: plain SPARQL that any endpoint runs."""
-    return inject_values(saved.text, bind(saved, params, prefixes))
+    return bind_values(saved.text, bind(saved, params, prefixes))
 
 
 def _value(term: object, prefixes: Mapping[str, str]) -> Value:
