@@ -219,6 +219,11 @@ def test_source_reader_highlights_a_quote_and_lists_its_claims(visit: Visit, kg:
     assert titles, "no uncited sentence is marked"
     for sentence, title in titles:
         assert title == f"not cited: {listed.get(sentence, 'no claim cites this sentence')}"
+    # a span that no quote has is highlighted all the same (RFC 5147 fragments name any span)
+    page.evaluate("() => { location.hash = '#chars=0,9'; }")
+    page.wait_for_function("() => CSS.highlights.has('target')")
+    assert page.evaluate("() => [...CSS.highlights.get('target')][0].toString()") == source[0:9]
+    assert page.locator("mark.target").count() == 0
     fits(page, visit.width)
     visit.check()
 
