@@ -447,10 +447,11 @@
     if (!term) return document.createTextNode("");
     if (term.type === "uri") {
       const name = label || compact(term.value);
-      const colon = label ? -1 : name.indexOf(":");
-      // a prefixed name may break after its colon, nowhere else but at hyphens
+      const full = !label && name === term.value;
+      const colon = label || full ? -1 : name.indexOf(":");
+      // a prefixed name may break after its colon, nowhere else but at hyphens; a full IRI anywhere
       const parts = colon > 0 && colon < name.length - 1 ? [name.slice(0, colon + 1), el("wbr"), name.slice(colon + 1)] : [name];
-      return el("a", { href: entityHref(term.value), title: term.value, class: "iri" }, ...parts);
+      return el("a", { href: entityHref(term.value), title: term.value, class: full ? "iri full" : "iri" }, ...parts);
     }
     if (term.type === "bnode") return el("span", { class: "bnode" }, "_:" + term.value);
     const lang = term["xml:lang"];
@@ -561,7 +562,9 @@
       props.get(p.value).push(o);
       if (LABELS.has(p.value) && o.type === "literal" && !labels.has(key)) labels.set(key, o.value);
     }
-    const subjects = [...groups.values()];
+    // the subjects the answer says most about first (a drug card starts with the drug)
+    const size = (g) => [...g.props.values()].reduce((n, objects) => n + objects.length, 0);
+    const subjects = [...groups.values()].sort((a, b) => size(b) - size(a));
     const pages = Math.max(1, Math.ceil(subjects.length / CARDS_PER_PAGE));
     state.cardPage = Math.min(state.cardPage || 0, pages - 1);
     const shown = subjects.slice(state.cardPage * CARDS_PER_PAGE, (state.cardPage + 1) * CARDS_PER_PAGE);
