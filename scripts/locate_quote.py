@@ -1,11 +1,13 @@
 """Print the Turtle for an evidence quote: a Web Annotation specific resource
 with a text quote selector and a text position selector into the source.
 
-Usage: python scripts/locate_quote.py ID "exact text" [OCCURRENCE]
-       python scripts/locate_quote.py --tsv FILE   (lines: ID<TAB>exact[<TAB>occurrence])
+Usage: python scripts/locate_quote.py ID "exact text" [OCCURRENCE [MODALITY]]
+       python scripts/locate_quote.py --tsv FILE   (lines: ID<TAB>exact[<TAB>occurrence[<TAB>modality]])
 
-OCCURRENCE (1-based) picks among repeated passages; the default requires the
-passage to occur exactly once in the source.
+OCCURRENCE (1-based) picks among repeated passages; empty or absent, the
+passage must occur exactly once in the source. MODALITY (a local name of the
+source-modality scheme, such as ``possible``) makes the quote a modality quote
+that names the modality its words express (ntx:expressesModality).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ def locate(text: str, exact: str, occurrence: int | None) -> int:
     return starts[occurrence - 1]
 
 
-def turtle(qid: str, exact: str, start: int) -> str:
+def turtle(qid: str, exact: str, start: int, modality: str | None = None) -> str:
     lit = exact.replace("\\", "\\\\").replace('"', '\\"')
+    expresses = f"    ntx:expressesModality modality:{modality} ;\n" if modality else ""
     return (
         f"q:{qid} a oa:SpecificResource ;\n"
         f"    oa:hasSource src:facts-about-naltrexone ;\n"
+        f"{expresses}"
         f"    oa:hasSelector sel:{qid}-quote , sel:{qid}-position .\n"
         f'sel:{qid}-quote a oa:TextQuoteSelector ; oa:exact "{lit}" .\n'
         f"sel:{qid}-position a oa:TextPositionSelector ; oa:start {start} ; oa:end {start + len(exact)} .\n"
@@ -49,8 +53,9 @@ def main(argv: list[str]) -> None:
     else:
         rows = [argv]
     for row in rows:
-        occ = int(row[2]) if len(row) > 2 else None
-        print(turtle(row[0], row[1], locate(text, row[1], occ)))
+        occ = int(row[2]) if len(row) > 2 and row[2] else None
+        modality = row[3] if len(row) > 3 and row[3] else None
+        print(turtle(row[0], row[1], locate(text, row[1], occ), modality))
 
 
 if __name__ == "__main__":

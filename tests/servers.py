@@ -483,11 +483,11 @@ class ServerContract:
 
     def test_cli_query_json(self, server: Server, pushed: subprocess.CompletedProcess[str],
                             kg: KnowledgeGraph) -> None:
-        done = cli("query", "approved-indications", "--endpoint", server.query_url, "--graph", MAIN_GRAPH,
+        done = cli("query", "primary-uses", "--endpoint", server.query_url, "--graph", MAIN_GRAPH,
                    "--format", "json")
         assert done.returncode == 0, done.stderr
         doc = json.loads(done.stdout)
-        local = json.loads(kg.run("approved-indications").serialize("json"))
+        local = json.loads(kg.run("primary-uses").serialize("json"))
         assert set(doc["head"]["vars"]) == set(local["head"]["vars"])
         assert sorted(json.dumps(b, sort_keys=True) for b in doc["results"]["bindings"]) == \
             sorted(json.dumps(b, sort_keys=True) for b in local["results"]["bindings"])
@@ -521,7 +521,7 @@ class ServerContract:
 
     def test_parameter_class_is_checked_on_the_endpoint(self, endpoint: RemoteEndpoint) -> None:
         with pytest.raises(ParameterError, match="is not a ntx:Drug in the graph"):
-            endpoint.run(get_saved_query("approved-indications"), {"drug": "cond:alcohol-dependence"})
+            endpoint.run(get_saved_query("primary-uses"), {"drug": "cond:alcohol-dependence"})
 
     def test_the_graph_keeps_other_data_out(self, server: Server, pushed: subprocess.CompletedProcess[str]) -> None:
         self.push(server, b"<urn:ntx:other> <urn:ntx:p> <urn:ntx:o> .\n", MAIN_GRAPH + "/other")

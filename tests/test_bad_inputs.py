@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
+import io
+import itertools
 import json
 import os
 import re
@@ -41,9 +43,10 @@ from hypothesis import strategies as st
 
 from conftest import Listener
 from ntx_graph.catalog import PARAM_TYPES, Parameter, SavedQuery, saved_queries
-from ntx_graph.errors import ParameterError
+from ntx_graph.cli import main
+from ntx_graph.errors import ParameterError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.remote import inject_values
+from ntx_graph.params import bind_values as inject_values
 from ntx_graph.server import Limits, NtxServer, make_server
 from ntx_graph.server.messages import Request
 from ntx_graph.server.router import Router
@@ -100,9 +103,29 @@ Message = Exact | Prefix | Pattern
 
 
 def ntx(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m ntx_graph ARGS`` in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, text=True,
-                          encoding="utf-8", errors="replace", cwd=cwd, timeout=timeout, env=ENV)
+    """The command line on ARGS: called in-process through ``main()``, which
+    proves as much as a process and costs a call, except where a time limit
+    may end the command by ``os._exit`` (then ``python -m ntx_graph`` in a
+    fresh process)."""
+    if any(a == "--timeout" and re.fullmatch(r"[0-9.]+", b) for a, b in itertools.pairwise(args)):
+        return subprocess.run([sys.executable, "-m", "ntx_graph", *args], capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", cwd=cwd, timeout=timeout, env=ENV)
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.chdir(before)
+    stdout.flush()
+    text = out.getvalue().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")  # as text=True
+    return subprocess.CompletedProcess(list(args), code, text, err.getvalue())
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -253,7 +276,7 @@ CLI_CASES = [
             Prefix("parameter 'i' (iri): 'relative/path' is not an absolute IRI or a known prefixed name (")),
     CliCase("iri-not-in-graph", ("query", "uses-in-category", "-p", "category=cond:nosuch"),
             Exact(f"parameter 'category': <{ID}condition/nosuch> is not a ntx:MedicalCondition in the graph")),
-    CliCase("iri-of-wrong-class", ("query", "approved-indications", "-p", "drug=cond:hiv"),
+    CliCase("iri-of-wrong-class", ("query", "primary-uses", "-p", "drug=cond:hiv"),
             Exact(f"parameter 'drug': <{ID}condition/hiv> is not a ntx:Drug in the graph")),
     *[CliCase(f"iri-breakout-{name}", ("query", "{tmp}/typed.rq", "-p", "n=1", "-p", f"i={value}"),
               _iri_refused(value, char)) for name, value, char in BREAKOUT_IRIS],
@@ -299,7 +322,7 @@ CLI_CASES = [
             Pattern(r"an? ASK result cannot be written as 'turtle'; use one of table, csv, tsv, json, xml")),
     CliCase("saved-ask-as-ntriples", ("query", "is-narcotic", "-f", "ntriples"),
             Pattern(r"an? ASK result cannot be written as 'ntriples'; use one of table, csv, tsv, json, xml")),
-    CliCase("select-as-turtle", ("query", "approved-indications", "-f", "turtle"),
+    CliCase("select-as-turtle", ("query", "primary-uses", "-f", "turtle"),
             Exact("a SELECT result cannot be written as 'turtle'; use one of table, csv, tsv, json, xml")),
     *[CliCase(f"construct-as-{fmt}", ("query", "drug-card", "-f", fmt),
               Exact(f"a graph result cannot be written as '{fmt}'; use one of turtle, ntriples, jsonld, rdfxml, trig"))
@@ -393,8 +416,8 @@ def test_regression_iri_with_a_line_break_is_refused_in_one_line(router: Router)
     (code point ' ')."""
     value = "http://example.org/a\nb"
     expected = _iri_refused(value, "\\n", "drug")  # the character named as an escape, on one line
-    assert_message(error_line(ntx("query", "approved-indications", "-p", f"drug={value}")), expected)
-    response = router(Request("GET", "/queries/approved-indications.json", urlencode({"drug": value})))
+    assert_message(error_line(ntx("query", "primary-uses", "-p", f"drug={value}")), expected)
+    response = router(Request("GET", "/queries/primary-uses.json", urlencode({"drug": value})))
     assert response.status == 400
     assert_message(response.body.decode()[:-1], expected)
 
@@ -795,7 +818,7 @@ HTTP_CASES = [
              headers=(("Accept", "application/sparql-results+json;q=0, text/html"),)),
     HttpCase("format-param", "GET", "/sparql", 406, Prefix("format 'turtle' is not available for a"),
              (("query", "ASK {}"), ("format", "turtle"))),
-    HttpCase("saved-select-as-turtle", "GET", "/queries/approved-indications.ttl", 406,
+    HttpCase("saved-select-as-turtle", "GET", "/queries/primary-uses.ttl", 406,
              Prefix("format 'ttl' is not available for a SELECT query; use one of ")),
     # saved-query parameters
     HttpCase("saved-unknown-query", "GET", "/queries/no-such-query", 404,
@@ -807,18 +830,19 @@ HTTP_CASES = [
              Exact("the 'text' parameter is given 2 times; give it once"), (("text", "a"), ("text", "b"))),
     HttpCase("saved-iri-space", "GET", "/queries/off-label-uses-lacking-evidence.csv", 400,
              _iri_refused("http://a b", " ", "drug"), (("drug", "http://a b"),)),
-    *[HttpCase(f"saved-iri-breakout-{name}", "GET", "/queries/approved-indications.json", 400,
+    *[HttpCase(f"saved-iri-breakout-{name}", "GET", "/queries/primary-uses.json", 400,
                _iri_refused(value, char, "drug"), (("drug", value),)) for name, value, char in BREAKOUT_IRIS],
-    HttpCase("saved-iri-wrong-class", "GET", "/queries/approved-indications.json", 400,
+    HttpCase("saved-iri-wrong-class", "GET", "/queries/primary-uses.json", 400,
              Exact(f"parameter 'drug': <{ID}condition/hiv> is not a ntx:Drug in the graph"), (("drug", "cond:hiv"),)),
-    HttpCase("saved-iri-empty", "GET", "/queries/approved-indications.json", 400,
+    HttpCase("saved-iri-empty", "GET", "/queries/primary-uses.json", 400,
              Prefix("parameter 'drug' (iri): '' is not an absolute IRI or a known prefixed name ("), (("drug", ""),)),
     # only a live server has a time limit and reads the raw request
     HttpCase("slow-query", "GET", "/sparql", 503, Exact("the query exceeded the time limit of 1 s and was stopped"),
              _q(SLOW), live_only=True),
-    HttpCase("chunked-body", "POST", "/sparql", 411, Exact("chunked bodies are not accepted; send a Content-Length"),
+    HttpCase("chunked-body-too-large", "POST", "/sparql", 413,
+             Exact("the request body is larger than the limit of 5000 bytes"),
              headers=(("Content-Type", SPARQL_QUERY), ("Transfer-Encoding", "chunked")),
-             body=b"6\r\nASK {}\r\n0\r\n\r\n", live_only=True),
+             body=b"".join([b"1000\r\n" + b"#" * 4096 + b"\r\n"] * 2) + b"0\r\n\r\n", live_only=True),
 ]
 
 
@@ -956,9 +980,32 @@ def test_endpoint_still_answers_after_the_bad_inputs(live: NtxServer, kg: Knowle
     """After every refusal above (timeouts, resets, oversized bodies) the
     server is healthy and answers correctly."""
     assert send(live.url, "GET", "/health").text == "ok\n"
-    reply = send(live.url, "GET", "/queries/approved-indications.json")
+    reply = send(live.url, "GET", "/queries/primary-uses.json")
     assert reply.status == 200
-    expected = kg.run("approved-indications").serialize("json")
+    expected = kg.run("primary-uses").serialize("json")
     assert json.loads(reply.body) == json.loads(expected)
     with contextlib.suppress(OSError):
         assert len(live.pool.pids()) == LIMITS.workers
+
+
+CATASTROPHIC = ('SELECT ?x WHERE { BIND("' + "a" * 40 + '!" AS ?x) FILTER(REGEX(?x, "^(a+)+$")) }')
+
+
+def test_regression_rdflib_catastrophic_regex_stops_at_the_time_limit() -> None:
+    """Issue 11 finding 6: Python's re holds the GIL, so the thread that
+    waited for rdflib could never time out; the query now runs in a child
+    process that is killed."""
+    started = time.monotonic()
+    result = ntx("query", "--engine", "rdflib", "--timeout", "3", "--sparql", CATASTROPHIC)
+    elapsed = time.monotonic() - started
+    assert_message(error_line(result), Exact("the query ran longer than the time limit of 3 s and was stopped"))
+    assert elapsed < 3 + 2 + 3, f"took {elapsed:.1f} s"  # the limit, 2 s, and the CLI's start-up with rdflib
+
+
+def test_regression_rdflib_catastrophic_regex_stops_in_the_api(kg: KnowledgeGraph) -> None:
+    kg.to_rdflib()  # built before the clock starts
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="time limit of 1 s"):
+        kg.query(CATASTROPHIC, engine="rdflib", timeout=1)
+    assert time.monotonic() - started < 1 + 2
+    assert kg.query("ASK { }", engine="rdflib", timeout=5).boolean is True  # and the engine still answers

@@ -50,13 +50,13 @@ def out(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_main_job_prints_the_four_off_label_uses(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_job_prints_the_three_off_label_uses(capsys: pytest.CaptureFixture[str]) -> None:
     text = out(capsys, "query", "off-label-uses-lacking-evidence")
     lines = text.splitlines()
     body = "\n".join(lines[2:])
-    order = [body.index(name) for name in ("HIV", "cancer", "depersonalization disorder", "multiple sclerosis")]
+    order = [body.index(name) for name in ("HIV", "cancer", "multiple sclerosis")]
     assert order == sorted(order)
-    assert lines[-1] == "(4 rows)"
+    assert lines[-1] == "(3 rows)"
     assert "not supported by scientific evidence" in text
 
 
@@ -70,21 +70,22 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])
 def test_select_formats_parse_as_sparql_results(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    data = out(capsys, "query", "approved-indications", "--format", fmt).encode()
+    data = out(capsys, "query", "primary-uses", "--format", fmt).encode()
     reader = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML, "tsv": QueryResultsFormat.TSV}[fmt]
     assert len(list(parse_query_results(data, format=reader))) == 2  # type: ignore[arg-type]
 
 
 def test_csv_has_a_header_and_crlf(capsys: pytest.CaptureFixture[str]) -> None:
-    text = out(capsys, "query", "approved-indications", "--format", "csv")
+    text = out(capsys, "query", "primary-uses", "--format", "csv")
     assert text.count("\r\n") == 3
 
 
 def test_parameters_change_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
     every = out(capsys, "query", "side-effects-by-severity", "--format", "json")
-    severe = out(capsys, "query", "side-effects-by-severity", "-p", "min_severity=severity:severe", "-f", "json")
+    severe = out(capsys, "query", "side-effects-by-severity", "-p", "min_severity=severity:life-threatening", "-f",
+                 "json")
     assert len(json.loads(every)["results"]["bindings"]) == 11
-    assert len(json.loads(severe)["results"]["bindings"]) == 5
+    assert len(json.loads(severe)["results"]["bindings"]) == 0
 
 
 def test_ask_prints_true_or_false(capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,13 +219,13 @@ def test_load_builds_a_store_that_query_export_and_info_use(run: Callable[..., O
     store = tmp_path / "store"
     built = run("load", str(extra), "--store", str(store))
     assert built.returncode == 0, built.stderr
-    assert f"2116 triples in {store}" in built.stderr
+    assert f"2706 triples in {store}" in built.stderr
     answer = run("query", "off-label-uses-lacking-evidence", "--store", str(store), "-f", "csv")
     assert answer.returncode == 0
     assert answer.stdout == run("query", "off-label-uses-lacking-evidence", "-f", "csv").stdout
     found = run("query", "--sparql", 'ASK { ?s rdfs:label "stored fact" }', "--store", str(store))
     assert found.stdout == "true\n"
-    assert "triples: 2116" in run("info", "--store", str(store)).stdout
+    assert "triples: 2706" in run("info", "--store", str(store)).stdout
     exported = run("export", "--store", str(store), "-f", "ntriples")
     assert exported.stdout == run("export", "--data", str(extra), "-f", "ntriples").stdout
 

@@ -8,12 +8,9 @@ results by graph isomorphism.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections import Counter
-from pathlib import Path
-from types import ModuleType
+from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -23,22 +20,16 @@ from rdflib.compare import isomorphic
 
 import servers
 from ntx_graph.catalog import get_saved_query
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.rdflib_bridge import to_rdflib
 from ntx_graph.resources import queries_dir
 
 
-def _runner() -> ModuleType:
-    """The query runner of test_saved_queries.py (the package's API or its fallback), loaded by path."""
-    name = "_ntx_saved_query_runner"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_saved_queries.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+@cache
+def open_graph() -> KnowledgeGraph:
+    return KnowledgeGraph.open()
 
 
-RUNNER = _runner()
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 ID = "https://w3id.org/ntx-graph/id/"
@@ -68,7 +59,7 @@ def order_keys(text: str) -> list[str]:
 def as_graph(triples: Any) -> rdflib.Graph:
     graph = rdflib.Graph()
     for triple in triples:
-        graph.add(tuple(RUNNER.to_rdflib(t) for t in (triple.subject, triple.predicate, triple.object)))
+        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
     return graph
 
 
@@ -76,8 +67,8 @@ def as_graph(triples: Any) -> rdflib.Graph:
     ("name", "params"), CASES, ids=[name + ("" if params is None else "-" + "-".join(params)) for name, params in CASES]
 )
 def test_engines_agree(name: str, params: dict[str, str] | None) -> None:
-    oxigraph = RUNNER.run_query(name, params, engine="oxigraph")
-    rdflib_result = RUNNER.run_query(name, params, engine="rdflib")
+    oxigraph = open_graph().run(name, params, engine="oxigraph")
+    rdflib_result = open_graph().run(name, params, engine="rdflib")
     assert oxigraph.kind == rdflib_result.kind
     if oxigraph.kind == "ask":
         assert oxigraph.boolean == rdflib_result.boolean

@@ -19,12 +19,12 @@ from pyoxigraph import QuerySolutions
 
 from ntx_graph import persistent
 from ntx_graph.errors import DataError, NtxError
-from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.persistent import MANIFEST_NAME, build_store, is_store, open_graph, open_store, read_manifest
+from support.generate import synthetic_drug, write_generated
 
 QUERIES = [
-    ("approved-indications", {}), ("side-effects-by-severity", {"min_severity": "severity:severe"}),
+    ("primary-uses", {}), ("side-effects-by-severity", {"min_severity": "severity:severe"}),
     ("uses-in-category", {"category": "cond:substance-dependence"}), ("is-narcotic", {}), ("drug-card", {}),
     ("claims-with-sources", {}), ("off-label-uses-lacking-evidence", {}), ("quote-lookup", {"text": "craving"}),
 ]
@@ -69,7 +69,7 @@ def test_store_is_opened_read_only(tmp_path: Path) -> None:
     kg = open_graph(tmp_path / "store")
     assert [p.name for p in kg.files] == ["ntx.ttl", "scales.ttl", "naltrexone.ttl"]
     assert kg.run("is-narcotic").boolean is False
-    assert kg.run("approved-indications").to_python()[0]["conditionLabel"] == "alcohol dependence"
+    assert kg.run("primary-uses").to_python()[0]["condition"] == "alcohol dependence"
 
 
 def test_manifest_records_files_prefixes_and_completion(tmp_path: Path, generated: Path) -> None:

@@ -115,7 +115,7 @@ def test_any_text_only_changes_the_value(text: str) -> None:
 @pytest.mark.parametrize("iri", ["http://example.org/é/😀?q=1#frag", "urn:x:a%20b", "https://w3id.org/x';--"])
 def test_odd_iris_only_change_the_value(iri: str) -> None:
     drug = ox.NamedNode("https://w3id.org/ntx-graph/id/drug/naltrexone")
-    assert_only_the_value_differs(get_saved_query("approved-indications"), "drug", ox.NamedNode(iri), drug)
+    assert_only_the_value_differs(get_saved_query("primary-uses"), "drug", ox.NamedNode(iri), drug)
 
 
 @pytest.mark.parametrize("iri", ["http://a b", "http://a/>", "http://a/}", "http://a/{", 'http://a/"', "http://a/\\",
@@ -392,7 +392,7 @@ def test_class_parameters_are_checked_on_the_endpoint(stub: Stub) -> None:
     stub.answer(200, RESULTS_JSON, '{"head": {}, "boolean": false}')
     endpoint = RemoteEndpoint(stub.url, graph="urn:g", prefixes=graph_prefixes())
     with pytest.raises(ParameterError, match="is not a ntx:Drug in the graph"):
-        endpoint.run("approved-indications", {"drug": "cond:alcohol-dependence"})
+        endpoint.run("primary-uses", {"drug": "cond:alcohol-dependence"})
     (seen,) = stub.requests
     ask = seen.form["query"][0]
     assert ask.startswith("ASK") and "<https://w3id.org/ntx-graph/id/condition/alcohol-dependence>" in ask

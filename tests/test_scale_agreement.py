@@ -21,10 +21,10 @@ import pytest
 
 import servers
 from ntx_graph.catalog import saved_queries
-from ntx_graph.generate import synthetic_drug, write_generated
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.persistent import build_store, open_graph
 from ntx_graph.results import QueryResult
+from support.generate import synthetic_drug, write_generated
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 NTX = "https://w3id.org/ntx-graph/def/"
@@ -72,6 +72,7 @@ def _engines(tmp: Path, count: int) -> Engines:
         "regimen": _first_drug(count, _has_type("Regimen")),
         "off-label": _first_drug(count, lambda ts: any(_text(t.object).endswith("/no-evidence-cited") for t in ts)),
         "rare": _first_drug(count, lambda ts: any(_text(t.object).endswith("frequency/rare") for t in ts)),
+        "hedged": _first_drug(count, lambda ts: any(t.predicate.value == NTX + "modalityQuote" for t in ts)),
     }
     return Engines(KnowledgeGraph.open([data], validate=False), open_graph(tmp / "store"), drugs)
 
@@ -91,7 +92,7 @@ DRUG_FOR = {
     "liver-damage-warning-signs": "warning", "side-effects-needing-immediate-attention": "rare",
     "contraindications-and-precautions": "contraindication", "treatment-duration": "duration",
     "formulations-and-dosing": "regimen", "off-label-uses-lacking-evidence": "off-label", "is-narcotic": "narcotic",
-    "side-effects-by-frequency": "rare",
+    "side-effects-by-frequency": "rare", "suggested-claims": "hedged",
 }
 #: Extra parameter values (with the synthetic drug where the query takes one).
 EXTRA = {

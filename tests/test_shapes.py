@@ -156,7 +156,8 @@ def test_shapes_cover_the_required_classes() -> None:
     targets = {q.object.value for q in store.quads_for_pattern(None, NamedNode(SH + "targetClass"), None)}
     required = {NTX + name for name in (
         "Claim", "Indication", "SideEffect", "MechanismOfAction", "ScaleConcept", "SourceDocument",
-        "TreatmentDuration", "WarningSign", "Statement", "Drug", "Precaution", "Formulation", "Regimen")}
+        "TreatmentDuration", "WarningSign", "Statement", "Drug", "Precaution", "Formulation", "Regimen",
+        "SourceModality")}
     required |= {"http://www.w3.org/ns/oa#" + name for name in
                  ("SpecificResource", "TextQuoteSelector", "TextPositionSelector")}
     assert required <= targets, f"no shape targets {sorted(required - targets)}"
@@ -170,12 +171,14 @@ def test_shapes_cover_the_required_classes() -> None:
 def test_report_text_has_one_line_per_result() -> None:
     report = validate_fixture(FIXTURES / "Indication-evidenceQuote.ttl")
     lines = report.text.splitlines()
-    assert len(lines) == len(report.results) == 2
-    assert all(line.startswith("ex:indication -> ntx:evidenceQuote: ") for line in lines)
+    assert len(lines) == len(report.results) == 3
+    assert sorted(line.split(": ", 1)[0] for line in lines) == [
+        "ex:indication -> ntx:evidenceQuote", "ex:indication -> ntx:evidenceQuote",
+        "ex:indication -> ntx:principalQuote"]
     assert {r.focus_node for r in report.results} == {"https://example.org/fixture/indication"}
-    assert {r.path for r in report.results} == {NTX + "evidenceQuote"}
+    assert {r.path for r in report.results} == {NTX + "evidenceQuote", NTX + "principalQuote"}
     summary = report.summary()
-    assert "\n" not in summary and summary.startswith("does not conform: 2 violations")
+    assert "\n" not in summary and summary.startswith("does not conform: 3 violations")
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.conforms = True  # type: ignore[misc]
 

@@ -19,6 +19,7 @@ from pyoxigraph import (
     CanonicalizationAlgorithm,
     Dataset,
     DefaultGraph,
+    Literal,
     Quad,
     RdfFormat,
     Triple,
@@ -99,3 +100,56 @@ def test_bundled_file_has_no_blank_nodes_and_the_same_ntriples(path: Path) -> No
     blank = [t for t in oxigraph_triples if isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode)]
     assert not blank, f"{name(path)} has blank nodes: {blank[:3]}"
     assert ntriples_lines(oxigraph_triples) == ntriples_lines(with_rdflib(path)[1])
+
+
+# --- OWL 2 DL: every entity the bundled graph uses is declared -------------------------
+
+OWL = "http://www.w3.org/2002/07/owl#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+PROPERTY_KINDS = {OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty"}
+#: The OWL 2 built-in vocabulary that the bundled graph uses without declaring it (the
+#: structural specification's reserved IRIs; the built-in annotation properties among them).
+BUILT_IN = {RDF + "type", RDFS + "label", RDFS + "comment", RDFS + "subClassOf", RDFS + "subPropertyOf",
+            RDFS + "domain", RDFS + "range", OWL + "versionIRI", OWL + "versionInfo", OWL + "priorVersion"}
+
+
+def bundled_triples() -> list[Triple]:
+    return [t for path in resources.bundled_files() for t in with_oxigraph(path)]
+
+
+def declarations() -> dict[str, set[str]]:
+    """Each declared IRI with the OWL kinds it is declared as."""
+    kinds: dict[str, set[str]] = {}
+    for t in bundled_triples():
+        if t.predicate.value == RDF + "type" and t.object.value.startswith(OWL):
+            kinds.setdefault(t.subject.value, set()).add(t.object.value)
+    return kinds
+
+
+def test_every_property_used_is_declared_once() -> None:
+    """The OWL API reads the export as strict OWL 2 DL only if every property it meets is declared as
+    exactly one of object, datatype or annotation property (schema:name once was not)."""
+    kinds = declarations()
+    used = {t.predicate.value for t in bundled_triples()} - BUILT_IN
+    undeclared = sorted(p for p in used if not kinds.get(p, set()) & PROPERTY_KINDS)
+    assert not undeclared, f"properties used but not declared: {undeclared}"
+    ambiguous = sorted(p for p in used if len(kinds[p] & PROPERTY_KINDS) > 1)
+    assert not ambiguous, f"properties declared as more than one kind: {ambiguous}"
+
+
+def test_every_class_used_is_declared() -> None:
+    kinds = declarations()
+    used = {t.object.value for t in bundled_triples() if t.predicate.value == RDF + "type"}
+    used |= {t.object.value for t in bundled_triples() if t.predicate.value in (RDFS + "subClassOf", RDFS + "domain")}
+    used = {c for c in used if not c.startswith(OWL)}
+    undeclared = sorted(c for c in used if OWL + "Class" not in kinds.get(c, set()))
+    assert not undeclared, f"classes used but not declared as owl:Class: {undeclared}"
+
+
+def test_object_and_datatype_properties_take_the_right_kind_of_value() -> None:
+    kinds = declarations()
+    wrong = [str(t) for t in bundled_triples()
+             if (OWL + "ObjectProperty" in kinds.get(t.predicate.value, set()) and isinstance(t.object, Literal))
+             or (OWL + "DatatypeProperty" in kinds.get(t.predicate.value, set()) and not isinstance(t.object, Literal))]
+    assert not wrong, f"values of the wrong kind: {wrong[:5]}"

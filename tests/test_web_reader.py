@@ -1,15 +1,14 @@
 """The source reader's marks without a browser: nested and crossing quotes,
-uncited sentences, the text kept exactly, and where a source's file is found."""
+uncited sentences with their reasons, the text kept exactly."""
 
 from __future__ import annotations
 
 import re
 from html import unescape
-from pathlib import Path
 
 import pytest
 
-from ntx_graph.server.reader import SourceQuote, find_file, marked_text, sentences, uncited
+from ntx_graph.server.reader import SourceQuote, marked_text, uncited
 
 TEXT = "Alpha beta gamma. Delta <epsilon> & zeta!\nEta: theta.\n"
 
@@ -60,21 +59,3 @@ def test_uncited_sentences_carry_their_reason() -> None:
     html = marked_text(TEXT, cited, gaps)
     assert '<span class="uncited" title="not cited: a heading">Eta: theta.</span>' in html
     assert "&lt;epsilon&gt; &amp; zeta!" in html
-
-
-def test_sentences_split_as_the_coverage_check_does() -> None:
-    assert [(s.text, s.start, s.end) for s in sentences("Title\nOne. Two?\n  Three!  \nA: b. c:\n")] == [
-        ("Title", 0, 5), ("One.", 6, 10), ("Two?", 11, 15), ("Three!", 18, 24), ("A: b. c:", 27, 35)]
-
-
-def test_a_source_file_is_found_only_under_its_folders(tmp_path: Path) -> None:
-    data = tmp_path / "data" / "mine.ttl"
-    data.parent.mkdir()
-    data.write_text("", encoding="utf-8")
-    (tmp_path / "data" / "doc.txt").write_text("x", encoding="utf-8")
-    (tmp_path / "up.txt").write_text("x", encoding="utf-8")
-    assert find_file("doc.txt", [data]) == tmp_path / "data" / "doc.txt"
-    assert find_file("up.txt", [data]) == tmp_path / "up.txt"  # a parent of the data file's folder
-    assert find_file("../up.txt", [data]) is None
-    assert find_file(str(tmp_path / "up.txt"), [data]) is None
-    assert find_file("ontology/sources/facts-about-naltrexone.txt", []) is not None

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from ntx_graph.errors import NtxError, QueryNotFound
+from ntx_graph.record import Record
 from ntx_graph.resources import queries_dir
 
 #: The types a parameter may have.
@@ -37,15 +37,19 @@ _PARAM = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Record):
     """A typed parameter of a saved query."""
 
+    __slots__ = ("name", "type", "default", "description", "of_class")  # noqa: RUF023 (the fields' order)
     name: str
     type: str
-    default: str | None = None
-    description: str = ""
-    of_class: str | None = None
+    default: str | None
+    description: str
+    of_class: str | None
+
+    def __init__(self, name: str, type: str, default: str | None = None, description: str = "",
+                 of_class: str | None = None) -> None:
+        self._init(name=name, type=type, default=default, description=description, of_class=of_class)
 
     @property
     def required(self) -> bool:
@@ -53,16 +57,21 @@ class Parameter:
         return self.default is None
 
 
-@dataclass(frozen=True)
-class SavedQuery:
+class SavedQuery(Record):
     """A saved SPARQL query and the metadata from its header."""
 
+    __slots__ = ("name", "title", "description", "text", "path", "parameters")  # noqa: RUF023 (the fields' order)
     name: str
     title: str
     description: str
     text: str
     path: Path
-    parameters: tuple[Parameter, ...] = field(default=())
+    parameters: tuple[Parameter, ...]
+
+    def __init__(self, name: str, title: str, description: str, text: str, path: Path,
+                 parameters: tuple[Parameter, ...] = ()) -> None:
+        self._init(name=name, title=title, description=description, text=text, path=path,
+                   parameters=tuple(parameters))
 
     @property
     def form(self) -> str:
@@ -97,9 +106,9 @@ def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery
     """Read one ``.rq`` file and its header.
 
     >>> from ntx_graph.resources import queries_dir
-    >>> q = parse_saved_query(queries_dir() / "approved-indications.rq")
+    >>> q = parse_saved_query(queries_dir() / "primary-uses.rq")
     >>> q.name, q.form
-    ('approved-indications', 'SELECT')
+    ('primary-uses', 'SELECT')
     """
     try:
         text = path.read_text(encoding="utf-8")

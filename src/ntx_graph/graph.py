@@ -4,12 +4,9 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
-import logging
+import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from typing import Literal as Kind
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
 
@@ -29,15 +26,19 @@ from ntx_graph.results import QueryResult
 from ntx_graph.results import Term as AnyTerm
 from ntx_graph.sparql_text import analyse, check_policy
 
+TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, Literal, TypeVar
+
     import rdflib
 
     from ntx_graph.validate import ValidationReport
 
-Engine = Kind["oxigraph", "rdflib"]
+    Engine = Literal["oxigraph", "rdflib"]
+    _T = TypeVar("_T")
+
 ENGINES: tuple[Engine, ...] = ("oxigraph", "rdflib")
-_T = TypeVar("_T")
-_log = logging.getLogger(__name__)
 
 
 class KnowledgeGraph:
@@ -46,7 +47,7 @@ class KnowledgeGraph:
     >>> kg = KnowledgeGraph.open()
     >>> kg.run("is-narcotic").boolean
     False
-    >>> [row["conditionLabel"] for row in kg.run("approved-indications").to_python()]
+    >>> [row["condition"] for row in kg.run("primary-uses").to_python()]
     ['alcohol dependence', 'opioid dependence']
     """
 
@@ -151,6 +152,8 @@ class KnowledgeGraph:
         if engine not in ENGINES:
             raise NtxError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
         info = analyse(sparql)
+        _debug("analysed: %s, where { at %d, federation %s, relative IRIs %s; engine %s, %d bound, timeout %s",
+               info.form, info.where, info.federation, info.relative_iris, engine, len(bindings or {}), timeout)
         check_policy(info, allow_federation=allow_federation, engine=engine)
         text = bind_values(sparql, bindings) if bindings else sparql
         if base is not None:
@@ -220,7 +223,18 @@ class KnowledgeGraph:
 
     def export(self, fmt: str = "turtle") -> bytes:
         """The whole graph in ``fmt`` (turtle, ntriples, jsonld, rdfxml,
-        trig): sorted, prefixes kept, byte-identical across runs."""
+        trig, nanopub): sorted, prefixes kept, byte-identical across runs. TriG puts the
+        ontology and the facts in named graphs (see :mod:`ntx_graph.trig`);
+        ``nanopub`` writes one nanopublication per claim, as TriG (see
+        :mod:`ntx_graph.nanopub`)."""
+        if fmt == "trig":
+            from ntx_graph.trig import export_trig
+
+            return export_trig(self)
+        if fmt == "nanopub":
+            from ntx_graph.nanopub import export_nanopublications
+
+            return export_nanopublications(self)
         return export_store(self.store, fmt, self.prefixes)
 
     def validate(self) -> ValidationReport:
@@ -230,6 +244,15 @@ class KnowledgeGraph:
         bundled = set(resources.bundled_files())
         extra = [p for p in self.files if p not in bundled]
         return validate(extra, include_bundled=any(p in bundled for p in self.files))
+
+
+def _debug(message: str, *args: object) -> None:
+    """Log at DEBUG, a logger for this module, only if logging is in use:
+    importing logging costs the CLI's start-up ~3 ms, and a program that
+    configured logging has imported it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(__name__).debug(message, *args)
 
 
 def _too_many(limit: int, what: str) -> TooManyResults:
@@ -315,6 +338,7 @@ def _in_child(work: Callable[[], _T], timeout: float | None) -> _T:
     writer.close()
     try:
         if not reader.poll(timeout):
+            _debug("rdflib child %s ran past %s s: killed", process.pid, timeout)
             raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
         try:
             kind, value = reader.recv()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ntx_graph import __version__, resources
+from ntx_graph import __version__
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -35,10 +35,11 @@ class SourceInfo:
     path: str
     recorded_sha256: str
     actual_sha256: str | None
+    file: Path | None = None
 
     @property
     def matches(self) -> bool:
-        """Whether the bundled file's SHA-256 equals the recorded one."""
+        """Whether the file's SHA-256 equals the recorded one."""
         return self.recorded_sha256 == self.actual_sha256
 
 
@@ -56,14 +57,14 @@ class GraphInfo:
 def graph_info(kg: KnowledgeGraph) -> GraphInfo:
     """Collect the summary of ``kg``."""
     classes = tuple((str(r["class"]), int(r["instances"])) for r in kg.query(_CLASSES).to_python())
+    from ntx_graph.provenance import source_files
+
+    located = source_files(kg)  # resolved against the data file that declares each source
     sources = []
     for row in kg.query(_SOURCES).to_python():
-        file = resources.ontology_dir().parent / row["path"]
-        relative = Path(row["path"])
-        if not file.is_file() and relative.parts[:1] == ("ontology",):  # installed wheel: under the data folder
-            file = resources.ontology_dir().joinpath(*relative.parts[1:])
-        actual = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
-        sources.append(SourceInfo(row["doc"], row["title"] or "", row["path"], row["sha"], actual))
+        file = located.get(str(row["doc"]))
+        actual = hashlib.sha256(file.read_bytes()).hexdigest() if file is not None else None
+        sources.append(SourceInfo(row["doc"], row["title"] or "", row["path"], row["sha"], actual, file))
     return GraphInfo(__version__, len(kg), tuple(str(f) for f in kg.files), classes, tuple(sources))
 
 
@@ -78,7 +79,10 @@ def summary_text(kg: KnowledgeGraph) -> str:
     for s in info.sources:
         state = "matches" if s.matches else ("file missing" if s.actual_sha256 is None else "MISMATCH")
         out.append(f"  {s.title} ({s.path})")
+        out.append(f"    file {s.file} (present)" if s.file is not None else "    file missing")
         out.append(f"    sha256 {s.recorded_sha256} ({state})")
+        if s.actual_sha256 is not None and not s.matches:
+            out.append(f"    the file's sha256 is {s.actual_sha256}")
     return "\n".join(out) + "\n"
 
 

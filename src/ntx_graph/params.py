@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 
 from pyoxigraph import Literal, NamedNode
 
@@ -12,9 +11,11 @@ from ntx_graph.catalog import Parameter, SavedQuery
 from ntx_graph.errors import ParameterError
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-_CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)$")
-_INTEGER = re.compile(r"^[+-]?[0-9]+$")
-_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+# Patterns are compiled on first use (re caches them), not at import: the CLI's
+# start-up compiles only what the command runs.
+_CURIE = r"([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)"
+_INTEGER = r"[+-]?[0-9]+"
+_DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 
 Term = NamedNode | Literal
 
@@ -29,7 +30,7 @@ def expand_iri(value: str, prefixes: Mapping[str, str]) -> NamedNode:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     else:
-        match = _CURIE.match(text)
+        match = re.fullmatch(_CURIE, text)
         if match and (match.group(1) or "") in prefixes:
             text = prefixes[match.group(1) or ""] + match.group(2)
     try:
@@ -50,12 +51,14 @@ def to_term(param: Parameter, value: str, prefixes: Mapping[str, str]) -> Term:
     if param.type == "string":
         return Literal(value)
     if param.type == "integer":
-        if not _INTEGER.match(value.strip()):
+        if not re.fullmatch(_INTEGER, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not an integer")
         return Literal(str(int(value)), datatype=NamedNode(XSD + "integer"))
     if param.type == "decimal":
-        if not _DECIMAL.match(value.strip()):
+        if not re.fullmatch(_DECIMAL, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not a decimal number")
+        from decimal import Decimal, InvalidOperation
+
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
@@ -104,15 +107,15 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
 
 # -- binding: one VALUES block, the same for every engine ----------------------
 
-_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_VARNAME = r"[A-Za-z_][A-Za-z0-9_]*"
 #: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
-_IRI_TEXT = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
+_IRI_TEXT = r'[^<>"{}|^`\\\x00-\x20]*'
 #: A SPARQL string literal with an optional language tag or datatype IRI.
-_LITERAL_TEXT = re.compile(
+_LITERAL_TEXT = (
     r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
     r'(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<[^<>"{}|^`\\\x00-\x20]*>)?'
 )
-_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]", re.DOTALL)
+_ESCAPE_OR_CHAR = r"(?s)\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\.|[^\\]"
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
@@ -134,12 +137,12 @@ def term_text(term: Term) -> str:
     from pyoxigraph import RdfFormat, parse
 
     if isinstance(term, NamedNode):
-        if not _IRI_TEXT.fullmatch(term.value):
+        if not re.fullmatch(_IRI_TEXT, term.value):
             raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
         text = str(term)
     elif isinstance(term, Literal):
         text = _guard_codepoint_escapes(str(term))
-        if not _LITERAL_TEXT.fullmatch(text):
+        if not re.fullmatch(_LITERAL_TEXT, text):
             raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
     else:
         raise ParameterError("only IRIs and literals can be bound to parameters")
@@ -155,7 +158,7 @@ def term_text(term: Term) -> str:
 def _guard_codepoint_escapes(text: str) -> str:
     out: list[str] = []
     after_backslash = after_codepoint = False
-    for match in _ESCAPE_OR_CHAR.finditer(text):
+    for match in re.finditer(_ESCAPE_OR_CHAR, text):
         tok = match.group()
         if (after_backslash and tok in ("u", "U")) or (after_codepoint and tok in _HEX_DIGITS):
             # rdflib reads up to 8 hex digits after \u, so hex digits right
@@ -175,7 +178,7 @@ def values_block(bindings: Mapping[str, Term]) -> str:
     """
     names = list(bindings)
     for name in names:
-        if not _VARNAME.fullmatch(name):
+        if not re.fullmatch(_VARNAME, name):
             raise ParameterError(f"{name!r} is not a variable name")
     terms = " ".join(term_text(bindings[name]) for name in names)
     return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
@@ -222,6 +225,3 @@ def _group_end(text: str, brace: int) -> int:
                 return brace + tok.start
     raise ParameterError("cannot bind parameters: the WHERE group is not closed")
 
-
-#: The name the remote module used for :func:`bind_values`.
-inject_values = bind_values

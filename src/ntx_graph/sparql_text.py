@@ -25,10 +25,10 @@ hand-written over one compiled regex because importing a SPARQL parser
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ntx_graph.errors import QueryRefused, QuerySyntaxError
+from ntx_graph.record import Record
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -40,12 +40,43 @@ MAX_NESTING = 256
 NO_OUTBOUND = "ntx-graph makes no outbound connections from a query"
 READ_ONLY = "SPARQL Update is not accepted: ntx-graph queries are read-only"
 
-_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
-         "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
-_CHARS = _BASE + r"_\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+
+
+def _or_non_ascii(members: str) -> str:
+    """A regex class of the ASCII ``members`` and every non-ASCII character,
+    written as the negation of the other ASCII characters: a positive class
+    over Unicode ranges costs re ~10 ms to compile per use, this costs
+    nothing. (Which non-ASCII characters may stand in a name is checked
+    afterwards, by :func:`_pn_chars`.)"""
+    out, code = [], 0
+    while code < 128:
+        if chr(code) in members:
+            code += 1
+            continue
+        end = code
+        while end + 1 < 128 and chr(end + 1) not in members:
+            end += 1
+        out.append(f"\\x{code:02x}" + (f"-\\x{end:02x}" if end > code else ""))
+        code = end + 1
+    return "[^" + "".join(out) + "]"
+
+
+_ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_DIGITS = "0123456789"
+_B = _or_non_ascii(_ALPHA)  # PN_CHARS_BASE
+_BU0 = _or_non_ascii(_ALPHA + "_" + _DIGITS)  # a variable's characters
+_C = _or_non_ascii(_ALPHA + "_-" + _DIGITS)  # PN_CHARS
+_CD = _or_non_ascii(_ALPHA + "_-." + _DIGITS)
+_CDC = _or_non_ascii(_ALPHA + "_-.:" + _DIGITS)
+_CC = _or_non_ascii(_ALPHA + "_-:" + _DIGITS)
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
-_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
-_LOCAL = rf"(?:[{_BASE}_:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
+_PREFIX = rf"{_B}(?:{_CD}*{_C})?"
+_LOCAL = rf"(?:{_or_non_ascii(_ALPHA + '_:' + _DIGITS)}|{_PLX})(?:(?:{_CDC}|{_PLX})*(?:{_CC}|{_PLX}))?"
+#: The non-ASCII ranges of SPARQL's PN_CHARS (PN_CHARS_BASE and the extra
+#: combining characters), as sorted (first, last) pairs.
+_PN_RANGES = ((0xB7, 0xB7), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x37D), (0x37F, 0x1FFF), (0x200C, 0x200D),
+              (0x203F, 0x2040), (0x2070, 0x218F), (0x2C00, 0x2FEF), (0x3001, 0xD7FF), (0xF900, 0xFDCF),
+              (0xFDF0, 0xFFFD), (0x10000, 0xEFFFF))
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _EXP = r"[eE][+-]?[0-9]+"
 _LEXICON = rf"""
@@ -54,18 +85,18 @@ _LEXICON = rf"""
   | (?P<string>'''(?:'{{0,2}}(?:[^'\\]|\\.))*'''|\"\"\"(?:"{{0,2}}(?:[^"\\]|\\.))*\"\"\"
                |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
   | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
-  | (?P<var>[?$][{_BASE}_0-9][{_BASE}_0-9\u00b7\u0300-\u036f\u203f-\u2040]*)
-  | (?P<bnode>_:[{_BASE}_0-9](?:[{_CHARS}.]*[{_CHARS}])?)
+  | (?P<var>[?$]{_BU0}+)
+  | (?P<bnode>_:{_BU0}(?:{_CD}*{_C})?)
   | (?P<pname>(?:{_PREFIX})?:(?:{_LOCAL})?)
-  | (?P<word>[{_BASE}][{_BASE}_0-9]*)
+  | (?P<word>{_B}{_BU0}*)
   | (?P<number>[0-9]+\.[0-9]*{_EXP}|\.?[0-9]+{_EXP}|[0-9]*\.[0-9]+|[0-9]+)
   | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
   | (?P<punct>\^\^|&&|\|\||!=|<=|>=|<<|>>|\{{\||\|}}|[{{}}()\[\];,.*=!<>|+\-/^?~])
   | (?P<other>.)
 """
 _OPEN, _CLOSE = frozenset("{(["), frozenset("})]")
-_ESCAPE_RDFLIB = re.compile(r"\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)", re.IGNORECASE)
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_ESCAPE_RDFLIB = r"(?i)\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)"  # compiled on first use (re caches it)
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:"
 
 
 @lru_cache(maxsize=2)
@@ -73,13 +104,16 @@ def _lexer(comment_end: str) -> re.Pattern[str]:
     return re.compile(_LEXICON.replace("COMMENT", f"[^{comment_end}]*"), re.VERBOSE | re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(Record):
     """A lexical token: its kind, its text and where it starts."""
 
+    __slots__ = ("kind", "text", "start")  # noqa: RUF023 (the fields' order)
     kind: str
     text: str
     start: int
+
+    def __init__(self, kind: str, text: str, start: int) -> None:
+        self._init(kind=kind, text=text, start=start)
 
     @property
     def keyword(self) -> str:
@@ -87,41 +121,52 @@ class Token:
         return self.text.upper() if self.kind == "word" and self.text.isascii() else ""
 
 
-@dataclass(frozen=True)
-class QueryInfo:
-    """What :func:`analyse` found in a SPARQL text (offsets index ``text``)."""
+class QueryInfo(Record):
+    """What :func:`analyse` found in a SPARQL text (offsets index ``text``).
 
+    ``form``: SELECT, CONSTRUCT, ASK, DESCRIBE, or ``""`` for an update.
+    ``update``: whether the text is (or smuggles) a SPARQL Update request.
+    ``operation``: the first operation keyword (a form or an update keyword).
+    ``where``: the offset of the ``{`` opening the outer WHERE group, -1 if
+    none; ``construct_where``: whether it is the short ``CONSTRUCT WHERE {``.
+    ``federation``: the federation keywords found, in order (SERVICE, FROM,
+    FROM NAMED); ``services``, ``from_graphs``, ``from_named``, ``graphs``:
+    what follows SERVICE, FROM, FROM NAMED and GRAPH, as written (an IRI, a
+    prefixed name or a variable). ``has_base`` and ``prefixes``: what the
+    prologue declares. ``relative_iris``: IRIs written relative (``<x>``),
+    which need a base. ``rdflib_problem``: why rdflib's reading (escapes
+    expanded) cannot be placed, ``""`` when it can; Oxigraph does not read
+    the text that way.
+    """
+
+    __slots__ = ("text", "form", "update", "operation", "where", "construct_where",  # noqa: RUF023 (the order)
+                 "federation", "services", "from_graphs", "from_named", "graphs", "has_base", "prefixes",
+                 "relative_iris", "rdflib_problem")
     text: str
-    #: ``SELECT``, ``CONSTRUCT``, ``ASK``, ``DESCRIBE``, or ``""`` for an update.
     form: str
-    #: Whether the text is (or smuggles) a SPARQL Update request.
     update: bool
-    #: The first operation keyword (a form or an update keyword).
     operation: str
-    #: Offset of the ``{`` opening the outer WHERE group; -1 if none.
     where: int
-    #: Whether the WHERE group is the short ``CONSTRUCT WHERE { ... }``.
-    construct_where: bool = False
-    #: The federation keywords found, in order: SERVICE, FROM, FROM NAMED.
-    federation: tuple[str, ...] = ()
-    #: The IRIs (or ``?var``) after SERVICE, FROM, FROM NAMED and GRAPH, as written.
-    services: tuple[str, ...] = ()
-    from_graphs: tuple[str, ...] = ()
-    from_named: tuple[str, ...] = ()
-    graphs: tuple[str, ...] = ()
-    #: Whether the prologue declares BASE, and the prefixes it declares.
-    has_base: bool = False
-    prefixes: dict[str, str] = field(default_factory=dict)
-    #: Relative IRIs written in the text (``<x>``), which need a base IRI.
-    relative_iris: tuple[str, ...] = ()
-    #: Why rdflib's reading of the text (escapes expanded) cannot be placed;
-    #: ``""`` when it can. Oxigraph does not read the text that way.
-    rdflib_problem: str = ""
+    construct_where: bool
+    federation: tuple[str, ...]
+    services: tuple[str, ...]
+    from_graphs: tuple[str, ...]
+    from_named: tuple[str, ...]
+    graphs: tuple[str, ...]
+    has_base: bool
+    prefixes: dict[str, str]
+    relative_iris: tuple[str, ...]
+    rdflib_problem: str
 
-    @property
-    def is_graph_form(self) -> bool:
-        """Whether the answer is a graph (CONSTRUCT, DESCRIBE)."""
-        return self.form in ("CONSTRUCT", "DESCRIBE")
+    def __init__(self, text: str, form: str, update: bool, operation: str, where: int, *,
+                 construct_where: bool = False, federation: tuple[str, ...] = (), services: tuple[str, ...] = (),
+                 from_graphs: tuple[str, ...] = (), from_named: tuple[str, ...] = (), graphs: tuple[str, ...] = (),
+                 has_base: bool = False, prefixes: dict[str, str] | None = None,
+                 relative_iris: tuple[str, ...] = (), rdflib_problem: str = "") -> None:
+        self._init(text=text, form=form, update=update, operation=operation, where=where,
+                   construct_where=construct_where, federation=federation, services=services,
+                   from_graphs=from_graphs, from_named=from_named, graphs=graphs, has_base=has_base,
+                   prefixes=dict(prefixes or {}), relative_iris=relative_iris, rdflib_problem=rdflib_problem)
 
 
 def _where(text: str, offset: int) -> str:
@@ -149,6 +194,10 @@ def _tokens(text: str, comment_end: str) -> list[Token]:
         value = match.group()
         if kind == "other":
             raise _Unreadable(_other_message(value, text, match.start()), match.start())
+        if not value.isascii() and kind in ("var", "bnode", "pname", "word"):
+            bad = next((c for c in value if not c.isascii() and not _pn_char(c)), "")
+            if bad:
+                raise _Unreadable(_other_message(bad, text, match.start()), match.start())
         if kind == "word" and not value.isascii():
             folds = _folds_to(value)
             raise _Unreadable(f"the word {value!r} is not SPARQL: keywords and function names are ASCII letters"
@@ -163,6 +212,15 @@ def _tokens(text: str, comment_end: str) -> list[Token]:
                 depth -= 1
         out.append(Token(kind, value, match.start()))
     return out
+
+
+def _pn_char(char: str) -> bool:
+    """Whether a non-ASCII ``char`` may stand in a name (PN_CHARS)."""
+    from bisect import bisect_right
+
+    code = ord(char)
+    i = bisect_right(_PN_RANGES, (code, 0x10FFFF)) - 1
+    return i >= 0 and _PN_RANGES[i][0] <= code <= _PN_RANGES[i][1]
 
 
 def _other_message(char: str, text: str, offset: int) -> str:
@@ -199,22 +257,27 @@ def expand_escapes(text: str) -> str:
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             raise ValueError(f"the codepoint escape {match.group()} is not a character")
         return chr(code)
-    return _ESCAPE_RDFLIB.sub(char, text)
+    if "\\" not in text:
+        return text
+    return re.sub(_ESCAPE_RDFLIB, char, text)
 
 
 def _keyword_hits(toks: list[Token]) -> list[tuple[int, str]]:
-    """(index, keyword) for each token holding a federation or update keyword,
-    also glued to what follows (``SERVICEex:a``, ``FROM:g``, ``DROPALL``), and
-    in a prefix that ``str.upper()`` turns into one (rdflib)."""
+    """(index, keyword) for each bare word or prefix that holds a federation
+    or update keyword anywhere: Oxigraph matches keywords (and ``true``,
+    ``false``) without a word boundary, so ``SERVICEex:a`` is ``SERVICE
+    ex:a`` and ``?s ?p trueSERVICE <x> {}`` is ``?s ?p true . SERVICE <x>
+    {}``. The word is upper-cased with ``str.upper()``, as rdflib does. No
+    SPARQL keyword or function name holds one of these words, so only a
+    prefix named like ``service:`` or ``from:`` is refused needlessly."""
     hits: list[tuple[int, str]] = []
     for i, tok in enumerate(toks):
         if tok.kind not in ("word", "pname"):
             continue
-        head = tok.text.partition(":")[0] if tok.kind == "pname" else tok.text
-        upper = head.upper()
-        hits += [(i, k) for k in FEDERATION_KEYWORDS if upper.startswith(k)]
+        upper = (tok.text.partition(":")[0] if tok.kind == "pname" else tok.text).upper()
+        hits += [(i, k) for k in FEDERATION_KEYWORDS if k in upper]
         if tok.kind == "word":
-            hits += [(i, k) for k in UPDATE_KEYWORDS if upper.startswith(k)]
+            hits += [(i, k) for k in UPDATE_KEYWORDS if k in upper]
     return hits
 
 
@@ -259,7 +322,10 @@ def analyse(text: str) -> QueryInfo:
     info = _read(text, toks)
     if needs_second and rdflib_toks:
         extra = _keyword_hits(rdflib_toks)
-        federation = tuple(dict.fromkeys(info.federation + tuple(k for _, k in extra if k in FEDERATION_KEYWORDS)))
+        federation = info.federation
+        for keyword in FEDERATION_KEYWORDS:  # what rdflib's reading finds beyond Oxigraph's, once each
+            beyond = sum(k == keyword for _, k in extra) - sum(k.startswith(keyword) for k in info.federation)
+            federation += (keyword,) * max(0, beyond)
         updates = [k for _, k in extra if k in UPDATE_KEYWORDS]
         info = _replace(info, federation=federation, update=info.update or bool(updates),
                         operation=info.operation if info.update or not updates else updates[0],
@@ -270,9 +336,9 @@ def analyse(text: str) -> QueryInfo:
 
 
 def _replace(info: QueryInfo, **changes: object) -> QueryInfo:
-    from dataclasses import replace
-
-    return replace(info, **changes)  # type: ignore[arg-type]
+    copy = info.replace(**changes)
+    assert isinstance(copy, QueryInfo)
+    return copy
 
 
 def _read(text: str, toks: list[Token]) -> QueryInfo:
@@ -305,7 +371,8 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         if keyword in UPDATE_KEYWORDS:
             continue
         tok = toks[j]
-        glued = tok.text[len(keyword):]
+        upper = tok.text.upper()
+        glued = tok.text[upper.find(keyword) + len(keyword):] if len(upper) == len(tok.text) else ""
         nxt = j + 1
         if keyword == "FROM" and not glued and nxt < len(toks) and toks[nxt].keyword == "NAMED":
             keyword, nxt = "FROM NAMED", nxt + 1
@@ -315,7 +382,7 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         {"SERVICE": services, "FROM": from_graphs, "FROM NAMED": from_named}[keyword].append(target)
         federation.append(keyword)
     graphs = [toks[j + 1].text for j, t in enumerate(toks[:-1]) if t.keyword == "GRAPH"]
-    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not _SCHEME.match(t.text[1:]))
+    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not re.match(_SCHEME, t.text[1:]))
     where, short = _where_brace(toks, i)
     return QueryInfo(
         text=text, form="" if update else first, update=update,
@@ -373,11 +440,20 @@ def operation(text: str) -> str:
 
 
 def is_update(text: str) -> bool:
-    """Whether ``text`` is (or smuggles) a SPARQL Update request."""
+    """Whether ``text`` is (or smuggles) a SPARQL Update request; also True
+    for text the analyser cannot read, so that a caller using this as a gate
+    lets nothing unclassified through. :func:`analyse` and
+    :func:`check_policy` say why.
+
+    >>> is_update("#x\\rDROP ALL"), is_update("ASK {}"), is_update("\\\\ DROP")
+    (True, False, True)
+    """
     try:
         return analyse(text).update
-    except (QuerySyntaxError, QueryRefused):
+    except QueryRefused:
         return False
+    except QuerySyntaxError:
+        return True
 
 
 def where_brace(text: str) -> int:

@@ -1,231 +1,380 @@
-"""The HTTP glue: a ThreadingHTTPServer whose handler turns each request into
-a Request for the router and writes back its Response."""
+"""Serving the ASGI adapter with uvicorn.
+
+:class:`NtxServer` binds the socket (so that a port in use is reported
+before anything starts), starts the query workers, and serves with uvicorn:
+HTTP/1.1 with keep-alive, a listen backlog of ``BACKLOG``, httptools'
+request parsing (a duplicate or conflicting Content-Length, a bad chunked
+body or a bad request line is refused) and graceful shutdown (new requests
+get 503, those in flight finish within the grace period). uvicorn's own
+error answers go through :class:`Protocol`, so that they also carry the
+security headers and say 414, 431, 501 or 505 where that is the reason.
+
+:func:`serve` is ``ntx-graph serve``: one process, or ``processes`` server
+processes sharing one listening socket, each with its own workers.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
+import logging
+import multiprocessing
 import signal
 import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ntx_graph import __version__
+import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 from ntx_graph.errors import NtxError
 from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.server.asgi import App, HostPolicy
+from ntx_graph.server.cache import ResponseCache
 from ntx_graph.server.limits import Limits
-from ntx_graph.server.messages import Request, Response, text
 from ntx_graph.server.router import SECURITY_HEADERS, Router
 from ntx_graph.server.snapshot import Snapshot
-from ntx_graph.server.workers import WorkerPool
+from ntx_graph.server.workers import DumpedGraph, GraphSource, WorkerPool
 
-#: The most of an oversized body read (and discarded) so the client sees the 413.
-_DRAIN_LIMIT = 8 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+BACKLOG = 1024
+#: The most bytes of request line plus headers (431 past it, 414 for the URL alone).
+MAX_HEAD_BYTES = 64 * 1024
+#: Open connections a server process keeps; more are answered 503 and closed.
+MAX_CONNECTIONS = 1000
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+_REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fields Too Large",
+            501: b"Not Implemented", 503: b"Service Unavailable", 505: b"HTTP Version Not Supported"}
+_SECURITY = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in SECURITY_HEADERS.items())
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Hands each request to the server's router."""
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
-    server: NtxServer
-    server_version = f"ntx-graph/{__version__}"
-    protocol_version = "HTTP/1.0"  # one request per connection: shutdown never waits on idle keep-alives
-    timeout = 30  # seconds a client may stay silent
 
-    def do_GET(self) -> None:
-        self._handle()
+class Protocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with bounded request heads, a cap on
+    connections, and error answers that carry the security headers."""
 
-    def do_HEAD(self) -> None:
-        self._handle()
+    url_limit = MAX_HEAD_BYTES
 
-    def do_POST(self) -> None:
-        self._handle()
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_bytes = 0
+        self._refusal: _Refusal | None = None
+        if len(self.connections) > MAX_CONNECTIONS:
+            self._answer(503, "too many open connections; try again shortly", b"Retry-After: 1\r\n")
 
-    def do_OPTIONS(self) -> None:
-        self._handle()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
 
-    def do_PUT(self) -> None:
-        self._handle()
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.url_limit:
+            self._refusal = _Refusal(414, f"the URL is longer than the limit of {self.url_limit} bytes; "
+                                          "POST the query instead")
+            raise self._refusal
 
-    def do_DELETE(self) -> None:
-        self._handle()
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._refusal = _Refusal(431, f"the request's headers are larger than the limit of {MAX_HEAD_BYTES} "
+                                          "bytes")
+            raise self._refusal
+        super().on_header(name, value)
 
-    def do_PATCH(self) -> None:
-        self._handle()
+    def on_headers_complete(self) -> None:
+        version = self.parser.get_http_version()
+        if version not in ("1.0", "1.1"):
+            self._refusal = _Refusal(505, f"only HTTP/1.0 and HTTP/1.1 are served, not HTTP/{version}")
+            raise self._refusal
+        super().on_headers_complete()
 
-    def setup(self) -> None:
-        """Register the connection as idle until its request line arrives."""
-        super().setup()
-        self.server.track(self.connection, idle=True)
-
-    def parse_request(self) -> bool:
-        """Mark the connection busy: a request has started."""
-        self.server.track(self.connection, idle=False)
-        return super().parse_request()
-
-    def finish(self) -> None:
-        """Forget the connection."""
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
         try:
-            super().finish()
-        finally:
-            self.server.untrack(self.connection)
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._answer(501, "protocol upgrades (WebSocket, h2c) are not supported")
+        except httptools.HttpParserError as error:
+            refusal, self._refusal = self._refusal, None
+            if refusal is not None:
+                self._answer(refusal.status, str(refusal))
+            else:
+                self._answer(*_classify(error))
 
-    def _handle(self) -> None:
-        limit = self.server.limits.max_request_bytes
-        path, _, query_string = self.path.partition("?")
-        if len(self.path) > limit:
-            self._send(text(414, f"the URL is longer than the limit of {limit} bytes; POST the query instead"))
-            return
-        body = self._read_body(limit)
-        if body is None:
-            return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        request = Request(self.command, path, query_string, headers, body)
-        self._send(self.server.router(request))
+    def send_400_response(self, msg: str) -> None:
+        self._answer(400, msg)
 
-    def _read_body(self, limit: int) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            self._send(text(411, "chunked bodies are not accepted; send a Content-Length"))
-            return None
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            self.close_connection = True
-            self._send(text(400, f"bad Content-Length {raw!r}"))
-            return None
-        if length > limit:
-            self.close_connection = True
-            remaining = min(length, _DRAIN_LIMIT)
-            with contextlib.suppress(OSError):
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 65536))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-            self._send(text(413, f"the request body ({length} bytes) is larger than the limit of {limit} bytes"))
-            return None
-        return self.rfile.read(length)
-
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in {**SECURITY_HEADERS, **response.headers}.items():  # also on the glue's own errors
-            self.send_header(name, value)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and response.status not in (204, 304):
-            with contextlib.suppress(OSError):
-                self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.access_log:
-            super().log_message(format, *args)
+    def _answer(self, status: int, message: str, extra: bytes = b"") -> None:
+        body = (message + "\n").encode("utf-8")
+        head = (b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+                b"connection: close\r\n" % (status, _REASONS.get(status, b"Error"), len(body)))
+        if not self.transport.is_closing():
+            self.transport.write(head + _SECURITY + extra + b"\r\n" + body)
+            self.transport.close()
 
 
-class NtxServer(ThreadingHTTPServer):
-    """The HTTP server: one thread per connection, queries in a worker pool.
+def _classify(error: Exception) -> tuple[int, str]:
+    """The status and message for an httptools parse error."""
+    reason = str(error) or type(error).__name__
+    lowered = reason.lower()
+    if isinstance(error, httptools.HttpParserInvalidMethodError) or "method" in lowered:
+        return 501, f"the request method is not supported ({reason})"
+    if "version" in lowered:
+        return 505, f"only HTTP/1.0 and HTTP/1.1 are served ({reason})"
+    if "transfer-encoding" in lowered:
+        return 501, f"the Transfer-Encoding is not supported ({reason})"
+    return 400, f"invalid HTTP request: {reason}"
 
-    ``shutdown()`` stops accepting, waits for the requests in flight, then
-    stops the workers and closes the socket.
-    """
 
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
+class _Uvicorn(uvicorn.Server):
+    """uvicorn's server, refusing new requests as soon as shutdown begins."""
 
-    def __init__(self, kg: KnowledgeGraph, host: str, port: int, limits: Limits, *,
-                 access_log: bool = False) -> None:
-        snapshot = Snapshot.of(kg)  # before any worker is forked or request served
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, port), Handler)
+    def __init__(self, config: uvicorn.Config, app: App) -> None:
+        super().__init__(config)
+        self.app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.app.draining = True
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises the signal once it has stopped; a drained stop on SIGTERM exits 0 instead
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; NtxError naming the address if it cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise NtxError(f"port {port} on {host} is in use; stop what listens there or choose another "
+                           "with --port") from None
+        raise NtxError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to serve, besides the graph and the limits."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    allowed_hosts: tuple[str, ...] = ()
+    cache_bytes: int = DEFAULT_CACHE_BYTES
+    access_log: bool = False
+    log_queries: bool = False
+    grace: float | None = None  # seconds for requests in flight at shutdown (default: wait + time limit + 2)
+    max_in_flight: int = 128
+
+
+class NtxServer:
+    """A bound server with its workers started, not serving yet: call
+    ``serve_forever()`` (e.g. in a thread) and later ``shutdown()``."""
+
+    def __init__(self, kg: KnowledgeGraph, limits: Limits, options: Options, *, store: str | Path | None = None,
+                 sock: socket.socket | None = None, source: GraphSource | None = None) -> None:
         self.limits = limits
-        self.access_log = access_log
-        self.pool = WorkerPool(kg, limits.workers, limits.timeout)
-        address, port = str(self.server_address[0]), int(self.server_address[1])
-        bound = f"[{address}]" if ":" in address else address
+        self.options = options
+        self.sock = sock or bind(options.host, options.port)
+        self._dump: DumpedGraph | None = None
+        try:
+            snapshot = Snapshot.of(kg)
+            if source is None:
+                self._dump = DumpedGraph(kg, store)
+                source = self._dump.source
+            self.pool = WorkerPool(source, limits)
+        except BaseException:
+            self._close_files()
+            raise
+        address, port = self.sock.getsockname()[:2]
+        self.server_address = (str(address), int(port))
+        bound = f"[{address}]" if ":" in str(address) else str(address)
         self.url = f"http://{bound}:{port}/"
+        self.cache = ResponseCache(options.cache_bytes) if options.cache_bytes else None
         self.router = Router(snapshot, limits, self.pool, host=f"{bound}:{port}")
-        self._serving = threading.Event()
+        self.app = App(self.router, hosts=HostPolicy(str(address), options.allowed_hosts),
+                       max_in_flight=options.max_in_flight, log_queries=options.log_queries, cache=self.cache)
+        grace = options.grace if options.grace is not None else limits.queue_wait + limits.timeout + 2
+        config = uvicorn.Config(
+            self.app, http=Protocol, lifespan="on", log_config=None, access_log=False, proxy_headers=False,
+            server_header=False, backlog=BACKLOG, timeout_keep_alive=5, timeout_graceful_shutdown=max(1, int(grace)),
+            ws="none")
+        self._uvicorn = _Uvicorn(config, self.app)
+        self._stopped = threading.Event()
         self._closed = False
-        self._connections: dict[socket.socket, bool] = {}  # connection -> idle
-        self._connections_lock = threading.Lock()
 
-    def track(self, connection: socket.socket, *, idle: bool) -> None:
-        """Note whether a connection is idle (no request yet) or busy."""
-        with self._connections_lock:
-            self._connections[connection] = idle
+    @property
+    def isolation(self) -> str | None:
+        """Why the workers have the network (None: they have none)."""
+        return self.pool.isolation
 
-    def untrack(self, connection: socket.socket) -> None:
-        """Forget a finished connection."""
-        with self._connections_lock:
-            self._connections.pop(connection, None)
+    def serve_forever(self) -> None:
+        """Serve until shutdown() (or, in the main thread, SIGTERM/SIGINT)."""
+        try:
+            self._uvicorn.run(sockets=[self.sock])
+        finally:
+            self._stopped.set()
 
-    def _drop_idle_connections(self) -> None:
-        with self._connections_lock:
-            idle = [c for c, is_idle in self._connections.items() if is_idle]
-        for connection in idle:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    def shutdown(self, timeout: float = 30) -> None:
+        """Refuse new requests, let those in flight finish, stop the workers."""
+        self.app.draining = True
+        self._uvicorn.should_exit = True
+        self._stopped.wait(timeout)
+        self.close()
 
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Serve until shutdown() is called."""
-        self._serving.set()
-        super().serve_forever(poll_interval)
-
-    def stop_accepting(self) -> None:
-        """End serve_forever's loop (from another thread)."""
-        if self._serving.is_set():
-            super().shutdown()
-
-    def shutdown(self) -> None:
-        """Stop accepting, finish in-flight requests, stop the workers."""
-        self.stop_accepting()
-        self.server_close()
-
-    def server_close(self) -> None:
-        """Close the socket, drop connections that sent no request, wait for
-        the requests in flight, stop the workers."""
+    def close(self) -> None:
+        """Stop the workers and close the socket (after serving)."""
         if self._closed:
             return
         self._closed = True
-        self._drop_idle_connections()
-        super().server_close()
+        self.app.close()
+        if self.cache is not None:
+            self.cache.clear()
         self.pool.close()
+        self._close_files()
+
+    def _close_files(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        if self._dump is not None:
+            self._dump.close()
 
 
 def make_server(kg: KnowledgeGraph, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None, *,
-                access_log: bool = False) -> NtxServer:
+                access_log: bool = False, store: str | Path | None = None, **options: Any) -> NtxServer:
     """A ready server (bound, workers started) that is not serving yet: call
     ``serve_forever()`` (e.g. in a thread) and later ``shutdown()``."""
-    return NtxServer(kg, host, port, limits or Limits(), access_log=access_log)
+    return NtxServer(kg, limits or Limits(), Options(host=host, port=port, access_log=access_log, **options),
+                     store=store)
 
 
-def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then stop accepting, let the requests in
-    flight finish, and return."""
-    try:
-        server = make_server(kg, host, port, limits, access_log=True)
-    except OSError as error:
-        raise NtxError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+def _configure_logging(options: Options) -> None:
+    access = logging.getLogger("ntx_graph.server.access")
+    access.propagate = False
+    access.setLevel(logging.INFO if options.access_log else logging.WARNING)
+    if options.access_log and not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access.addHandler(handler)
+    logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.stop_accepting, name="ntx-graph-stop", daemon=True).start()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    sys.stderr.write(f"ntx-graph: serving {server.url} (read-only)\n")
+def _say(line: str) -> None:
+    sys.stderr.write(f"ntx-graph: {line}\n")
     sys.stderr.flush()
+
+
+def _warn_isolation(server: NtxServer) -> None:
+    if server.isolation is not None:
+        if server.limits.allow_federation:
+            _say("--allow-federation: query workers have the network")
+        else:
+            _say(f"warning: query workers could not leave the network ({server.isolation}); the lexical guard "
+                 "is the only defence against SERVICE and FROM")
+
+
+@dataclass(frozen=True)
+class _Child:
+    source: GraphSource
+    limits: Limits
+    options: Options
+
+
+def _child_main(child: _Child, sock: socket.socket) -> None:
+    _configure_logging(child.options)
+    kg = child.source.open()
+    server = NtxServer(kg, child.limits, child.options, sock=sock, source=child.source)
     try:
         server.serve_forever()
     finally:
-        server.server_close()
+        server.close()
+
+
+def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
+          store: str | Path | None = None, processes: int = 1, **settings: Any) -> None:
+    """Serve until SIGTERM or SIGINT, then refuse new requests, let those in
+    flight finish, and return. ``settings`` are :class:`Options` fields."""
+    limits = limits or Limits()
+    options = Options(host=host, port=port, **settings)
+    _configure_logging(options)
+    if processes > 1:
+        _serve_processes(kg, limits, options, store, processes)
+        return
+    server = NtxServer(kg, limits, options, store=store)
+    _say(f"serving {server.url} (read-only)")
+    _warn_isolation(server)
+    try:
+        server.serve_forever()
+    finally:
+        server.close()
+    _say("stopped")
+
+
+def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store: str | Path | None,
+                     processes: int) -> None:
+    sock = bind(options.host, options.port)
+    dump = DumpedGraph(kg, store)
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    children: list[multiprocessing.process.BaseProcess] = []
+
+    def start() -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_child_main, args=(_Child(dump.source, limits, options), sock),
+                                  name="ntx-graph-server")
+        process.start()
+        return process
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        for process in children:
+            if process.pid is not None and process.is_alive():
+                with contextlib.suppress(OSError):
+                    process.terminate()
+        with contextlib.suppress(OSError):
+            sock.close()  # the children hold their own copies until they have drained
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        children.extend(start() for _ in range(processes))
+        address, port = sock.getsockname()[:2]
+        bound = f"[{address}]" if ":" in str(address) else str(address)
+        _say(f"serving http://{bound}:{port}/ (read-only, {processes} processes)")
+        while not stopping.is_set():
+            for index, process in enumerate(children):
+                process.join(0.2)
+                if process.exitcode is not None and not stopping.is_set():
+                    log.error("server process %s stopped (exit code %s); starting another", process.pid,
+                              process.exitcode)
+                    children[index] = start()
+        for process in children:
+            process.join()
+    finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    sys.stderr.write("ntx-graph: stopped\n")
+        for process in children:
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        sock.close()
+        dump.close()
+    _say("stopped")
+

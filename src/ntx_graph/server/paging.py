@@ -4,7 +4,7 @@
 The query runs as any other (bounded by the endpoint's row limit); the
 worker then sorts (if asked), counts and slices the rows, so the total comes
 for free and the client receives one page. The total is sent as
-``X-Total-Count``.
+``X-Total-Count``. Graph answers have no rows and come whole.
 """
 
 from __future__ import annotations
@@ -15,11 +15,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.messages import HttpError, Response
+from ntx_graph.server.checked import checked_query
+from ntx_graph.server.messages import HttpError, Response, text
+from ntx_graph.server.negotiation import GRAPH_OFFERS, content_type
 from ntx_graph.server.tasks import QueryJob, run_query
 
 #: The query-string arguments read here (never saved-query parameters).
 PAGE_ARGS = ("_offset", "_limit", "_sort")
+PAGING_NEEDS_JSON = ("paging (_offset, _limit, _sort) is offered for SELECT answers in SPARQL JSON; "
+                     "ask for application/sparql-results+json")
+#: The media types of graph answers, which come whole.
+GRAPH_TYPES = frozenset(content_type(name).split(";")[0] for _, name in GRAPH_OFFERS)
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
                               "nonNegativeInteger", "positiveInteger", "nonPositiveInteger", "negativeInteger",
@@ -70,21 +76,36 @@ def _key(term: dict[str, Any] | None) -> tuple[int, Decimal, str]:
     return (2, Decimal(0), value.casefold())
 
 
-def paged_query(kg: KnowledgeGraph, job: QueryJob, page: Page) -> Response:
-    """Run ``job`` (in SPARQL JSON) and answer the rows of ``page``."""
-    response = run_query(kg, job)
-    if response.status != 200:
+def page_response(response: Response, page: Page) -> Response:
+    """The rows of ``page`` from an answer in SPARQL JSON; an ASK or graph
+    answer (nothing to page) or an error as it is."""
+    ctype = response.content_type.split(";")[0].strip()
+    if response.status != 200 or ctype in GRAPH_TYPES:
         return response
+    if ctype != "application/sparql-results+json":
+        return text(400, PAGING_NEEDS_JSON)
     data = json.loads(response.body)
     if "results" not in data:  # an ASK answer has no rows to page
         return response
     rows: list[dict[str, Any]] = data["results"]["bindings"]
     if page.sort:
         if page.sort not in data["head"]["vars"]:
-            raise HttpError(400, f"cannot sort by {page.sort!r}: the answer's variables are "
-                                 f"{', '.join(data['head']['vars'])}")
+            return text(400, f"cannot sort by {page.sort!r}: the answer's variables are "
+                             f"{', '.join(data['head']['vars'])}")
         rows.sort(key=lambda row: _key(row.get(page.sort)), reverse=page.descending)
     end = None if page.limit is None else page.offset + page.limit
     data["results"]["bindings"] = rows[page.offset:end]
     headers = {"X-Total-Count": str(len(rows)), "Access-Control-Expose-Headers": "X-Total-Count"}
     return Response(200, json.dumps(data, ensure_ascii=False).encode(), response.content_type, headers)
+
+
+def paged_query(kg: KnowledgeGraph, job: QueryJob, page: Page) -> Response:
+    """Run a saved query's ``job`` and answer the rows of ``page``."""
+    return page_response(run_query(kg, job), page)
+
+
+def paged_checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...],
+                        page: Page) -> Response:
+    """Check and run an ad-hoc query's ``job`` (see ``checked_query``) and
+    answer the rows of ``page``."""
+    return page_response(checked_query(kg, job, accept, requested), page)

@@ -2,9 +2,9 @@
 the claims that rest on each span, and the sentences that no claim cites.
 
 A source is found by the last path segment of its IRI; its text is the file
-named by its ``ntx:repositoryPath``, looked up next to the bundled ontology
-and next to each loaded data file (so users' own sources work too), never
-outside those folders.
+named by its ``ntx:repositoryPath``, resolved as the provenance check
+resolves it (against the folder of the data file that declares it), so users'
+own sources work too. Sentences are split as the provenance check splits them.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, QuerySolutions
 
-from ntx_graph import resources
+from ntx_graph import provenance
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.entity import labels_of, select_about
@@ -44,44 +44,6 @@ SELECT ?quote ?exact ?start ?end ?claim WHERE {
 #: The file listing the sentences that state no fact, next to a source.
 UNCITED_FILE = "uncited-sentences.tsv"
 UNCITED_DEFAULT = "no claim cites this sentence"
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of a source and its [start, end) character span."""
-
-    text: str
-    start: int
-    end: int
-
-
-def sentences(text: str) -> list[Sentence]:
-    """The sentences of ``text``: split into lines; within a line, after
-    ``.``, ``?`` or ``!`` followed by whitespace; a line ending with ``:`` is
-    one sentence; blank pieces are dropped; each is stripped.
-
-    >>> [s.text for s in sentences("Title\\nOne. Two?  Three!\\nA list: a. b:\\n")]
-    ['Title', 'One.', 'Two?', 'Three!', 'A list: a. b:']
-    """
-    out = []
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        pieces: list[tuple[int, int]] = []
-        start = 0
-        if not body.strip().endswith(":"):
-            for gap in re.finditer(r"(?<=[.?!])\s+", body):
-                pieces.append((start, gap.start()))
-                start = gap.end()
-        pieces.append((start, len(body)))
-        for a, b in pieces:
-            piece = body[a:b]
-            lead = len(piece) - len(piece.lstrip())
-            stripped = piece.strip()
-            if stripped:
-                out.append(Sentence(stripped, offset + a + lead, offset + a + lead + len(stripped)))
-        offset += len(line)
-    return out
 
 
 @dataclass
@@ -109,7 +71,7 @@ class SourceQuote:
 class Uncited:
     """A sentence that no quote touches, and why."""
 
-    sentence: Sentence
+    sentence: provenance.Sentence
     reason: str
 
 
@@ -122,25 +84,6 @@ def source_url(iri: str, start: int | None = None, end: int | None = None) -> st
     """The reader's URL for a source, at a span (RFC 5147 ``#chars=``) if given."""
     url = "/source/" + name_of(iri)
     return url + (f"#chars={start},{end}" if start is not None and end is not None else "")
-
-
-def find_file(recorded: str, data_files: Iterable[Path]) -> Path | None:
-    """The file of a source's ``ntx:repositoryPath``: relative to the folder
-    holding the bundled ``ontology/`` or to a loaded data
-    file's folder or one of its two parents; None if there is none. Absolute
-    paths and ``..`` are never followed."""
-    relative = PurePosixPath(recorded)
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-        return None
-    roots = [resources.ontology_dir().parent]  # the checkout, or a wheel's data folder: both hold ontology/
-    for data in data_files:
-        folder = Path(data).resolve().parent
-        roots += [folder, *list(folder.parents)[:2]]
-    for root in dict.fromkeys(roots):
-        candidate = root.joinpath(*relative.parts)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def uncited_reasons(folder: Path) -> dict[str, str]:
@@ -157,10 +100,10 @@ def uncited_reasons(folder: Path) -> dict[str, str]:
 
 
 def uncited(text: str, quotes: Sequence[SourceQuote], reasons: dict[str, str]) -> list[Uncited]:
-    """The sentences of ``text`` that no placed quote overlaps."""
-    spans = [(q.start, q.end) for q in quotes if q.placed]
-    return [Uncited(s, reasons.get(s.text, UNCITED_DEFAULT)) for s in sentences(text)
-            if not any(a is not None and b is not None and a < s.end and s.start < b for a, b in spans)]
+    """The sentences of ``text`` that no placed quote overlaps (split as the
+    provenance check splits them), each with its reason."""
+    spans = [(q.start, q.end) for q in quotes if q.start is not None and q.end is not None and q.placed]
+    return [Uncited(s, reasons.get(s.text, UNCITED_DEFAULT)) for s in provenance.uncited(text, spans)]
 
 
 def marked_text(text: str, quotes: Sequence[SourceQuote], gaps: Sequence[Uncited]) -> str:
@@ -240,7 +183,7 @@ def source_page(kg: KnowledgeGraph, name: str) -> Response:
         raise ParameterError("give the source's name: /source/NAME")
     doc, recorded, sha = _document(kg, name)
     quotes = _quotes(kg, doc)
-    file = find_file(recorded, kg.files) if recorded else None
+    file = provenance.source_files(kg).get(doc.value) if recorded else None
     text = file.read_text(encoding="utf-8") if file is not None else None
     warnings = []
     if file is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -15,8 +14,9 @@ from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
 from ntx_graph.server import views
 from ntx_graph.server.catalog_view import describe_query, listing
+from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
-from ntx_graph.server.guard import Refused, check_dataset, check_query
+from ntx_graph.server.guard import Refused, check_dataset
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
 from ntx_graph.server.negotiation import (
@@ -30,7 +30,7 @@ from ntx_graph.server.negotiation import (
 )
 from ntx_graph.server.openapi import openapi
 from ntx_graph.server.pages import queries_html, saved_query_html
-from ntx_graph.server.paging import Page, paged_query, read_page
+from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_checked_query, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
@@ -183,19 +183,19 @@ class Router:
             body = service_description(endpoint, self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
-        info = check_query(proto.query, self.snapshot.graphs, self.snapshot.prefixes)
         page = read_page(request.args)
-        fmt = negotiate(info.form, accept, proto.formats)
-        job = QueryJob(fmt, self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
+        job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
-        return self._run(job, page)
+        # the text is analysed in the worker, within the time limit and the client's share of workers
+        if page is None:
+            return self.executor.run((checked_query, (job, accept, proto.formats)))
+        return self.executor.run((paged_checked_query, (job, accept, proto.formats, page)))
 
     def _run(self, job: QueryJob, page: Page | None) -> Response:
         if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
             return self.executor.run((run_query, (job,)))
         if job.fmt != "json":
-            raise HttpError(400, "paging (_offset, _limit, _sort) is offered for SELECT answers in SPARQL JSON; "
-                                 "ask for application/sparql-results+json")
+            raise HttpError(400, PAGING_NEEDS_JSON)
         return self.executor.run((paged_query, (job, page)))
 
     # -- saved queries ---------------------------------------------------
@@ -231,7 +231,8 @@ class Router:
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
                 try:
-                    edited = replace(saved, text=request.body.decode("utf-8"))
+                    edited = SavedQuery(saved.name, saved.title, saved.description, request.body.decode("utf-8"),
+                                        saved.path, saved.parameters)
                 except UnicodeDecodeError:
                     raise HttpError(400, "the text is not UTF-8") from None
                 body = views.bound_text(edited, params, self.snapshot.prefixes)

@@ -1,4 +1,5 @@
-"""Synthetic drugs in ntx-graph's own schema, for scale tests and benchmarks.
+"""Synthetic drugs in ntx-graph's own schema, for the scale tests and the benchmarks
+(not part of the installed package).
 
 :func:`generate` yields the triples of ``n_drugs`` made-up drugs, about 105
 triples each, built like ``ontology/naltrexone.ttl``: a drug with its labels
@@ -6,9 +7,12 @@ and flags, indications (condition, approval status, evidence level), side
 effects (frequency, severity, body system, patient action), a mechanism of
 action with its certainty, a formulation, a statement, and on some drugs a
 regimen, an overdose risk with a warning sign, a contraindication, a
-treatment duration or timing. Every claim is derived from the drug's own
-synthetic source document and carries W3C Web Annotation quotes whose
-offsets and SHA-256 are those of the document :func:`source_text` returns.
+treatment duration or timing. Every claim is derived from the run's one
+synthetic source document, which holds each drug's sentences in turn, and
+carries W3C Web Annotation quotes whose offsets and SHA-256 are those of the
+document :func:`source_text` returns; :func:`write_generated` writes that
+document beside the data file (``NAME.source.txt``) and records its file name,
+so ``ntx-graph check --data NAME.nt`` verifies every generated quote.
 
 The drugs and their claims live under ``https://w3id.org/ntx-graph/id/synthetic/``;
 they reuse the real value scales (``evidence:``, ``severity:``, ...) and the
@@ -21,6 +25,8 @@ sequence Python keeps stable), so a file written twice is byte-identical.
 >>> triples = list(generate(2, seed=1))
 >>> len(triples) > 150, len({str(t) for t in triples}) == len(triples)
 (True, True)
+>>> source_text(2, seed=1).startswith(SOURCE_HEADER.format(seed=1))
+True
 """
 
 from __future__ import annotations
@@ -38,9 +44,10 @@ from typing import Any, BinaryIO, TypeVar, cast
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from ntx_graph.errors import NtxError
+from ntx_graph.output import atomic_write
 
-__all__ = ["GENERATED_PREFIXES", "SYNTHETIC", "SyntheticDrug", "generate", "source_text", "synthetic_drug",
-           "write_generated"]
+__all__ = ["GENERATED_PREFIXES", "SOURCE_HEADER", "SYNTHETIC", "SyntheticDrug", "generate", "source_iri",
+           "source_path_for", "source_text", "synthetic_drug", "write_generated"]
 
 #: The namespace of every generated individual.
 SYNTHETIC = "https://w3id.org/ntx-graph/id/synthetic/"
@@ -56,6 +63,7 @@ GENERATED_PREFIXES: dict[str, str] = {
     "severity": _DEF + "severity/",
     "frequency": _DEF + "frequency/",
     "certainty": _DEF + "certainty/",
+    "modality": _DEF + "source-modality/",
     "cond": _ID + "condition/",
     "sym": _ID + "symptom/",
     "system": _ID + "body-system/",
@@ -88,6 +96,10 @@ GENERATED_PREFIXES: dict[str, str] = {
 }
 
 _P = GENERATED_PREFIXES
+#: The first line of a run's source document (then each drug's section in turn).
+SOURCE_HEADER = "Synthetic drug facts, seed {seed}\n\n"
+#: The source file name recorded when :func:`generate` is not told one.
+DEFAULT_SOURCE_PATH = "generated.source.txt"
 _T = TypeVar("_T")
 
 
@@ -109,7 +121,8 @@ _PR = {name: _n("ntx", name) for name in (
     "worstSeverity", "bodySystem", "patientAction", "listPosition", "usuallyTemporary", "target", "certainty",
     "dosageForm", "formulation", "dosingFrequency", "consequence", "sign", "warnsOf", "patientCondition", "risk",
     "durationValue", "durationUnit", "durationQualifier", "population", "statementSubject", "statementProperty",
-    "statementValue", "evidenceQuote", "sha256", "repositoryPath",
+    "statementValue", "evidenceQuote", "principalQuote", "sourceModality", "modalityQuote", "expressesModality",
+    "sha256", "repositoryPath",
 )}
 _DRUG_CLASS = _n("schema", "drugClass")
 _PRESCRIPTION_STATUS = _n("schema", "prescriptionStatus")
@@ -127,6 +140,9 @@ _TRUE = Literal("true", datatype=NamedNode(_XSD + "boolean"))
 _FALSE = Literal("false", datatype=NamedNode(_XSD + "boolean"))
 _INTEGER = NamedNode(_XSD + "integer")
 _TEXT_PLAIN = Literal("text/plain")
+#: How the synthetic text puts a mechanism of each certainty ("is believed to", "in a way that is not understood").
+_MECHANISM_MODALITY = {"established": "stated", "hypothesis": "believed-by-researchers",
+                       "not-understood": "not-understood"}
 
 #: Real conditions of the bundled graph, with their labels: leaves of the
 #: hierarchy (under substance dependence or behavioural addiction) and the
@@ -165,19 +181,23 @@ _MECHANISMS = (
     ("reduces craving in a way that is not understood", "not-understood", None),
 )
 _FORMS = (("pill", "once a day"), ("tablet", "twice a day"), ("injection", "once a month"), ("capsule", "once a day"))
-_OFF_LABEL_EVIDENCE = ("not-supported", "no-evidence-cited", "preliminary-studies", "supported-by-studies")
+_OFF_LABEL_EVIDENCE = (
+    "not-supported", "no-evidence-cited", "studies-indicate-possible-benefit", "supported-by-studies",
+)
 _SYLLABLES = ("ba", "co", "da", "fe", "li", "mo", "nu", "ra", "si", "to", "vi", "ze", "ka", "lo", "pe", "tu")
 _SUFFIXES = ("trexone", "xamine", "pirone", "dolol", "zepam", "mefene", "tidine", "sartan")
 
 
 @dataclass(frozen=True)
 class SyntheticDrug:
-    """One generated drug: its triples, source document text, and a few facts tests check."""
+    """One generated drug: its triples and its section of the run's source
+    document (``text``, which starts at character ``offset`` of the document)."""
 
     index: int
     name: str
     iri: NamedNode
     text: str
+    offset: int
     triples: list[Triple]
 
 
@@ -198,14 +218,22 @@ def _en(text: str) -> Literal:
     return Literal(text, language="en")
 
 
-def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
-    """The ``index``-th synthetic drug of ``seed``: its triples and its source text."""
+def source_iri(seed: int = 0) -> NamedNode:
+    """The IRI of the source document of the run with ``seed``."""
+    return _n("ssrc", f"seed-{seed}")
+
+
+def synthetic_drug(index: int, seed: int = 0, offset: int = 0) -> SyntheticDrug:
+    """The ``index``-th synthetic drug of ``seed``: its triples and its section
+    of the source document, taken to start at character ``offset`` of it (in a
+    run, :func:`generate` passes where it starts; its other facts do not depend
+    on ``offset``)."""
     draw = _rng(seed, index)
     stem = "".join(_pick(draw, _SYLLABLES) for _ in range(3))
     slug = f"{stem}{_pick(draw, _SUFFIXES)}-{index}"
     name = slug.capitalize()
     drug = _n("sdrug", slug)
-    source = _n("ssrc", slug)
+    source = source_iri(seed)
     out: list[Triple] = []
 
     def add(s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> None:
@@ -237,13 +265,13 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         effects_sentence = (f"Common side effects of {name} include {effect1[1]} and {effect2[1]}; if they become "
                             "bothersome, tell the health care provider.")
     sentences = [("uses", use_sentence), ("side-effects", effects_sentence)]
-    text = f"Synthetic facts about {name}\n\n"
+    text = f"Facts about {name}\n\n"
     spans: dict[str, tuple[str, int, int]] = {}
     for key, sentence in sentences:
-        start = len(text)
+        start = offset + len(text)
         text += sentence + " "
         spans[key] = (sentence, start, start + len(sentence))
-    text = text.rstrip() + "\n"
+    text = text.rstrip() + "\n\n"
     quote = {key: _n("sq", f"{slug}-{key}") for key in spans}
 
     # -- the drug -----------------------------------------------------------------
@@ -262,11 +290,16 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(drug, _PR["hasSideEffect"], node)
     add(drug, _PR["hasMechanism"], mech)
 
-    def claim(node: NamedNode, cls: str, label: str, *quotes: str) -> None:
+    def claim(node: NamedNode, cls: str, label: str, *quotes: str, modality: str = "stated") -> None:
         add(node, _RDF_TYPE, _C[cls])
         add(node, _LABEL, _en(label))
         add(node, _PR["drug"], drug)
         add(node, _DERIVED_FROM, source)
+        add(node, _PR["sourceModality"], _n("modality", modality))
+        if modality != "stated":  # the hedge words are in the claim's first quote
+            add(node, _PR["modalityQuote"], quote[quotes[0]])
+            add(quote[quotes[0]], _PR["expressesModality"], _n("modality", modality))
+        add(node, _PR["principalQuote"], quote[quotes[0]])
         for key in quotes:
             add(node, _PR["evidenceQuote"], quote[key])
 
@@ -305,7 +338,7 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(node, _PR["listPosition"], _int(position))
 
     # -- mechanism, formulation, regimen ------------------------------------------------
-    claim(mech, "MechanismOfAction", f"{slug} {mechanism[0]}", "uses")
+    claim(mech, "MechanismOfAction", f"{slug} {mechanism[0]}", "uses", modality=_MECHANISM_MODALITY[mechanism[1]])
     if mechanism[2] is not None:
         add(mech, _PR["target"], _n("target", mechanism[2]))
     add(mech, _PR["certainty"], _n("certainty", mechanism[1]))
@@ -348,12 +381,7 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         timing = _n("stiming", f"{slug}-early-abstinence")
         claim(timing, "TreatmentTiming", f"start {slug} early in abstinence", "uses")
 
-    # -- the source document and the quotes ---------------------------------------------
-    add(source, _RDF_TYPE, _C["SourceDocument"])
-    add(source, _TITLE, _en(f"Synthetic facts about {name}"))
-    add(source, _FORMAT, _TEXT_PLAIN)
-    add(source, _PR["repositoryPath"], Literal(f"synthetic/sources/{slug}.txt"))
-    add(source, _PR["sha256"], Literal(hashlib.sha256(text.encode()).hexdigest()))
+    # -- the quotes -------------------------------------------------------------------------
     for key, (sentence, start, end) in spans.items():
         node = quote[key]
         quote_selector, position_selector = _n("ssel", f"{slug}-{key}-quote"), _n("ssel", f"{slug}-{key}-position")
@@ -366,21 +394,52 @@ def synthetic_drug(index: int, seed: int = 0) -> SyntheticDrug:
         add(position_selector, _RDF_TYPE, _OA["TextPositionSelector"])
         add(position_selector, _OA["start"], _int(start))
         add(position_selector, _OA["end"], _int(end))
-    return SyntheticDrug(index=index, name=slug, iri=drug, text=text, triples=out)
+    return SyntheticDrug(index=index, name=slug, iri=drug, text=text, offset=offset, triples=out)
 
 
-def source_text(index: int, seed: int = 0) -> str:
-    """The text of the ``index``-th synthetic drug's source document (its quotes' offsets point into it)."""
-    return synthetic_drug(index, seed).text
+def source_text(n_drugs: int, seed: int = 0) -> str:
+    """The source document of a run of ``n_drugs`` drugs (every quote's offsets point into it)."""
+    return SOURCE_HEADER.format(seed=seed) + "".join(drug.text for drug in _drugs(n_drugs, seed))
 
 
-def generate(n_drugs: int, seed: int = 0) -> Iterator[Triple]:
+def _drugs(n_drugs: int, seed: int) -> Iterator[SyntheticDrug]:
+    offset = len(SOURCE_HEADER.format(seed=seed))
+    for index in range(n_drugs):
+        drug = synthetic_drug(index, seed, offset)
+        offset += len(drug.text)
+        yield drug
+
+
+def generate(n_drugs: int, seed: int = 0, source_path: str = DEFAULT_SOURCE_PATH,
+             text: list[str] | None = None) -> Iterator[Triple]:
     """The triples of ``n_drugs`` synthetic drugs (about 105 each), one drug at a
-    time, each subject's triples together. Deterministic for a given seed."""
+    time, each subject's triples together, then those of the run's source
+    document (recorded at ``source_path``, relative to the data file).
+    Deterministic for a given seed. The document's text is appended to
+    ``text`` as it is made, when given."""
     if n_drugs < 0:
         raise NtxError(f"the number of drugs must be 0 or more, not {n_drugs}")
-    for index in range(n_drugs):
-        yield from synthetic_drug(index, seed).triples
+    header = SOURCE_HEADER.format(seed=seed)
+    digest = hashlib.sha256(header.encode())
+    if text is not None:
+        text.append(header)
+    for drug in _drugs(n_drugs, seed):
+        digest.update(drug.text.encode())
+        if text is not None:
+            text.append(drug.text)
+        yield from drug.triples
+    source = source_iri(seed)
+    yield Triple(source, _RDF_TYPE, _C["SourceDocument"])
+    yield Triple(source, _TITLE, _en(f"Synthetic drug facts, seed {seed}, {n_drugs} drugs"))
+    yield Triple(source, _FORMAT, _TEXT_PLAIN)
+    yield Triple(source, _PR["repositoryPath"], Literal(source_path))
+    yield Triple(source, _PR["sha256"], Literal(digest.hexdigest()))
+
+
+def source_path_for(path: str | os.PathLike[str]) -> Path:
+    """Where :func:`write_generated` writes the source document of the data file ``path``."""
+    target = Path(path)
+    return target.with_name(target.name.rsplit(".", 1)[0] + ".source.txt")
 
 
 _WRITE_FORMATS = ("ntriples", "turtle")
@@ -440,8 +499,11 @@ def write_generated(path: str | os.PathLike[str], n_drugs: int, seed: int = 0, f
     """Write :func:`generate`'s triples to ``path`` as N-Triples or Turtle
     (``fmt``, else guessed from the extension: ``.ttl`` is Turtle, anything else
     N-Triples), streaming, through a temporary file renamed into place, so
-    ``path`` is never half-written. Returns the number of triples written."""
+    ``path`` is never half-written; and the run's source document beside it
+    (:func:`source_path_for`). Returns the number of triples written."""
     target = Path(path)
+    source = source_path_for(target)
+    text: list[str] = []
     name = fmt or _SUFFIX_FORMATS.get(target.suffix.lower(), "ntriples")
     if name not in _WRITE_FORMATS:
         raise NtxError(f"cannot write generated data as {name!r}; use one of {', '.join(_WRITE_FORMATS)}")
@@ -449,7 +511,7 @@ def write_generated(path: str | os.PathLike[str], n_drugs: int, seed: int = 0, f
 
     def counted() -> Iterator[Triple]:
         nonlocal count
-        for triple in generate(n_drugs, seed):
+        for triple in generate(n_drugs, seed, source.name, text):
             count += 1
             yield triple
 
@@ -468,6 +530,7 @@ def write_generated(path: str | os.PathLike[str], n_drugs: int, seed: int = 0, f
                 serialize(counted(), handle, format=RdfFormat.N_TRIPLES)
             handle.flush()
             os.fsync(handle.fileno())
+        atomic_write(source, "".join(text).encode())
         os.replace(temporary, target)
     except BaseException as error:
         temporary.unlink(missing_ok=True)

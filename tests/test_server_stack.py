@@ -1,0 +1,581 @@
+"""The serving stack: uvicorn under the ASGI adapter (keep-alive, backlog,
+request parsing, security headers on every answer, Host checks, graceful
+shutdown, several processes), the query workers (no network by the
+operating system, the memory limit, the answer-size limit), fairness between
+clients, the answer cache and the access log. Everything listens on and
+connects to loopback addresses only; every loop is bounded."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import Listener
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.server import Limits, NtxServer, make_server
+from ntx_graph.server.asgi import HostPolicy
+from ntx_graph.server.workers import WorkerPool
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+ASK = "ASK { ?s a <https://w3id.org/ntx-graph/def/Indication> }"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy")
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def kg() -> KnowledgeGraph:
+    return KnowledgeGraph.open()
+
+
+@dataclass
+class Running:
+    server: NtxServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(20)
+
+
+def start(kg: KnowledgeGraph, limits: Limits, **options: object) -> Running:
+    server = make_server(kg, "127.0.0.1", 0, limits, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return Running(server, thread)
+
+
+@pytest.fixture(scope="module")
+def running(kg: KnowledgeGraph) -> Iterator[Running]:
+    live = start(kg, Limits(timeout=2, max_request_bytes=5000, workers=2))
+    yield live
+    live.stop()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def get(port: int, target: str, *, method: str = "GET", body: bytes | None = None, source: str = "127.0.0.1",
+        headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        conn.close()
+
+
+def raw(port: int, data: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; the status, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        data = b""
+        try:
+            while not _complete(data):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:  # a reset after the answer
+            pass
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def _complete(data: bytes) -> bool:
+    """True once ``data`` holds a whole answer with a Content-Length (a kept-alive connection stays open)."""
+    head, found, body = data.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return bool(found and match and len(body) >= int(match.group(1)))
+
+
+def sparql(query: str) -> str:
+    return "/sparql?" + urlencode({"query": query})
+
+
+# -- HTTP/1.1 ---------------------------------------------------------------------
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(running: Running) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        first = conn.getresponse()
+        assert first.read() == b"ok\n" and first.version == 11
+        sock = conn.sock
+        for _ in range(20):
+            conn.request("GET", sparql(ASK), headers={"Accept": "application/sparql-results+json"})
+            response = conn.getresponse()
+            assert response.status == 200 and json.loads(response.read())["boolean"] is True
+        assert conn.sock is sock, "the connection was not kept alive"
+    finally:
+        conn.close()
+
+
+def test_backlog_takes_200_serial_connections_without_a_stall(running: Running) -> None:
+    worst = 0.0
+    for _ in range(200):
+        started = time.monotonic()
+        assert get(running.port, "/health").status == 200
+        worst = max(worst, time.monotonic() - started)
+    assert worst < 1.0, f"a connection took {worst:.2f} s"
+
+
+def test_a_burst_of_connections_is_queued_not_refused(running: Running) -> None:
+    socks = [socket.create_connection(("127.0.0.1", running.port), timeout=20) for _ in range(100)]  # < 128 in flight
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answers = [sock.recv(4096) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers)
+
+
+@pytest.mark.parametrize("lengths", [(b"1", b"2"), (b"2", b"2")])
+def test_duplicate_content_length_is_refused(running: Running, lengths: tuple[bytes, bytes]) -> None:
+    status, headers, body = raw(running.port, b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                b"Content-Type: application/sparql-query\r\nContent-Length: " + lengths[0] +
+                                b"\r\nContent-Length: " + lengths[1] + b"\r\n\r\nab")
+    assert status == 400 and b"Content-Length" in body
+    assert all(name in headers for name in SECURITY)
+
+
+def _chunked(body: bytes, size: int = 1000) -> bytes:
+    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+def test_chunked_bodies_within_the_limit_are_read(running: Running) -> None:
+    head = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+            b"Accept: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    status, _, body = raw(running.port, head + _chunked(ASK.encode(), 7))
+    assert status == 200 and json.loads(body)["boolean"] is True
+    status, headers, body = raw(running.port, head + _chunked(b"#" * 9000 + ASK.encode()))
+    assert status == 413 and b"limit of 5000 bytes" in body
+    assert all(name in headers for name in SECURITY)
+
+
+@pytest.mark.parametrize(("status", "request_bytes"), [
+    (400, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n"),
+    (400, b"GET /health HTTP/1.1\r\n\r\n"),  # HTTP/1.1 without Host
+    (403, b"GET /health HTTP/1.1\r\nHost: rebound.example\r\n\r\n"),
+    (404, b"GET /nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    (405, b"PUT /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    (413, b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+          b"Content-Length: 6000\r\n\r\n" + b"#" * 6000),
+    (414, b"GET /sparql?query=" + b"x" * 6000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    (414, b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    (431, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n"),
+    (501, b"BREW /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+    (501, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+    (505, b"GET /health HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n"),
+    (505, b"GET /health HTTP/3.1\r\nHost: 127.0.0.1\r\n\r\n"),
+])
+def test_every_error_answer_carries_the_security_headers(running: Running, status: int, request_bytes: bytes) -> None:
+    got, headers, body = raw(running.port, request_bytes)
+    assert got == status, body
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["content-type"].startswith("text/plain")
+    assert body.count(b"\n") == 1 and b"Traceback" not in body
+
+
+# -- Host checks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("host", "ok"), [
+    ("127.0.0.1:8000", True), ("localhost:8000", True), ("localhost", True), ("[::1]:8000", True),
+    ("127.0.0.2", True), ("app.localhost", True), ("rebound.example", False), ("rebound.example:8000", False),
+    ("127.0.0.1.rebound.example", False), ("localhost.example", False), ("10.0.0.1", False),
+])
+def test_host_policy_on_loopback(host: str, ok: bool) -> None:
+    assert HostPolicy("127.0.0.1").accepts(host) is ok
+    assert HostPolicy("127.0.0.1", ["rebound.example"]).accepts(host) is (ok or host.startswith("rebound.example"))
+    assert HostPolicy("0.0.0.0").accepts(host)
+    assert HostPolicy("127.0.0.1", ["*"]).accepts(host)
+
+
+def test_allowed_host_is_answered(kg: KnowledgeGraph) -> None:
+    live = start(kg, Limits(workers=1), allowed_hosts=("graph.example",))
+    try:
+        assert get(live.port, "/health", headers={"Host": "graph.example:8000"}).status == 200
+        assert get(live.port, "/health", headers={"Host": "other.example"}).status == 403
+        assert get(live.port, "/health").status == 200
+    finally:
+        live.stop()
+
+
+# -- the workers ---------------------------------------------------------------------
+
+
+def test_workers_are_not_forked_from_the_server(running: Running) -> None:
+    for pid in running.server.pool.pids():
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert b"ntx_graph.server.worker_main" in cmdline, cmdline
+        assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+
+
+SERVICE_FORMS = [  # issue 11, finding 1, and its variants
+    "SELECT * WHERE {{ #x\rSERVICE <{url}/> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ SERVICE <{url}/admin> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ #x\rSERVICE SILENT <{url}/> {{ ?s ?p ?o }} }}",
+    "ASK {{ #x\rSERVICE <{url}/> {{ ?s ?p ?o }} }}",
+    "PREFIX l: <{url}/> SELECT * WHERE {{ #x\rSERVICE l:sparql {{ ?s ?p ?o }} }}",
+    "SELECT * FROM <{url}/g> WHERE {{ ?s ?p ?o }}",
+]
+
+
+@pytest.mark.parametrize("form", SERVICE_FORMS)
+@pytest.mark.parametrize("how", ["get", "post-form", "post-body"])
+def test_service_never_reaches_a_loopback_listener(running: Running, listener: Listener, form: str,
+                                                     how: str) -> None:
+    query = form.format(url=listener.url)
+    if how == "get":
+        reply = get(running.port, sparql(query))
+    elif how == "post-form":
+        reply = get(running.port, "/sparql", method="POST", body=urlencode({"query": query}).encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        reply = get(running.port, "/sparql", method="POST", body=query.encode(),
+                    headers={"Content-Type": "application/sparql-query"})
+    time.sleep(0.05)
+    assert listener.hits == [], f"HTTP {reply.status}: the query reached the listener"
+    if "SILENT" not in query:
+        assert reply.status != 200, reply.body
+
+
+@pytest.mark.parametrize("form", SERVICE_FORMS[:5])
+def test_the_network_namespace_alone_stops_service(running: Running, listener: Listener, form: str) -> None:
+    """No lexical guard at all: the query goes straight to the store inside a real worker."""
+    from netns_probe import unguarded_query
+
+    reply = running.server.pool.run((unguarded_query, (form.format(url=listener.url),)))
+    time.sleep(0.05)
+    assert listener.hits == [], "a worker connected to the loopback listener"
+    if "SILENT" in form:  # the failed call is silently empty
+        assert reply.status == 200, reply.body
+    else:
+        assert reply.status == 502 and b"unreachable" in reply.body.lower(), reply.body
+
+
+def test_the_probe_does_connect_when_federation_is_allowed(kg: KnowledgeGraph, listener: Listener) -> None:
+    """The same probe with the network given back: it reaches the listener, so the test above can fail."""
+    from netns_probe import unguarded_query
+
+    live = start(kg, Limits(workers=1, allow_federation=True))
+    try:
+        live.server.pool.run((unguarded_query, (SERVICE_FORMS[0].format(url=listener.url),)))
+        deadline = time.monotonic() + 3
+        while not listener.hits and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listener.hits
+    finally:
+        live.stop()
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def doubling(times: int) -> str:
+    """Issue 11, finding 5: a short query whose one answer doubles a string ``times`` times."""
+    binds = " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(times))
+    return f'SELECT ?s{times} WHERE {{ BIND("0123456789abcdef" AS ?s0) {binds} }}'
+
+
+@pytest.mark.parametrize("times", [22, 24, 26])
+def test_string_doubling_meets_the_response_or_memory_limit(kg: KnowledgeGraph, times: int) -> None:
+    live = start(kg, Limits(workers=1, timeout=20, memory_bytes=512 * MIB, max_response_bytes=20_000_000),
+                 cache_bytes=0)
+    try:
+        before = set(live.server.pool.pids())
+        reply = get(live.port, sparql(doubling(times)), headers={"Accept": "text/csv"})
+        assert reply.status in (413, 503), reply.body[:200]
+        assert b"20000000 bytes" in reply.body or b"512 MiB" in reply.body, reply.body
+        assert _rss(os.getpid()) < 1024 * MIB  # the answer never reached the server
+        for pid in live.server.pool.pids():
+            assert _rss(pid) < 512 * MIB
+        if reply.status == 503:  # the worker was replaced
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (set(live.server.pool.pids()) - before):
+                time.sleep(0.05)
+            assert set(live.server.pool.pids()) - before
+        assert get(live.port, sparql(ASK)).status == 200
+    finally:
+        live.stop()
+
+
+def test_the_memory_limit_is_named_in_the_answer(kg: KnowledgeGraph) -> None:
+    live = start(kg, Limits(workers=1, timeout=30, memory_bytes=256 * MIB), cache_bytes=0)
+    try:
+        reply = get(live.port, sparql(doubling(27)), headers={"Accept": "text/csv"})
+        assert reply.status == 503 and b"memory than the limit of 256 MiB" in reply.body, reply.body
+        assert b"time limit" not in reply.body
+    finally:
+        live.stop()
+
+
+# -- fairness and overload -------------------------------------------------------------
+
+
+def test_a_slow_client_does_not_push_a_fast_client_to_503(kg: KnowledgeGraph) -> None:
+    live = start(kg, Limits(workers=2, timeout=1.5, client_share=1), cache_bytes=0)
+    slow_replies: list[Reply] = []
+
+    def slow_client() -> None:
+        slow_replies.append(get(live.port, sparql(SLOW), source="127.0.0.2"))
+
+    try:
+        slow = [threading.Thread(target=slow_client) for _ in range(4)]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.3)
+        fast = []
+        for _ in range(10):
+            started = time.monotonic()
+            fast.append((get(live.port, sparql(ASK), source="127.0.0.3"), time.monotonic() - started))
+        for thread in slow:
+            thread.join(30)
+    finally:
+        live.stop()
+    assert [r.status for r, _ in fast] == [200] * 10
+    assert max(seconds for _, seconds in fast) < 1.5
+    statuses = sorted(r.status for r in slow_replies)
+    assert statuses == [503] * 4
+    busy = [r for r in slow_replies if b"time limit" not in r.body]
+    assert busy, "the slow client never met its share"
+    assert all("retry-after" in r.headers and b"try again shortly" in r.body for r in busy)
+    assert all("retry-after" not in r.headers for r in slow_replies if b"time limit" in r.body)
+
+
+def test_scheduler_prefers_the_client_holding_fewest_workers(kg: KnowledgeGraph) -> None:
+    pool = WorkerPool.__new__(WorkerPool)  # the scheduler alone, without processes
+    pool.limits = Limits(workers=1, client_share=1)
+    pool.size, pool.timeout = 1, 1.0
+    pool._lock = threading.Lock()
+    pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
+    from collections import Counter
+
+    from ntx_graph.server.workers import _Waiter
+
+    pool._held = Counter({"a": 1})
+    first, second = _Waiter("a", 1.0), _Waiter("b", 2.0)
+    pool._waiting = [first, second]
+    assert pool._next_waiter_locked() is second  # "a" is at its share
+    pool._held = Counter()
+    assert pool._next_waiter_locked() is first  # both hold none: first come
+
+
+# -- shutdown ---------------------------------------------------------------------------
+
+
+def test_graceful_shutdown_finishes_requests_in_flight_and_refuses_new_ones(kg: KnowledgeGraph) -> None:
+    live = start(kg, Limits(workers=1, timeout=1.0), cache_bytes=0)
+    answers: list[Reply] = []
+    thread = threading.Thread(target=lambda: answers.append(get(live.port, sparql(SLOW))))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while live.server.app.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stopper = threading.Thread(target=live.server.shutdown)
+    stopper.start()
+    time.sleep(0.2)
+    try:
+        late = get(live.port, "/health", timeout=3).status
+    except OSError:
+        late = 0  # the listening socket is closed: refused
+    thread.join(10)
+    stopper.join(10)
+    live.thread.join(10)
+    assert [a.status for a in answers] == [503] and b"time limit" in answers[0].body
+    assert late in (0, 503)
+    assert not live.thread.is_alive()
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "ntx_graph", "serve", "--port", "0", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=ENV,
+                            text=True)
+
+
+def _serving(process: subprocess.Popen[str]) -> int:
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    match = re.match(r"ntx-graph: serving http://127\.0\.0\.1:(\d+)/ \(read-only", first)
+    assert match, first
+    return int(match.group(1))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_processes_2_serves_from_two_processes_on_one_port() -> None:
+    process = _serve("--processes", "2", "--workers", "1", "--no-access-log")
+    try:
+        port = _serving(process)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get(port, "/health", timeout=5).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        servers = [p for p in _children(process.pid) if b"ntx_graph" in Path(f"/proc/{p}/cmdline").read_bytes()
+                   or b"multiprocessing" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(servers) >= 2, servers
+        for _ in range(20):
+            reply = get(port, sparql(ASK), headers={"Accept": "application/sparql-results+json"})
+            assert reply.status == 200 and json.loads(reply.body)["boolean"] is True
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_on_a_port_in_use_says_so() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        result = subprocess.run([sys.executable, "-m", "ntx_graph", "serve", "--port", str(taken.getsockname()[1])],
+                                capture_output=True, text=True, env=ENV, timeout=60)
+    finally:
+        taken.close()
+    assert result.returncode == 2
+    assert re.fullmatch(r"ntx-graph: error: port \d+ on 127\.0\.0\.1 is in use; .*\n", result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("args", [["list"], ["query", "is-narcotic"], ["export", "-f", "ntriples"], ["info"],
+                                  ["validate"], ["serve", "--help"]])
+def test_other_commands_never_import_uvicorn(args: list[str]) -> None:
+    code = ("import sys\nfrom ntx_graph.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "sys.stdout.flush()\nsys.stderr.write('uvicorn' in sys.modules and 'UVICORN-IMPORTED' or 'clean')\n")
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.stderr.endswith("clean"), result.stderr[-300:]
+
+
+# -- cache and access log ----------------------------------------------------------------
+
+
+def test_the_cache_answers_a_repeated_query_from_memory(kg: KnowledgeGraph) -> None:
+    live = start(kg, Limits(workers=1, timeout=0.5))
+    try:
+        cache = live.server.cache
+        assert cache is not None
+        first = get(live.port, "/queries/is-narcotic.json")
+        second = get(live.port, "/queries/is-narcotic.json")
+        assert first.status == second.status == 200 and first.body == second.body
+        assert all(name in second.headers for name in SECURITY)
+        assert (cache.hits, cache.misses) == (1, 1)
+        get(live.port, "/queries/is-narcotic.csv")
+        get(live.port, "/queries/is-narcotic.json", headers={"Accept": "text/csv"})
+        assert (cache.hits, cache.misses) == (1, 3)
+        assert get(live.port, sparql(SLOW), headers={"Host": "localhost"}).status == 503
+        assert cache.misses == 4 and get(live.port, sparql(SLOW), headers={"Host": "localhost"}).status == 503
+        assert cache.hits == 1, "an error was answered from the cache"
+    finally:
+        live.stop()
+    uncached = start(kg, Limits(workers=1), cache_bytes=0)
+    try:
+        assert uncached.server.cache is None
+    finally:
+        uncached.stop()
+
+
+def test_access_log_lines(kg: KnowledgeGraph, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ntx_graph.server.access")
+    for log_queries in (False, True):
+        live = start(kg, Limits(workers=1), log_queries=log_queries)
+        try:
+            get(live.port, "/queries/is-narcotic.json?" + urlencode({"secret": "value"}))
+        finally:
+            live.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "ntx_graph.server.access"]
+    assert len(lines) == 2, lines
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /queries/is-narcotic\.json" 400 \d+ [\d.]+ms', lines[0]), lines[0]
+    assert "secret=value" in lines[1] and "secret" not in lines[0]
+
+
+
+def test_without_namespaces_the_server_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from ntx_graph.server import http, netns
+
+    def refuse(flags: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(netns, "_unshare", refuse)
+    reason = netns.isolate_network()
+    assert reason is not None and "Operation not permitted" in reason
+
+    class Fake:
+        isolation = reason
+        limits = Limits()
+
+    http._warn_isolation(Fake())  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not leave the network" in err and "lexical guard" in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
+def test_an_unprivileged_worker_also_leaves_the_network() -> None:
+    """As a user without privileges, isolate_network enters a user namespace first."""
+    netns = ROOT / "src" / "ntx_graph" / "server" / "netns.py"
+    code = ("import importlib.util, socket\n"
+            f"spec = importlib.util.spec_from_file_location('netns', {str(netns)!r})\n"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "print(m.isolate_network(), m.network_is_isolated())\n")
+    for python in (sys.executable, "/usr/bin/python3"):
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-S", "-c",
+                                 code], capture_output=True, text=True, timeout=30, cwd="/")
+        if result.returncode == 0:
+            break
+    else:
+        pytest.skip(f"no interpreter runs as nobody here: {result.stderr.strip()[-200:]}")
+    assert result.stdout == "None True\n", result.stdout + result.stderr
