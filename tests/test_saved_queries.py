@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import rdflib
@@ -20,11 +20,14 @@ from pyoxigraph import NamedNode
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.errors import ParameterError
-from ntx_graph.graph import ENGINES, Engine, KnowledgeGraph
+from ntx_graph.graph import ENGINES, KnowledgeGraph
 from ntx_graph.params import Term
 from ntx_graph.rdflib_bridge import to_rdflib
 from ntx_graph.resources import queries_dir, source_file
 from ntx_graph.results import QueryResult
+
+if TYPE_CHECKING:
+    from ntx_graph.graph import Engine
 
 
 @functools.cache
