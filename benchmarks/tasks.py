@@ -10,10 +10,8 @@ work, without interpreter start-up) and ``triples``.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -38,7 +36,7 @@ def load_store(path: str, directory: str) -> dict[str, Any]:
     from ntx_graph.persistent import build_store
 
     start = time.perf_counter()
-    info = build_store([path], directory)
+    info = build_store([path], directory)  # validate=False: the load alone (validation is measured apart)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "triples": info.triples}
 
@@ -52,30 +50,37 @@ def load_raw(path: str) -> dict[str, Any]:
     return {"seconds": seconds, "triples": len(store)}
 
 
-def load_raw_bulk(path: str) -> dict[str, Any]:
-    """Raw pyoxigraph: Store().bulk_load(path=...)."""
+def load_raw_bulk_disk(path: str, directory: str) -> dict[str, Any]:
+    """Raw pyoxigraph on disk: Store(directory).bulk_load(path=...), then optimize (as build_store does)."""
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
     start = time.perf_counter()
-    store = ox.Store()
+    store = ox.Store(directory)
     store.bulk_load(path=path, format=_format(path))
+    store.optimize()
+    store.flush()
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "triples": len(store)}
 
 
-def load_proposed(path: str) -> dict[str, Any]:
-    """The load path proposed for rdf_io.load_file: stream the parser into
-    Store.bulk_extend (no bytes read up front, no list of quads), bundled files too."""
-    from ntx_graph import resources
+def export(path: str, fmt: str, contender: str) -> dict[str, Any]:
+    """Load ``path`` (with the bundled graph) in memory, then time one export of it:
+    ntx-graph's ``KnowledgeGraph.export`` or pyoxigraph's ``Store.dump``."""
+    import hashlib
 
+    from ntx_graph.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.open([path], validate=False)
+    formats = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
     start = time.perf_counter()
-    store = ox.Store()
-    prefixes: dict[str, str] = {}
-    for file in [*map(str, resources.bundled_files()), path]:
-        parser = ox.parse(path=file, format=_format(file), rename_blank_nodes=True)
-        store.bulk_extend(parser)
-        for name, iri in parser.prefixes.items():
-            prefixes.setdefault(name, iri)
+    if contender == "ntx-graph":
+        data = kg.export(fmt)
+    else:
+        data = kg.store.dump(format=formats[fmt], from_graph=ox.DefaultGraph(),
+                             prefixes=kg.prefixes if fmt == "turtle" else None) or b""
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "triples": len(store)}
+    return {"seconds": seconds, "triples": len(kg), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def load_rdflib(path: str) -> dict[str, Any]:
@@ -89,51 +94,9 @@ def load_rdflib(path: str) -> dict[str, Any]:
     return {"seconds": seconds, "triples": len(graph)}
 
 
-class _Timeout(Exception):
-    pass
-
-
-def rdflib_queries(path: str, timeout: str, cases: str) -> dict[str, Any]:
-    """Each case ([name, params]) through KnowledgeGraph.run(engine="rdflib"),
-    each stopped after ``timeout`` seconds (a SIGALRM interrupts rdflib's
-    pure-Python evaluation)."""
-    from ntx_graph.graph import KnowledgeGraph
-
-    limit = float(timeout)
-    start = time.perf_counter()
-    kg = KnowledgeGraph.open([path], validate=False)
-    kg.to_rdflib()
-    prepare = time.perf_counter() - start
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise _Timeout
-
-    signal.signal(signal.SIGALRM, alarm)
-    results = []
-    for name, params in json.loads(Path(cases).read_text()):
-        begin = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, limit)
-        try:
-            result = kg.run(name, params, engine="rdflib")
-            rows: int | None = 1 if result.kind == "ask" else len(result)
-            outcome = "ok"
-        except _Timeout:
-            rows, outcome = None, "timeout"
-        except Exception as error:  # reported, not fatal: the other queries still run
-            if "_Timeout" in f"{error!r} {error.__cause__!r} {error.__context__!r}":
-                rows, outcome = None, "timeout"  # the alarm, wrapped by the engine's own error handling
-            else:
-                rows, outcome = None, f"error: {type(error).__name__}: {error}"[:200]
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        results.append({"name": name, "params": params, "seconds": time.perf_counter() - begin, "rows": rows,
-                        "outcome": outcome})
-    return {"seconds": prepare, "triples": len(kg), "results": results}
-
-
 TASKS = {
-    "load-kg": load_kg, "load-store": load_store, "load-raw": load_raw, "load-raw-bulk": load_raw_bulk,
-    "load-proposed": load_proposed, "load-rdflib": load_rdflib, "rdflib-queries": rdflib_queries,
+    "load-kg": load_kg, "load-store": load_store, "load-raw": load_raw, "load-raw-bulk-disk": load_raw_bulk_disk,
+    "load-rdflib": load_rdflib, "export": export,
 }
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """Triplestores for the remote-endpoint tests, and the checks they share.
 
+:func:`stub_server` is a loopback HTTP server with canned answers;
+:func:`raw_server` a loopback socket whose handler plays a misbehaving
+server (silent, dripping, endless).
+
 :func:`oxigraph_server` and :func:`virtuoso_server` start a private server on
 free 127.0.0.1 ports in a temporary folder and stop it (its whole process
 group) at the end. A missing binary skips the tests with the install command,
@@ -20,15 +24,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +73,123 @@ HOSTILE = [
     "back\\slash", "x\\u0022y", "\\U0001F600", "# not a comment", "é😀\u2028\u2029", "\x01\x1f\x7f", "",
     "naïve ünïcödé 😀" * 100,
 ]
+
+
+# -- fake servers on loopback ------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    """A request the stub received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        return urllib.parse.parse_qs(self.body.decode("ascii"), keep_blank_values=True)
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Stub:
+    """A local HTTP server answering with ``respond(request)``."""
+
+    url: str
+    respond: Callable[[Seen], Reply] = field(default=lambda seen: (200, {}, b""))
+    requests: list[Seen] = field(default_factory=list)
+
+    def answer(self, status: int, ctype: str, body: bytes | str, **headers: str) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.respond = lambda seen: (status, {"Content-Type": ctype, **headers}, data)
+
+
+@contextmanager
+def stub_server() -> Iterator[Stub]:
+    """A :class:`Stub` on a free 127.0.0.1 port (its URL ends in /sparql)."""
+    holder: dict[str, Stub] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            holder["stub"].requests.append(seen)
+            status, headers, data = holder["stub"].respond(seen)
+            self.send_response(status)
+            for key, val in headers.items():
+                self.send_header(key, val)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.block_on_close = False
+    holder["stub"] = Stub(f"http://127.0.0.1:{server.server_address[1]}/sparql")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield holder["stub"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class RawServer:
+    """A loopback socket server; ``connections`` counts accepted connections."""
+
+    url: str
+    connections: int = 0
+
+
+@contextmanager
+def raw_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[RawServer]:
+    """Accept connections on a free 127.0.0.1 port and give each to
+    ``handle(conn, stop)`` in a thread; ``stop`` is set at the end."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    found = RawServer(f"http://127.0.0.1:{listener.getsockname()[1]}/sparql")
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn, suppress(OSError):
+            handle(conn, stop)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            found.connections += 1
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
 
 
 # -- starting servers ---------------------------------------------------------------
@@ -401,23 +524,27 @@ class ServerContract:
     embedded engine. Subclasses provide the module-scoped ``server`` fixture."""
 
     @pytest.fixture(scope="class")
-    def kg(self) -> KnowledgeGraph:
+    @classmethod
+    def kg(cls) -> KnowledgeGraph:
         return KnowledgeGraph.open()
 
     @pytest.fixture(scope="class")
-    def auth_args(self, server: Server) -> list[str]:
+    @classmethod
+    def auth_args(cls, server: Server) -> list[str]:
         if server.user is None:
             return []
         return ["--user", server.user, "--password-env", PASSWORD_VAR, "--auth", server.auth]
 
     @pytest.fixture(scope="class")
-    def pushed(self, server: Server, auth_args: list[str]) -> subprocess.CompletedProcess[str]:
+    @classmethod
+    def pushed(cls, server: Server, auth_args: list[str]) -> subprocess.CompletedProcess[str]:
         """The bundled graph pushed to MAIN_GRAPH by the CLI."""
         return cli("push", "--endpoint", server.store_url, "--graph", MAIN_GRAPH, *auth_args,
                    env={PASSWORD_VAR: server.password or ""})
 
     @pytest.fixture(scope="class")
-    def endpoint(self, server: Server, pushed: subprocess.CompletedProcess[str], kg: KnowledgeGraph) -> RemoteEndpoint:
+    @classmethod
+    def endpoint(cls, server: Server, pushed: subprocess.CompletedProcess[str], kg: KnowledgeGraph) -> RemoteEndpoint:
         assert pushed.returncode == 0, pushed.stderr
         return RemoteEndpoint(server.query_url, graph=MAIN_GRAPH, prefixes=kg.prefixes, timeout=60)
 
@@ -533,10 +660,10 @@ class ServerContract:
         with pytest.raises(NtxError) as caught:
             endpoint.query("SELECT nonsense WHERE { ?s ?p ?o }")
         message = str(caught.value)
-        assert message.startswith("the endpoint answered HTTP 400") and "\n" not in message
+        assert message.startswith("the server answered HTTP 400") and "\n" not in message
 
     def test_cli_query_error_is_one_line(self, server: Server) -> None:
         done = cli("query", "--sparql", "SELECT nonsense WHERE { ?s ?p ?o }", "--endpoint", server.query_url)
         assert done.returncode == 2
-        assert done.stderr.startswith("ntx-graph: error: the endpoint answered HTTP 400")
+        assert done.stderr.startswith("ntx-graph: error: the server answered HTTP 400")
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -219,7 +219,7 @@ def test_load_builds_a_store_that_query_export_and_info_use(run: Callable[..., O
     store = tmp_path / "store"
     built = run("load", str(extra), "--store", str(store))
     assert built.returncode == 0, built.stderr
-    assert f"2706 triples in {store}" in built.stderr
+    assert f"built {store}: 2,706 triples" in built.stderr
     answer = run("query", "off-label-uses-lacking-evidence", "--store", str(store), "-f", "csv")
     assert answer.returncode == 0
     assert answer.stdout == run("query", "off-label-uses-lacking-evidence", "-f", "csv").stdout

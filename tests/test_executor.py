@@ -51,7 +51,7 @@ def test_the_workers_run_queries_through_the_one_executor(kg: KnowledgeGraph, mo
 
 
 def test_parameters_are_one_values_block_on_every_engine(kg: KnowledgeGraph) -> None:
-    saved = get_saved_query("approved-indications")
+    saved = get_saved_query("primary-uses")
     bindings = kg.bind(saved, {})
     text = bind_values(saved.text, bindings)
     assert f"VALUES (?drug) {{ (<{NALTREXONE}>) }}" in text
@@ -84,7 +84,7 @@ def test_run_takes_every_option_query_takes(kg: KnowledgeGraph) -> None:
                                                                                "default_graphs", "named_graphs"}
     assert query_options <= set(inspect.signature(KnowledgeGraph.run).parameters)
     with pytest.raises(TooManyResults, match="more than 1 rows"):
-        kg.run("approved-indications", max_rows=1)
+        kg.run("primary-uses", max_rows=1)
     assert kg.run("is-narcotic", engine="rdflib", timeout=30, allow_federation=False,
                   base="https://example.org/").boolean is False
 

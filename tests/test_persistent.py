@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -227,3 +228,91 @@ def test_named_graphs_and_blank_nodes_load_into_the_default_graph(tmp_path: Path
     assert isinstance(answer, QuerySolutions)
     rows = list(answer)
     assert len(rows) == 2 and rows[0]["s"] != rows[1]["s"]  # blank nodes of two files are kept apart
+
+
+def test_a_file_named_like_the_manifest_does_not_make_a_store(tmp_path: Path) -> None:
+    """Only a directory whose content is a store's may be replaced (issue 11, finding 7)."""
+    real = build_store([], tmp_path / "real")
+    for name, manifest in (("fake", "{}"), ("copied", (real.directory / MANIFEST_NAME).read_text())):
+        victim = tmp_path / name
+        victim.mkdir()
+        (victim / MANIFEST_NAME).write_text(manifest)
+        (victim / "CURRENT").write_text("MANIFEST-000005\n")
+        (victim / "thesis.tex").write_text("years of work")
+        with pytest.raises(NtxError, match="exists and is not an ntx-graph store"):
+            build_store([], victim)
+        assert sorted(p.name for p in victim.iterdir()) == sorted(["CURRENT", MANIFEST_NAME, "thesis.tex"])
+        assert (victim / "thesis.tex").read_text() == "years of work"
+    assert build_store([], tmp_path / "real").triples == real.triples  # a real store is still rebuilt in place
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from ntx_graph.cli import main
+
+    with pytest.raises(SystemExit) as leaving:
+        main(args)
+    return int(leaving.value.code or 0), capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["CURRENT", "tables", "manifest"])
+def test_a_store_of_random_bytes_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 damage: str) -> None:
+    """Exit 2 and one line, never an internal error (issue 11, finding 8)."""
+    build_store([], tmp_path / "store")
+    noise = hashlib.sha512(damage.encode()).digest() * 64
+    files = {"CURRENT": ["CURRENT"], "manifest": [MANIFEST_NAME],
+             "tables": [p.name for p in (tmp_path / "store").iterdir() if p.suffix == ".sst"]}[damage]
+    assert files
+    for name in files:
+        (tmp_path / "store" / name).write_bytes(noise)
+    code, err = _cli(["query", "is-narcotic", "--store", str(tmp_path / "store")], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "internal error" not in err and "rebuild" in err
+
+
+def test_a_bad_prefix_in_the_manifest_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_store([], tmp_path / "store")
+    path = tmp_path / "store" / MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    for name, iri in (("bad prefix", "https://example.org/"), ("ex", "not an iri")):
+        path.write_text(json.dumps({**manifest, "prefixes": {**manifest["prefixes"], name: iri}}))
+        with pytest.raises(NtxError, match="bad prefix in the manifest"):
+            open_store(tmp_path / "store")
+        code, err = _cli(["query", "is-narcotic", "--store", str(tmp_path / "store")], capsys)
+        assert code == 2 and err.count("\n") == 1 and "bad prefix in the manifest" in err
+
+
+def test_load_validates_first_and_builds_nothing_that_breaks_the_shapes(tmp_path: Path) -> None:
+    from ntx_graph.errors import ValidationFailed
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ntx: <https://w3id.org/ntx-graph/def/> .\n<https://example.org/i> a ntx:Indication .\n")
+    with pytest.raises(ValidationFailed, match="do not conform to the shapes") as failed:
+        build_store([bad], tmp_path / "store", validate=True)
+    assert "https://example.org/i" in failed.value.report and failed.value.summary.startswith("does not conform")
+    assert not (tmp_path / "store").exists() and _siblings(tmp_path / "store") == []
+    assert build_store([bad], tmp_path / "store", validate=False).manifest["validated"] is False
+
+
+def test_progress_says_each_step_once_and_the_true_total(tmp_path: Path, generated: Path) -> None:
+    out = io.StringIO()
+    started = time.perf_counter()
+    info = build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    elapsed = time.perf_counter() - started
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "ntx-graph: validating 1 file against the SHACL shapes"
+    assert sum("checked the shapes: conforms" in line for line in lines) == 1
+    assert sum("optimizing the store" in line for line in lines) == 1
+    assert sum(line.startswith("ntx-graph: built ") for line in lines) == 1 and lines[-1].startswith(
+        f"ntx-graph: built {tmp_path / 'store'}: {info.triples:,} triples from 4 files in ")
+    assert info.manifest["validated"] is True
+    assert 0 < info.validation_seconds < info.seconds <= elapsed  # the total includes the validation
+
+
+def test_cli_load_prints_one_summary(tmp_path: Path, generated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ntx_graph.cli import main
+
+    assert main(["load", str(generated), "--store", str(tmp_path / "store")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"ntx-graph: built {tmp_path / 'store'}: ")
+    assert "validated in" in err and re.search(r"\d,\d{3} triples", err)

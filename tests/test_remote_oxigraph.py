@@ -25,7 +25,7 @@ class TestOxigraph(ServerContract):
 def test_push_to_a_wrong_path_fails_in_one_line(server: Server) -> None:
     done = cli("push", "--endpoint", server.store_url.replace("/store", "/nowhere"), "--graph", MAIN_GRAPH)
     assert done.returncode == 2
-    assert done.stderr.startswith("ntx-graph: error: push failed: HTTP 404 Not Found")
+    assert done.stderr.startswith("ntx-graph: error: push failed: the server answered HTTP 404 Not Found")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
@@ -39,5 +39,5 @@ def test_push_to_a_closed_port_fails_in_one_line() -> None:
 def test_query_on_a_closed_port_fails_in_one_line() -> None:
     done = cli("query", "is-narcotic", "--endpoint", f"http://127.0.0.1:{free_port()}/query")
     assert done.returncode == 2
-    assert done.stderr.startswith("ntx-graph: error: cannot reach the endpoint http://127.0.0.1:")
+    assert done.stderr.startswith("ntx-graph: error: cannot reach http://127.0.0.1:")
     assert done.stderr.count("\n") == 1

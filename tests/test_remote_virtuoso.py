@@ -51,19 +51,21 @@ def test_wrong_password_is_one_clear_line(server: Server) -> None:
     done = cli("push", "--endpoint", server.store_url, "--graph", MAIN_GRAPH + "/denied", "--user", "dba",
                "--password-env", PASSWORD_VAR, "--auth", "digest", env={PASSWORD_VAR: "not-the-password"})
     assert done.returncode == 2
-    assert done.stderr == "ntx-graph: error: push failed: HTTP 401 Unauthorized: the user name or password is wrong\n"
+    assert done.stderr == ("ntx-graph: error: push failed: the server answered HTTP 401 Unauthorized: the user name "
+                           "or password is wrong\n")
 
 
 def test_basic_auth_on_a_digest_store_says_so(server: Server) -> None:
     done = cli("push", "--endpoint", server.store_url, "--graph", MAIN_GRAPH + "/denied", "--user", "dba",
                "--password-env", PASSWORD_VAR, env={PASSWORD_VAR: "dba"})
     assert done.returncode == 2
-    assert done.stderr.startswith("ntx-graph: error: push failed: HTTP 401 Unauthorized: the server asks for "
-                                  "digest authentication; use --auth digest")
+    assert done.stderr.startswith("ntx-graph: error: push failed: the server answered HTTP 401 Unauthorized: the "
+                                  "server asks for digest authentication; use --auth digest")
 
 
 def test_no_credentials_says_so(server: Server) -> None:
-    with pytest.raises(PushError, match=r"^push failed: HTTP 401 Unauthorized: the server asks for digest"):
+    with pytest.raises(PushError, match=r"^push failed: the server answered HTTP 401 Unauthorized: the server "
+                                        r"asks for digest"):
         push_graph(b"<urn:a> <urn:b> <urn:c> .\n", endpoint=server.store_url, graph=MAIN_GRAPH + "/denied")
 
 
@@ -81,7 +83,7 @@ def test_queries_with_digest_auth(server: Server) -> None:
     ok = RemoteEndpoint(url, graph=MAIN_GRAPH, user="dba", password="dba", auth="digest", prefixes={})
     assert ok.query("ASK { ?s ?p ?o }").boolean is True
     denied = RemoteEndpoint(url, graph=MAIN_GRAPH, user="dba", password="nope", auth="digest", prefixes={})
-    with pytest.raises(NtxError, match=r"^the endpoint answered HTTP 401"):
+    with pytest.raises(NtxError, match=r"^the server answered HTTP 401"):
         denied.query("ASK { ?s ?p ?o }")
 
 
@@ -90,4 +92,4 @@ def test_a_value_too_long_for_virtuoso_is_a_clear_error(server: Server) -> None:
     endpoint = RemoteEndpoint(server.query_url, graph=MAIN_GRAPH, prefixes={})
     with pytest.raises(NtxError) as caught:
         endpoint.run(echo_query(), {"text": "x" * 9000})
-    assert str(caught.value).startswith("the endpoint answered HTTP 500") and "\n" not in str(caught.value)
+    assert str(caught.value).startswith("the server answered HTTP 500") and "\n" not in str(caught.value)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ntx_graph.results import QueryResult
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_PUSH_TIMEOUT = 60.0
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024  # ntx_graph.http_client.DEFAULT_MAX_BYTES, without importing it
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld")
 EXPORT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml", "trig")
 
@@ -173,6 +175,8 @@ def args_query(parser: argparse.ArgumentParser) -> None:
     remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
     remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
     _add_auth_args(remote)
+    remote.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="N",
+                        help=f"refuse a larger answer from the endpoint (default: {DEFAULT_MAX_ANSWER_BYTES})")
 
 
 def _query_source(args: argparse.Namespace) -> SavedQuery | str:
@@ -240,8 +244,11 @@ def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: di
     check_policy(analyse(text), allow_federation=args.allow_federation, engine="remote")
     prefixes = _open(args).prefixes if args.data else None  # the bundled graph's prefixes by default
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
-                              timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth)
-    return endpoint.query(source) if isinstance(source, str) else endpoint.run(source, params)
+                              timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth,
+                              max_bytes=args.max_answer_bytes)
+    if isinstance(source, str):
+        return endpoint.query(source, allow_federation=args.allow_federation)
+    return endpoint.run(source, params, allow_federation=args.allow_federation)
 
 
 # -- export, validate, info --------------------------------------------------------
@@ -419,6 +426,8 @@ def args_push(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
     parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
     _add_auth_args(parser)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_PUSH_TIMEOUT, metavar="SECONDS",
+                        help=f"give up an upload that takes longer (default: {DEFAULT_PUSH_TIMEOUT:g})")
     _add_data_args(parser)
 
 
@@ -428,7 +437,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     kg = _open(args, include_ontology=not args.no_ontology)
     result = push_graph(kg.export("ntriples"), endpoint=args.endpoint, graph=args.graph,
                         replace=not args.append, user=args.user, password=_password(args), auth=args.auth,
-                        progress=sys.stderr.isatty())
+                        progress=sys.stderr.isatty(), timeout=args.timeout)
     sys.stderr.write(f"{result}\n")
     return 0
 
@@ -444,20 +453,13 @@ def args_load(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ntx_graph.persistent import build_store
+    from ntx_graph.persistent import build_store, summary
 
-    if args.files and not args.no_validate:
-        from ntx_graph.validate import validate
-
-        report = validate(args.files, include_bundled=not args.no_bundled)
-        if not report.conforms:
-            from ntx_graph.errors import ValidationFailed
-
-            raise ValidationFailed(f"the files do not conform to the shapes ({report.summary()}); "
-                                   "use --no-validate to load them anyway", report=report.text)
-    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=sys.stderr.isatty())
-    sys.stderr.write(f"ntx-graph: {info.triples} triples in {args.store} "
-                     f"({info.seconds:.1f} s, {info.triples_per_second:,.0f} triples/s)\n")
+    progress = sys.stderr.isatty()
+    info = build_store(args.files, args.store, include_bundled=not args.no_bundled, progress=progress,
+                       validate=not args.no_validate)
+    if not progress:  # on a terminal the progress display ends with the same line
+        sys.stderr.write(f"ntx-graph: {summary(info)}\n")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -142,25 +143,32 @@ def _bytes(data: bytes | None) -> bytes:
 
 
 def _sort_prefix_lines(data: bytes | None) -> bytes:
-    """Put the leading ``@prefix`` lines of Turtle or TriG in name order."""
-    lines = _bytes(data).split(b"\n")
-    count = 0
-    while count < len(lines) and lines[count].startswith(b"@prefix "):
-        count += 1
-    return b"\n".join(sorted(lines[:count]) + lines[count:])
+    """Put the leading ``@prefix`` lines of Turtle or TriG in name order (the rest is not copied line by line)."""
+    text = _bytes(data)
+    end = 0
+    while text.startswith(b"@prefix ", end):
+        newline = text.find(b"\n", end)
+        if newline < 0:
+            return b"\n".join(sorted(text.split(b"\n")))
+        end = newline + 1
+    if not end:
+        return text
+    return b"\n".join(sorted(text[:end - 1].split(b"\n"))) + text[end - 1:]
 
 
 def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
-    """The default graph of ``store`` in ``fmt``, deterministically: the same
-    bytes as :func:`serialize_triples` would give for the same graph ordering
-    rules, but without turning every triple into a Python object. Graphs with
-    blank nodes take the canonicalising path."""
-    data = _bytes(store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()))
-    if b"_:" in data:  # maybe blank nodes: relabel canonically first
-        return serialize_triples((Triple(q.subject, q.predicate, q.object) for q in store), fmt, prefixes)
-    lines = data.split(b"\n")
-    lines.sort()
-    ordered = b"\n".join(line for line in lines if line) + b"\n" if data else b""
+    """The default graph of ``store`` in ``fmt``, deterministically.
+
+    The triples are ordered as their sorted N-Triples lines, except that the
+    ontology header (the triples whose subject is an ``owl:Ontology``) comes
+    first, as OWL tools expect; blank nodes are relabelled canonically
+    (RDFC-1.0) first. Equal graphs give identical bytes, in every process.
+    The whole graph stays in pyoxigraph's bytes: it is dumped as N-Triples,
+    its lines are sorted as bytes (one ``memcmp`` per comparison, no Python
+    term objects) and, for other formats, parsed back in that order by
+    pyoxigraph's serializer.
+    """
+    ordered = _ordered_ntriples(store)
     if fmt == "ntriples":
         return ordered
     used = {p: ns for p, ns in sorted(prefixes.items()) if p and (b"<" + ns.encode()) in ordered}
@@ -170,6 +178,41 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
     if fmt in ("turtle", "trig"):
         return _sort_prefix_lines(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
     return _bytes(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
+
+
+_RDF_TYPE = b"> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Ontology> ."
+_HAS_BLANK_NODES = "ASK { { ?s ?p ?o FILTER isBlank(?s) } UNION { ?s ?p ?o FILTER isBlank(?o) } }"
+_ONTOLOGIES = ("SELECT DISTINCT ?ontology WHERE { ?ontology a <http://www.w3.org/2002/07/owl#Ontology> "
+               "FILTER isIRI(?ontology) }")
+
+
+def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> bytes:
+    """The default graph as N-Triples lines: the ontology header, then the rest, each part sorted as bytes.
+
+    ``canonicalize`` forces (or skips) the RDFC-1.0 relabelling of blank
+    nodes; by default it runs only when the graph has blank nodes.
+    """
+    data = _bytes(store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()))
+    if canonicalize if canonicalize is not None else (b"_:" in data and bool(store.query(_HAS_BLANK_NODES))):
+        dataset = Dataset(store.quads_for_pattern(None, None, None, DefaultGraph()))
+        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+        data = _bytes(serialize((Triple(q.subject, q.predicate, q.object) for q in dataset),
+                                format=RdfFormat.N_TRIPLES))
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    lines.sort()
+    header: list[bytes] = []
+    for solution in store.query(_ONTOLOGIES):  # type: ignore[union-attr]
+        start = b"<" + solution[0].value.encode() + b"> "  # its lines stand together in the sorted list
+        first = bisect.bisect_left(lines, start)
+        last = bisect.bisect_left(lines, start[:-1] + b"!", first)  # "!" is the byte after " "
+        header += lines[first:last]
+        del lines[first:last]
+    if header:  # each ontology's "a owl:Ontology" first, then its annotations
+        header.sort(key=lambda line: (line.partition(b" ")[0], _RDF_TYPE not in line, line))
+        lines[:0] = header
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def _used_prefixes(triples: list[Triple], prefixes: Mapping[str, str]) -> dict[str, str]:

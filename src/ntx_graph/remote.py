@@ -1,39 +1,31 @@
 """Saved queries on a remote SPARQL 1.1 endpoint (Oxigraph, Virtuoso, Fuseki, ...).
 
-The SPARQL protocol has no way to bind variables, so parameter values are
-injected as a ``VALUES`` block placed first in the query's outermost WHERE
-group. Each value is written as a strictly checked N-Triples term (the only
-text ever added to the query), so no value can change the query's structure.
+Parameters are bound by :func:`ntx_graph.params.bind_values` (a VALUES
+block of checked N-Triples terms). Nothing is sent unless the analyser
+(:func:`ntx_graph.sparql_text.analyse`) reads the text as a query, and its
+policy (:func:`~ntx_graph.sparql_text.check_policy`) refuses updates, and
+SERVICE, FROM and FROM NAMED unless federation is allowed. Requests go
+through :mod:`ntx_graph.http_client`.
 
-Answers are turned into the same :class:`~ntx_graph.results.QueryResult` the
-embedded engine gives, smoothing over dialects: old-style ``typed-literal``
-JSON, ASK answered as a one-cell table (Virtuoso's ``__ASK_RETVAL``/``bool``),
-booleans written ``1``/``0`` (Virtuoso stores them as numbers), a bound
+Answers become the :class:`~ntx_graph.results.QueryResult` the embedded
+engine gives, whatever the dialect: ``typed-literal`` JSON, ASK as a one-cell
+table (Virtuoso's ``__ASK_RETVAL``), booleans written ``1``/``0``, a bound
 parameter written as another term of the same value (Virtuoso: ``true`` as
-``1``), ``"x"^^xsd:string`` for ``"x"``, CONSTRUCT answered as an s/p/o
-table, and Virtuoso's partial "anytime" answers, which are reported as
-timeouts rather than returned incomplete. Graph answers are asked for as
-N-Triples (Turtle, RDF/XML and JSON-LD are read too) and parsed by pyoxigraph.
-
-Requests go to the given URL only: no proxy from the environment, no redirect
-to another host, ``http``/``https`` only. SPARQLWrapper builds the request; it
-is opened here so that digest authentication and timeouts stay local to the
-call (SPARQLWrapper would install a process-wide opener).
+``1``), ``"x"^^xsd:string`` for ``"x"``, CONSTRUCT as an s/p/o table, triple
+terms (as pyoxigraph writes them, or with RDF4J's ``s``/``p``/``o`` keys);
+Virtuoso's partial "anytime" answers are timeouts. Graph answers are asked
+for as N-Triples (Turtle, RDF/XML and JSON-LD are read too).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import IO, Any
+from typing import Any
 from xml.etree import ElementTree
 
 from pyoxigraph import (
@@ -49,13 +41,10 @@ from pyoxigraph import (
     parse_query_results,
 )
 
-from ntx_graph import __version__
 from ntx_graph.catalog import SavedQuery, get_saved_query
-from ntx_graph.connection import connection_problem
 from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
-from ntx_graph.params import bind, expand_iri, term_text
-from ntx_graph.params import bind_values as inject_values
-from ntx_graph.params import values_block as values_block
+from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
+from ntx_graph.params import bind, bind_values, expand_iri, values_block
 from ntx_graph.results import QueryResult, Term
 from ntx_graph.sparql_text import analyse, check_policy
 
@@ -69,18 +58,6 @@ ACCEPT_RESULTS = "application/sparql-results+json,application/sparql-results+xml
 ACCEPT_GRAPH = "application/n-triples,text/turtle;q=0.9,application/rdf+xml;q=0.5,application/ld+json;q=0.4," \
                "text/plain;q=0.2"
 
-_CHUNK = 1 << 16
-
-
-# -- parameter binding ---------------------------------------------------------
-
-
-# The binding (term_text, values_block, inject_values) lives in ntx_graph.params,
-# shared by every engine; the names stay importable from here.
-
-
-# -- the endpoint ----------------------------------------------------------------
-
 
 class RemoteEndpoint:
     """A SPARQL 1.1 query endpoint that runs saved queries.
@@ -88,26 +65,24 @@ class RemoteEndpoint:
     ``graph`` (an IRI) is sent as ``default-graph-uri``, so the query sees only
     that graph (Virtuoso's default graph is otherwise the union of all its
     graphs). ``auth`` is ``basic`` or ``digest``; ``timeout`` (seconds) bounds
-    the whole exchange. ``prefixes`` expand prefixed names in parameter values
-    (default: the bundled graph's prefixes). With ``check_classes``, an
-    ``of CLASS`` parameter is checked on the endpoint, as the embedded engine
-    does.
+    the whole exchange and ``max_bytes`` the answer. ``prefixes`` expand
+    prefixed names in parameter values (default: the bundled graph's
+    prefixes). With ``check_classes``, an ``of CLASS`` parameter is checked on
+    the endpoint, as the embedded engine does.
     """
 
     def __init__(self, url: str, *, graph: str | None = None, user: str | None = None,
                  password: str | None = None, timeout: float = 60.0, prefixes: Mapping[str, str] | None = None,
-                 auth: str = "basic", check_classes: bool = True) -> None:
+                 auth: str = "basic", check_classes: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         problem = connection_problem(url, graph, auth)
         if problem:
             raise NtxError(problem)
-        if timeout <= 0:
-            raise NtxError("the timeout must be positive")
         self.url = url
         self.graph = graph
-        self.user = user
-        self.password = password
+        self.credentials = Credentials(user, password, auth) if user is not None and password is not None else None
+        Client(url, self.credentials, timeout, max_bytes)  # refuses a bad timeout or cap now
         self.timeout = timeout
-        self.auth = auth
+        self.max_bytes = max_bytes
         self.check_classes = check_classes
         self.prefixes: dict[str, str] = dict(prefixes) if prefixes is not None else bundled_prefixes()
 
@@ -115,91 +90,50 @@ class RemoteEndpoint:
             allow_federation: bool = False) -> QueryResult:
         """Run a saved query (object or name) with parameter values given as text."""
         query = saved if isinstance(saved, SavedQuery) else get_saved_query(saved)
+        check_policy(analyse(query.text), allow_federation=allow_federation, engine="remote")  # before any request
         bindings = bind(query, params or {}, self.prefixes)
         if self.check_classes:
             for param in query.parameters:
                 term = bindings[param.name]
                 if param.of_class and isinstance(term, NamedNode):
                     self._check_class(param.name, term, param.of_class)
-        check_policy(analyse(query.text), allow_federation=allow_federation, engine="remote")
-        result = self._execute(inject_values(query.text, bindings), query.form)
+        text = query.text
+        for name, term in bindings.items():  # one block per parameter: Virtuoso 7 fails on a block of
+            text = bind_values(text, {name: term})  # unprojected variables ("no SPART_VARR_FIXED")
+        result = self._execute(text, allow_federation)
         return restore_parameters(result, bindings)
 
     def query(self, sparql: str, *, allow_federation: bool = False) -> QueryResult:
         """Run SPARQL query text as it is: updates are refused, and so are
         SERVICE, FROM and FROM NAMED unless ``allow_federation``."""
-        info = analyse(sparql)
-        check_policy(info, allow_federation=allow_federation, engine="remote")
-        return self._execute(sparql, info.form)
+        return self._execute(sparql, allow_federation)
 
     def _check_class(self, name: str, term: NamedNode, of_class: str) -> None:
         cls = expand_iri(of_class, self.prefixes)
-        ask = (f"ASK {{ VALUES (?v ?c) {{ ({term_text(term)} {term_text(cls)}) }} "
-               f"?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}")
-        if not self._execute(ask, "ASK").boolean:
-            raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph")
+        ask = f"ASK {{ {values_block({'v': term, 'c': cls})} ?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}"
+        if not self._execute(ask).boolean:
+            hint = "" if self.graph else ("; the endpoint was queried without --graph: if it holds the data in a "
+                                          "named graph, name that graph with --graph")
+            raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph{hint}")
 
-    def _execute(self, text: str, form: str) -> QueryResult:
-        request = self._request(text, form)
-        deadline = time.monotonic() + self.timeout
-        with self._open(request, deadline) as response:
-            data = _read(response, deadline, self.timeout)
-            headers = response.headers
-        state = (headers.get("X-SQL-State") or "").strip()
+    def _execute(self, text: str, allow_federation: bool = False) -> QueryResult:
+        info = analyse(text)  # every text sent, bound or not, passes the policy
+        check_policy(info, allow_federation=allow_federation, engine="remote")
+        form = info.form
+        fields = [("query", text)] + ([("default-graph-uri", self.graph)] if self.graph else [])
+        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        try:
+            client = Client(self.url, self.credentials, self.timeout, self.max_bytes)
+            answer = client.check(client.request("POST", body=urllib.parse.urlencode(fields).encode("ascii"), headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS}))
+        except HttpTimeout as error:
+            raise QueryTimeout(str(error)) from None
+        state = (answer.headers.get("X-SQL-State") or "").strip()
         if state == "S1TAT":  # Virtuoso's "anytime" answer: partial results
             raise QueryTimeout("the endpoint stopped the query at its time limit and sent partial results "
-                               f"({(headers.get('X-SQL-Message') or '').strip() or 'S1TAT'})")
-        ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        return parse_answer(data, ctype, form, self.prefixes)
-
-    def _request(self, text: str, form: str) -> urllib.request.Request:
-        import warnings
-
-        from SPARQLWrapper import BASIC, JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
-
-        wrapper = SPARQLWrapper(self.url, agent=f"ntx-graph/{__version__}")
-        wrapper.setMethod(POST)
-        wrapper.setRequestMethod(URLENCODED)
-        wrapper.setOnlyConneg(True)
-        graph_form = form in ("CONSTRUCT", "DESCRIBE")
-        wrapper.setReturnFormat(TURTLE if graph_form else JSON)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wrapper.setQuery(text)
-        # SPARQLWrapper guesses the form with a regex that reads words in
-        # comments ("add", "load", ...) and could take a query for an update:
-        # the form found by ntx-graph's lexer is used instead.
-        wrapper.queryType = form
-        if self.graph:
-            wrapper.addDefaultGraph(self.graph)
-        if self.user is not None and self.password is not None and self.auth == "basic":
-            wrapper.setCredentials(self.user, self.password)
-            wrapper.setHTTPAuth(BASIC)
-        wrapper.addCustomHttpHeader("Accept", ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS)
-        # SPARQLWrapper's own query() would use the process-wide urlopen (proxies,
-        # any redirect) and install a global opener for digest: build only.
-        request: urllib.request.Request = wrapper._createRequest()
-        return request
-
-    def _open(self, request: urllib.request.Request, deadline: float) -> Any:
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), SameOriginRedirects(self.url)]
-        if self.user is not None and self.password is not None and self.auth == "digest":
-            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            manager.add_password(None, self.url, self.user, self.password)
-            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
-        opener = urllib.request.build_opener(*handlers)
-        try:
-            return opener.open(request, timeout=max(0.001, deadline - time.monotonic()))
-        except urllib.error.HTTPError as error:
-            raise NtxError(f"the endpoint answered {http_error_text(error)}") from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise _timeout(self.timeout) from None
-            raise NtxError(f"cannot reach the endpoint {self.url}: {_reason(error.reason)}") from None
-        except TimeoutError:
-            raise _timeout(self.timeout) from None
-        except (OSError, ValueError) as error:
-            raise NtxError(f"cannot reach the endpoint {self.url}: {error}") from None
+                               f"({(answer.headers.get('X-SQL-Message') or '').strip() or 'S1TAT'})")
+        return parse_answer(answer.body, answer.media_type, form, self.prefixes)
 
 
 def restore_parameters(result: QueryResult, bindings: Mapping[str, Term]) -> QueryResult:
@@ -252,94 +186,15 @@ _NUMERIC = frozenset((
     "positiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"))
 
 
-class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only within the scheme, host and port of one URL."""
-
-    def __init__(self, url: str) -> None:
-        self.origin = _origin(url)
-
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-                         headers: Any, newurl: str) -> urllib.request.Request | None:
-        """Refuse (NtxError) a redirect that leaves the origin."""
-        if _origin(urllib.parse.urljoin(req.full_url, newurl)) != self.origin:
-            raise NtxError(f"the endpoint redirects to another server ({newurl}); refused")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return (parts.scheme, (parts.hostname or "").lower(), port)
-
-
-def _timeout(seconds: float) -> QueryTimeout:
-    return QueryTimeout(f"the endpoint did not answer within the time limit of {seconds:g} s")
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason)
-
-
-def _read(response: Any, deadline: float, timeout: float) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        if time.monotonic() > deadline:
-            raise _timeout(timeout)
-        try:
-            chunk = response.read(_CHUNK)
-        except TimeoutError:
-            raise _timeout(timeout) from None
-        except OSError as error:
-            raise NtxError(f"the connection to the endpoint broke: {error}") from None
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
-
-
-def http_error_text(error: urllib.error.HTTPError, limit: int = 300) -> str:
-    """``HTTP 400 Bad Request: <the server's message, first line, trimmed>``."""
-    try:
-        body = error.read() or b""
-    except OSError:
-        body = b""
-    message = server_message(body, limit)
-    head = f"HTTP {error.code} {error.reason or ''}".rstrip()
-    return f"{head}: {message}" if message else head
-
-
-def server_message(body: bytes, limit: int = 300) -> str:
-    """The server's message in an error body, on one line and trimmed: the
-    first line of plain text, or the text of an HTML page without its title
-    and without a repeat of the status line.
-
-    >>> server_message(b"<html><head><title>T</title></head><body><h1>HTTP/1.1 500 Failed</h1>"
-    ...                b"<h3>Error 37000</h3><xmp>SP029: TURTLE loader, line 6</xmp></body></html>")
-    'Error 37000 SP029: TURTLE loader, line 6'
-    """
-    text = body.decode("utf-8", "replace")
-    if re.search(r"(?i)<(html|body|h1|p|pre|xmp)\b", text):
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", " ", text)
-        blocks = (" ".join(b.split()) for b in re.sub(r"(?s)<[^>]*>", "\n", text).splitlines())
-        text = " ".join(b for b in blocks if b and not re.match(r"HTTP/\d", b))
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            return line if len(line) <= limit else line[: limit - 1] + "…"
-    return ""
-
-
 @cache
 def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
-    from pyoxigraph import Store
-
-    from ntx_graph.rdf_io import load_file
+    from ntx_graph.rdf_io import declared_prefixes
     from ntx_graph.resources import bundled_files
 
     found: dict[str, str] = {}
-    for path in bundled_files():
-        load_file(Store(), path, found)
+    for path in bundled_files():  # the declarations only: the graph is not loaded
+        for name, iri in declared_prefixes(path, RdfFormat.TURTLE).items():
+            found.setdefault(name, iri)
     return tuple(found.items())
 
 
@@ -366,6 +221,9 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
         answer = _decode(data, ctype, form)
     except NtxError:
         raise
+    except RecursionError:
+        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: it is nested too "
+                       "deeply") from None
     except (ValueError, SyntaxError, KeyError, TypeError, ElementTree.ParseError) as error:
         detail = " ".join(str(error).split())[:200]
         raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: {detail}") from None
@@ -389,14 +247,6 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
 
 _Answer = bool | _Table | list[Triple]
 
-_GRAPH_TYPES = {
-    "application/n-triples": RdfFormat.N_TRIPLES, "text/plain": RdfFormat.N_TRIPLES,
-    "text/turtle": RdfFormat.TURTLE, "application/x-turtle": RdfFormat.TURTLE,
-    "text/n3": RdfFormat.N3, "text/rdf+n3": RdfFormat.N3,
-    "application/rdf+xml": RdfFormat.RDF_XML, "application/ld+json": RdfFormat.JSON_LD,
-    "application/n-quads": RdfFormat.N_QUADS, "application/trig": RdfFormat.TRIG,
-}
-
 
 def _decode(data: bytes, ctype: str, form: str) -> _Answer:
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
@@ -414,8 +264,9 @@ def _decode(data: bytes, ctype: str, form: str) -> _Answer:
         return _from_pyoxigraph(data, QueryResultsFormat.TSV)
     if ctype == "text/csv" and not graph_form:
         return _from_csv(data)
-    if graph_form and ctype in _GRAPH_TYPES:
-        return _graph(data, _GRAPH_TYPES[ctype])
+    graph_format = RdfFormat.from_media_type(ctype) if graph_form else None
+    if graph_format is not None:
+        return _graph(data, graph_format)
     if form == "ASK" and ctype in ("text/plain", "text/html", "text/boolean"):
         word = data.decode("utf-8", "replace").strip().lower()
         if word in ("true", "false", "1", "0"):
@@ -425,27 +276,53 @@ def _decode(data: bytes, ctype: str, form: str) -> _Answer:
 
 def _from_json(doc: Any) -> _Answer:
     if not isinstance(doc, dict):
-        raise NtxError("the endpoint's JSON answer is not a SPARQL results document")
+        raise NtxError("the endpoint's JSON answer is not a SPARQL results document (not an object)")
     if "boolean" in doc:
         return _truthy(doc["boolean"])
-    variables = [str(v) for v in (doc.get("head") or {}).get("vars") or []]
-    bindings = (doc.get("results") or {}).get("bindings")
+    head, results = doc.get("head") or {}, doc.get("results") or {}
+    if not isinstance(head, dict) or not isinstance(results, dict):
+        raise NtxError("the endpoint's JSON answer has a head or results that is not an object")
+    variables = head.get("vars") or []
+    bindings = results.get("bindings")
+    if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
+        raise NtxError("the endpoint's JSON answer has variables that are not a list of names")
     if not isinstance(bindings, list):
         raise NtxError("the endpoint's JSON answer has neither results nor a boolean")
     bnodes: dict[str, BlankNode] = {}
     rows: list[tuple[Term | None, ...]] = []
     for binding in bindings:
-        for extra in binding:
-            if extra not in variables:
-                variables.append(extra)
+        if not isinstance(binding, dict):
+            raise NtxError(f"the endpoint's JSON answer has a solution that is not an object ({_json_kind(binding)})")
+        variables.extend(extra for extra in binding if extra not in variables)
         rows.append(tuple(_json_term(binding[v], bnodes) if v in binding else None for v in variables))
     width = len(variables)
     return _Table(variables, [row + (None,) * (width - len(row)) for row in rows])
 
 
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else "null")
+
+
+#: The keys of a triple term: SPARQL 1.2 (pyoxigraph, Jena) and RDF4J's.
+_TRIPLE_KEYS = (("subject", "predicate", "object"), ("s", "p", "o"))
+
+
 def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
-    kind = obj.get("type")
-    value = obj.get("value")
+    if not isinstance(obj, dict):
+        raise NtxError(f"the endpoint's JSON answer has a term that is not an object ({_json_kind(obj)})")
+    kind, value = obj.get("type"), obj.get("value")
+    if kind == "triple":
+        parts = value if isinstance(value, dict) else {}
+        keys = next((keys for keys in _TRIPLE_KEYS if all(k in parts for k in keys)), None)
+        if keys is None:
+            raise NtxError("the endpoint's JSON answer has a triple term without subject, predicate and object")
+        s, p, o = (_json_term(parts[k], bnodes) for k in keys)
+        if isinstance(s, Literal) or not isinstance(p, NamedNode):
+            raise NtxError("the endpoint's JSON answer has an ill-formed triple term")
+        return Triple(s, p, o)
+    if not isinstance(value, str):
+        raise NtxError(f"the endpoint's JSON answer has a {kind!r} term whose value is {_json_kind(value)}")
     if kind == "uri":
         return NamedNode(value)
     if kind == "bnode":
@@ -453,13 +330,9 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
     if kind in ("literal", "typed-literal"):
         lang = obj.get("xml:lang") or obj.get("lang")
         if lang:
-            return Literal(value, language=lang)
-        return literal(value, obj.get("datatype"))
-    if kind == "triple" and isinstance(value, dict):
-        s, p, o = (_json_term(value[k], bnodes) for k in ("subject", "predicate", "object"))
-        if isinstance(s, Literal) or not isinstance(p, NamedNode):
-            raise NtxError("the endpoint's JSON answer has an ill-formed quoted triple")
-        return Triple(s, p, o)
+            return Literal(value, language=str(lang))
+        datatype = obj.get("datatype")
+        return literal(value, datatype if isinstance(datatype, str) else None)
     raise NtxError(f"the endpoint's JSON answer has a term of unknown type {kind!r}")
 
 
@@ -482,6 +355,8 @@ def literal(value: str, datatype: str | None) -> Literal:
 def _normalise(term: Any) -> Any:
     if isinstance(term, Literal) and not term.language:
         return literal(term.value, term.datatype.value)
+    if isinstance(term, Triple):
+        return Triple(_normalise(term.subject), term.predicate, _normalise(term.object))
     return term
 
 
@@ -514,7 +389,7 @@ def _graph(data: bytes, fmt: RdfFormat) -> list[Triple]:
 
 def _table_triples(table: _Table) -> list[Triple]:
     names = [v.lower() for v in table.variables]
-    for trio in (("s", "p", "o"), ("subject", "predicate", "object")):
+    for trio in _TRIPLE_KEYS:
         if all(n in names for n in trio):
             index = [names.index(n) for n in trio]
             break
@@ -530,23 +405,10 @@ def _table_triples(table: _Table) -> list[Triple]:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, Literal):
-        value = value.value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0", ""):
-            return False
-        try:
-            return float(text) != 0
-        except ValueError:
-            pass
-    if value is None:
-        return False
-    raise NtxError(f"the endpoint's ASK answer {value!r} is not a boolean")
-
+    text = str(value.value if isinstance(value, Literal) else "" if value is None else value).strip().lower()
+    if text in ("true", "1", "false", "0", ""):
+        return text in ("true", "1")
+    try:
+        return float(text) != 0
+    except ValueError:
+        raise NtxError(f"the endpoint's ASK answer {value!r} is not a boolean") from None
