@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite needs: Debian's Chromium (page
-# tests) and OpenLink Virtuoso 7 (triplestore integration tests). Idempotent.
+# tests), OpenLink Virtuoso 7 (triplestore integration tests), and axe-core
+# from npm (the page's accessibility audit) into the git-ignored .cache/npm.
+# Idempotent.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "install-system-packages: not root, skipping ${need[*]}; the tests that need them will skip" >&2
-    exit 0
-  fi
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" != 0 ]; then
+  echo "install-system-packages: not root, skipping ${need[*]}; the tests that need them will skip" >&2
+elif [ ${#need[@]} -gt 0 ]; then
   echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password password dba" | debconf-set-selections
   echo "virtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password dba" | debconf-set-selections
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # the package starts a system-wide instance; the tests start their own
   service virtuoso-opensource-7 stop >/dev/null 2>&1 || true
+fi
+axe="$(cd "$(dirname "$0")/.." && pwd)/.cache/npm"
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  npm install --silent --no-save --no-audit --no-fund --prefix "$axe" axe-core@4 >/dev/null
 fi

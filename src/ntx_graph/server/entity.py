@@ -7,18 +7,21 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
 
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.params import expand_iri
 from ntx_graph.results import XSD, compact
+from ntx_graph.server.messages import HTML, Response, text
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: The most triples listed in each direction.
 MAX_FACTS = 500
+#: The most triples in an entity's RDF answer.
+MAX_TRIPLES = 10000
 
 _OUT = "SELECT ?p ?o WHERE { ?this ?p ?o } ORDER BY ?p ?o LIMIT %d"
 _IN = "SELECT ?s ?p WHERE { ?s ?p ?this } ORDER BY ?p ?s LIMIT %d"
@@ -86,7 +89,8 @@ class EntityView:
     as_property: int = 0
 
 
-def _select(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
+def select_about(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
+    """Run a SELECT with ``?this`` standing for ``e``."""
     answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(e), sparql))  # str(e) is a checked <IRI>
     assert isinstance(answer, QuerySolutions)
     return answer
@@ -131,10 +135,10 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     if not iri.strip():
         raise ParameterError("give the entity's IRI: /entity?iri=...")
     entity = expand_iri(iri, kg.prefixes)
-    out = list(_select(kg, _OUT % (MAX_FACTS + 1), entity))
-    inc = list(_select(kg, _IN % (MAX_FACTS + 1), entity))
-    evidence = list(_select(kg, _EVIDENCE, entity))
-    count = next(iter(_select(kg, _AS_PROPERTY, entity)))["n"]
+    out = list(select_about(kg, _OUT % (MAX_FACTS + 1), entity))
+    inc = list(select_about(kg, _IN % (MAX_FACTS + 1), entity))
+    evidence = list(select_about(kg, _EVIDENCE, entity))
+    count = next(iter(select_about(kg, _AS_PROPERTY, entity)))["n"]
     as_property = int(count.value) if isinstance(count, Literal) else 0
     iris = {entity.value}
     for row in out:
@@ -176,3 +180,34 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
         more_incoming=len(inc) > MAX_FACTS,
         as_property=as_property,
     )
+
+
+_TRIPLES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHERE {
+  { ?this ?p ?o } UNION { ?s ?q ?this }
+  UNION { ?this ntx:evidenceQuote ?quote . ?quote ?qp ?qo }
+  UNION { ?this ntx:evidenceQuote/oa:hasSelector ?selector . ?selector ?sp ?so }
+} LIMIT %d"""
+
+
+def entity_answer(kg: KnowledgeGraph, iri: str, fmt: str) -> Response:
+    """The entity as a page (``fmt`` "html") or as RDF: its outgoing and
+    incoming triples and its own evidence quotes with their selectors."""
+    from ntx_graph.rdf_io import serialize_triples
+    from ntx_graph.server.negotiation import content_type
+    from ntx_graph.server.pages import entity_html
+
+    if fmt == "html":
+        view = describe(kg, iri)
+        return Response(200 if view.known else 404, entity_html(view).encode(), HTML)
+    if not iri.strip():
+        raise ParameterError("give the entity's IRI: /entity?iri=...")
+    entity = expand_iri(iri, kg.prefixes)
+    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(entity), _TRIPLES % (MAX_TRIPLES + 1)))
+    triples = [Triple(t.subject, t.predicate, t.object) for t in answer]  # type: ignore[union-attr]
+    if not triples:
+        return text(404, f"the graph has no triples about <{entity.value}>")
+    if len(triples) > MAX_TRIPLES:
+        return text(413, f"more than {MAX_TRIPLES} triples are about <{entity.value}>; query /sparql instead")
+    return Response(200, serialize_triples(triples, fmt, kg.prefixes), content_type(fmt))

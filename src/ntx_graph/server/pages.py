@@ -9,6 +9,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ntx_graph.server.entity import Claim, EntityView, Value
+from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
+
+#: The site's navigation, on every page.
+NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a><a href=\"/source\">Sources</a>"
+       "<a href=\"/sparql\">Service description</a><a href=\"/api\">API</a>")
 
 
 def entity_url(iri: str) -> str:
@@ -16,18 +21,22 @@ def entity_url(iri: str) -> str:
     return "/entity?" + urlencode({"iri": iri})
 
 
-def layout(title: str, body: str) -> str:
-    """A complete page around ``body`` (already HTML)."""
+def layout(title: str, body: str, *, scripts: Sequence[str] = (), styles: Sequence[str] = ()) -> str:
+    """A complete page around ``body`` (already HTML); ``scripts`` and
+    ``styles`` are extra same-origin URLs (the CSP allows nothing else)."""
+    extra = "".join(f"<link rel=\"stylesheet\" href=\"{escape(href)}\">\n" for href in styles)
+    extra += "".join(f"<script src=\"{escape(src)}\" defer></script>\n" for src in scripts)
     return (
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"color-scheme\" content=\"light dark\">\n"
         f"<title>{escape(title)} · ntx-graph</title>\n"
         "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
-        "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n</head>\n<body>\n"
+        f"<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n{extra}</head>\n<body>\n"
+        "<a class=\"skip\" href=\"#main\">Skip to content</a>\n"
         "<header class=\"bar\"><a class=\"brand\" href=\"/\">ntx-graph</a>\n"
-        "<nav><a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a>"
-        "<a href=\"/sparql\">Service description</a><a href=\"/openapi.json\">OpenAPI</a></nav></header>\n"
-        f"<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f"<nav aria-label=\"Site\">{NAV}</nav></header>\n"
+        f"<main id=\"main\">\n{body}\n</main>\n</body>\n</html>\n"
     )
 
 
@@ -61,6 +70,8 @@ def _claim_html(claim: Claim, entity: Value) -> str:
             where.append(f"characters {q.start}\u2013{q.end}")
         if q.source is not None:
             where.append(("of " if where else "from ") + term_html(q.source))
+            where.append(f"· <a class=\"read\" href=\"{escape(source_url(q.source.value, q.start, q.end))}\">"
+                         "read it in the source</a>")
         footer = f"<footer>{' '.join(where)}</footer>" if where else ""
         quotes.append(f"<blockquote class=\"quote\"><p class=\"exact\">{escape(q.exact)}</p>{footer}</blockquote>")
     return f"<article class=\"claim\">{head}\n" + "\n".join(quotes) + "</article>"
@@ -70,7 +81,9 @@ def entity_html(view: EntityView) -> str:
     """The entity page: facts, incoming links and the evidence view."""
     e = view.entity
     name = e.label or e.short or e.value
-    parts = [f"<h1>{escape(name)}</h1>", f"<p class=\"iri\"><code>{escape(e.value)}</code></p>"]
+    parts = [f"<h1>{escape(name)}</h1>", f"<p class=\"iri\"><code>{escape(e.value)}</code></p>",
+             formats_html({label: f"/entity.{suffix}?" + urlencode({"iri": e.value})
+                           for suffix, label in RDF_SUFFIXES.items()}, "This entity as")]
     if view.types:
         parts.append("<p class=\"types\">a " + ", ".join(term_html(t) for t in view.types) + "</p>")
     if not view.known:
@@ -98,17 +111,133 @@ def entity_html(view: EntityView) -> str:
     return layout(name, "\n".join(parts))
 
 
+#: URL suffixes of the RDF formats, with their names for people.
+RDF_SUFFIXES = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdf": "RDF/XML"}
+#: URL suffixes of the SPARQL results formats, with their names for people.
+RESULT_SUFFIXES = {"json": "JSON", "csv": "CSV", "tsv": "TSV", "xml": "XML"}
+
+
+def formats_html(links: Mapping[str, str], label: str = "Download") -> str:
+    """A line of links to the same data in other formats."""
+    items = " ".join(f"<a href=\"{escape(href)}\">{escape(name)}</a>" for name, href in links.items())
+    return f"<p class=\"formats\"><span class=\"label\">{escape(label)}:</span> {items}</p>"
+
+
 def queries_html(queries: Sequence[Mapping[str, Any]]) -> str:
     """The list of saved queries as a page (for clients preferring HTML)."""
     items = []
     for q in queries:
         name = str(q["name"])
-        links = " ".join(f"<a href=\"{escape(str(href))}\">{escape(str(fmt))}</a>"
-                         for fmt, href in q["links"].items() if fmt not in ("self", "page"))
+        links = {fmt: str(href) for fmt, href in q["links"].items() if fmt not in ("self", "page")}
         params = ", ".join(escape(f"{p['name']} ({p['type']})") for p in q["parameters"]) or "none"
         items.append(
-            f"<li><h2><a href=\"/#{escape(quote(name))}\">{escape(str(q['title']))}</a></h2>"
-            f"<p><code>{escape(name)}</code> · {escape(str(q['form']))} · parameters: {params}</p>"
-            f"<p>{escape(str(q['description']))}</p><p class=\"formats\">{links}</p></li>"
+            f"<li><h2><a href=\"/queries/{escape(quote(name))}\">{escape(str(q['title']))}</a></h2>"
+            f"<p><code>{escape(name)}</code> · {escape(str(q['form']))} · parameters: {params}"
+            f" · <a href=\"/#{escape(quote(name))}\">open in the editor</a></p>"
+            f"<p>{escape(str(q['description']))}</p>{formats_html(links)}</li>"
         )
-    return layout("Saved queries", "<h1>Saved queries</h1>\n<ul class=\"saved\">\n" + "\n".join(items) + "\n</ul>")
+    body = ("<h1>Saved queries</h1>\n<p class=\"hint\">Each runs with the parameters of its form; "
+            "<code>GET /queries</code> with <code>Accept: application/json</code> lists them for programs.</p>\n"
+            "<ul class=\"saved\">\n" + "\n".join(items) + "\n</ul>")
+    return layout("Saved queries", body)
+
+
+def _field(p: Mapping[str, Any], given: Mapping[str, str]) -> str:
+    name = str(p["name"])
+    ident = "param-" + name
+    value = given.get(name, "")
+    default = p["default"]
+    if p.get("values"):
+        options = [] if p["required"] and default is not None else [
+            f"<option value=\"\">{'— choose —' if p['required'] else '(default)'}</option>"]
+        for v in p["values"]:
+            chosen = value in (v["iri"], v["short"]) if value else default in (v["iri"], v["short"])
+            shown = f"{v['label']} ({v['short']})" if v["label"] else v["short"]
+            options.append(f"<option value=\"{escape(v['iri'])}\"{' selected' if chosen else ''}>"
+                           f"{escape(shown)}</option>")
+        control = f"<select id=\"{escape(ident)}\" name=\"{escape(name)}\">{''.join(options)}</select>"
+    else:
+        kind = "number" if p["type"] in ("integer", "decimal") else "text"
+        placeholder = escape(str(default)) if default is not None else "required"
+        step = ' step="1"' if p["type"] == "integer" else ' step="any"' if kind == "number" else ""
+        control = (f"<input id=\"{escape(ident)}\" name=\"{escape(name)}\" type=\"{kind}\"{step} "
+                   f"value=\"{escape(value)}\" placeholder=\"{placeholder}\"{' required' if p['required'] else ''}>")
+    kind_text = str(p["type"]) + (f" of {p['of_class']}" if p["of_class"] else "")
+    help_text = f"<small>{escape(str(p['description']))}</small>" if p["description"] else ""
+    return (f"<div class=\"field\"><label for=\"{escape(ident)}\">{escape(name)}"
+            f"<span class=\"ptype\">{escape(kind_text)}</span></label>{control}{help_text}</div>")
+
+
+def results_html(variables: Sequence[str], rows: Sequence[Sequence[Value | None]]) -> str:
+    """A results table, terms linked to their entity pages."""
+    head = "".join(f"<th scope=\"col\">{escape(v)}</th>" for v in variables)
+    body = "\n".join("<tr>" + "".join(f"<td>{term_html(t) if t is not None else ''}</td>" for t in row) + "</tr>"
+                     for row in rows)
+    return (f"<div class=\"results\"><table class=\"grid\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>\n{body}\n</tbody></table></div>")
+
+
+def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: str) -> str:
+    """A saved query's own page: its description, a form for its parameters
+    (sent back to this URL by GET), its text, and ``answer`` (HTML) when run."""
+    name = str(item["name"])
+    base = "/queries/" + quote(name)
+    fields = "".join(_field(p, given) for p in item["parameters"])
+    query = ("?" + urlencode({k: v for k, v in given.items() if v})) if given else ""
+    links = {label: f"{base}.{suffix}{query}" for suffix, label in
+             (RDF_SUFFIXES if item["form"] in ("CONSTRUCT", "DESCRIBE") else RESULT_SUFFIXES).items()}
+    links["SPARQL text"] = f"{base}.rq{query}"
+    parts = [
+        f"<h1>{escape(str(item['title']))}</h1>",
+        f"<p><code>{escape(name)}</code> · {escape(str(item['form']))} · "
+        f"<a href=\"/#{escape(quote(name))}{escape(('&' + query[1:]) if query else '')}\">open in the editor</a></p>",
+        f"<p class=\"description\">{escape(str(item['description']))}</p>",
+        f"<form class=\"params\" method=\"get\" action=\"{escape(base)}\" aria-label=\"Parameters\">{fields}"
+        "<div class=\"field submit\"><button type=\"submit\" name=\"_run\" value=\"1\">Run</button></div></form>",
+        formats_html(links),
+        f"<details><summary>SPARQL</summary><pre class=\"sparql\"><code>{escape(str(item['text']))}</code></pre>"
+        "</details>",
+        answer,
+    ]
+    return layout(str(item["title"]), "\n".join(p for p in parts if p))
+
+
+def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: Sequence[SourceQuote],
+                gaps: Sequence[Uncited], warnings: Sequence[str], prefixes: Mapping[str, str]) -> str:
+    """The source reader: the text with its quoted spans marked, the claims
+    on each, and the index of quotes."""
+    from ntx_graph.results import compact
+
+    title = labels.get(iri) or iri.rsplit("/", 1)[-1]
+    claims = sum(len(q.claims) for q in quotes)
+    parts = [f"<h1>{escape(title)}</h1>",
+             f"<p class=\"iri\"><a href=\"{escape(entity_url(iri))}\"><code>{escape(iri)}</code></a></p>",
+             f"<p class=\"hint\">{len(quotes)} quoted passage{'s' if len(quotes) != 1 else ''} carry {claims} "
+             f"claim{'s' if claims != 1 else ''}; {len(gaps)} sentence{'s' if len(gaps) != 1 else ''} "
+             "no claim cites, in grey with a dotted underline. Hover over or focus a highlighted passage to list the "
+             "claims that rest on it.</p>"]
+    parts += [f"<p class=\"warning\" role=\"note\">{escape(w)}</p>" for w in warnings]
+    if text is not None:
+        parts.append("<div class=\"reader\">"
+                     f"<div class=\"source-text\" id=\"source-text\">{marked_text(text, quotes, gaps)}</div>"
+                     "<aside class=\"claims-panel\" id=\"claims-panel\" aria-live=\"polite\" "
+                     "aria-label=\"Claims on the passage\"><h2>Claims on this passage</h2>"
+                     "<p class=\"hint\" id=\"claims-empty\">Hover over or focus a highlighted passage.</p>"
+                     "<div id=\"claims-list\"></div></aside></div>")
+    items = []
+    for q in quotes:
+        where = f"characters {q.start}\u2013{q.end}" if q.placed else "no position recorded"
+        links = "".join(f"<li><a href=\"{escape(entity_url(c))}\">{escape(labels.get(c) or compact(c, prefixes))}"
+                        "</a></li>" for c in q.claims) or "<li class=\"empty\">no claim cites it</li>"
+        jump = (f" <a class=\"jump\" href=\"#chars={q.start},{q.end}\">show in the text</a>"
+                if q.placed and text is not None else "")
+        items.append(f"<li id=\"{escape(q.anchor)}\" class=\"quote-entry\"><q>{escape(q.exact)}</q> "
+                     f"<span class=\"where\">{where}</span>{jump}<ul class=\"claims\">{links}</ul></li>")
+    parts.append("<section class=\"quote-index\"><h2>Quotes and their claims</h2><ol>" + "\n".join(items)
+                 + "</ol></section>")
+    if gaps:
+        rows = "".join(f"<li><span class=\"uncited-text\">{escape(g.sentence.text)}</span> "
+                       f"<span class=\"where\">characters {g.sentence.start}\u2013{g.sentence.end}: "
+                       f"{escape(g.reason)}</span></li>" for g in gaps)
+        parts.append(f"<section><h2>Sentences no claim cites</h2><ul class=\"uncited-list\">{rows}</ul></section>")
+    return layout(title, "\n".join(parts), scripts=("/static/reader.js",))

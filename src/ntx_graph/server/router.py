@@ -13,23 +13,41 @@ from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind
-from ntx_graph.server.catalog_view import listing
+from ntx_graph.server import views
+from ntx_graph.server.catalog_view import describe_query, listing
 from ntx_graph.server.checked import checked_query
+from ntx_graph.server.entity import entity_answer
 from ntx_graph.server.guard import Refused, check_dataset
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
-from ntx_graph.server.negotiation import SUFFIXES, NotAcceptable, choose, content_type, negotiate
+from ntx_graph.server.negotiation import (
+    GRAPH_OFFERS,
+    RESULT_OFFERS,
+    SUFFIXES,
+    NotAcceptable,
+    choose,
+    content_type,
+    negotiate,
+)
 from ntx_graph.server.openapi import openapi
-from ntx_graph.server.pages import queries_html
-from ntx_graph.server.service import service_description
+from ntx_graph.server.pages import queries_html, saved_query_html
+from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_checked_query, paged_query, read_page
+from ntx_graph.server.reader import source_page, sources_page
+from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
-from ntx_graph.server.tasks import QueryJob, entity_page, run_query
+from ntx_graph.server.tasks import QueryJob, run_query
 from ntx_graph.server.workers import Executor
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".svg": "image/svg+xml"}
+                ".svg": "image/svg+xml", ".png": "image/png"}
+#: What a person's browser is offered besides data: the page.
+PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
+#: The names of the formats of graph answers.
+GRAPH_FORMATS = frozenset(name for _, name in GRAPH_OFFERS)
+#: The RDF suffixes of /entity.SUFFIX, by format name.
+ENTITY_SUFFIXES = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml", "html": "html"}
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -80,7 +98,8 @@ class Router:
         path = request.path
         if request.method == "OPTIONS":
             return Response(204, b"", "text/plain", dict(PREFLIGHT_HEADERS))
-        allowed = ("GET", "HEAD", "POST") if path == "/sparql" else ("GET", "HEAD")
+        binds = path.startswith("/queries/") and path.endswith(".rq")  # POST: bind the saved parameters into a text
+        allowed = ("GET", "HEAD", "POST") if path == "/sparql" or binds else ("GET", "HEAD")
         if request.method not in allowed:
             raise HttpError(405, f"{request.method} is not allowed on {path}; use {', '.join(allowed)}",
                             {"Allow": ", ".join((*allowed, "OPTIONS"))})
@@ -97,21 +116,48 @@ class Router:
             return text(200, "ok")
         if path == "/sparql":
             return self.sparql(request)
-        if path == "/queries":
-            return self.catalog(request)
+        if path in ("/queries", "/queries.json", "/queries.html"):
+            return self.catalog(request, path.rpartition(".")[2] if "." in path else None)
         if path.startswith("/queries/"):
             return self.saved(request, unquote(path[len("/queries/"):]))
         if path == "/openapi.json":
+            if choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS)) == "html":
+                return Response(303, b"", HTML, {"Location": "/api"})
             return json_response(openapi(self.snapshot))
+        if path == "/api":
+            return Response(200, views.api_html().encode(), HTML)
+        if path.startswith("/vendor/swagger-ui/"):
+            name = path[len("/vendor/swagger-ui/"):]
+            return Response(200, views.swagger_file(name), STATIC_TYPES[Path(name).suffix],
+                            {"Cache-Control": "max-age=86400"})
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
         if path == "/formats":
             return json_response(formats.catalogue())
-        if path == "/entity":
-            iri = _one(request.args, "iri")
-            return self.executor.run((entity_page, (iri or "",)))
+        if path in ("/source", "/source/"):
+            return self.executor.run((sources_page, ()))
+        if path.startswith("/source/"):
+            return self.executor.run((source_page, (unquote(path[len("/source/"):]),)))
+        if path == "/entity" or path.startswith("/entity."):
+            return self.entity(request, path.partition(".")[2])
         raise HttpError(404, f"nothing at {path}; the page is at /, the endpoint at /sparql, "
                              "the API at /openapi.json")
+
+    def entity(self, request: Request, suffix: str) -> Response:
+        """The entity page, or its triples as RDF by Accept, suffix or ``format``."""
+        args = request.args
+        iri = _one(args, "iri") or ""
+        if suffix:
+            if suffix not in ENTITY_SUFFIXES:
+                raise HttpError(404, f"no format {suffix!r} for an entity; use one of {', '.join(ENTITY_SUFFIXES)}")
+            fmt = ENTITY_SUFFIXES[suffix]
+        elif "format" in args:
+            requested = args["format"]
+            fmt = "html" if requested == ["html"] else negotiate("DESCRIBE", "", requested)
+        else:
+            fmt = choose(request.header("accept"), (*PAGE_OFFERS, *GRAPH_OFFERS)) or negotiate(
+                "DESCRIBE", request.header("accept"))
+        return self.executor.run((entity_answer, (iri, fmt)))
 
     def _static(self, name: str) -> Response:
         if name not in self.static:
@@ -132,21 +178,35 @@ class Router:
         if proto.query is None:
             if request.method == "POST":
                 raise HttpError(400, "no query given: send query=... or a body of type application/sparql-query")
+            endpoint = self.endpoint_url(request)
+            if proto.formats == ("html",) or (not proto.formats and choose(accept, (*GRAPH_OFFERS, *PAGE_OFFERS))
+                                              == "html"):
+                return Response(200, service_html(endpoint, self.snapshot.triples, self.limits).encode(), HTML)
             fmt = negotiate("DESCRIBE", accept, proto.formats)
-            body = service_description(self.endpoint_url(request), self.snapshot.triples, self.limits, fmt)
+            body = service_description(endpoint, self.snapshot.triples, self.limits, fmt)
             return Response(200, body, content_type(fmt))
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
+        page = read_page(request.args)
         job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
         # the text is analysed in the worker, within the time limit and the client's share of workers
-        return self.executor.run((checked_query, (job, accept, proto.formats)))
+        if page is None:
+            return self.executor.run((checked_query, (job, accept, proto.formats)))
+        return self.executor.run((paged_checked_query, (job, accept, proto.formats, page)))
+
+    def _run(self, job: QueryJob, page: Page | None) -> Response:
+        if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
+            return self.executor.run((run_query, (job,)))
+        if job.fmt != "json":
+            raise HttpError(400, PAGING_NEEDS_JSON)
+        return self.executor.run((paged_query, (job, page)))
 
     # -- saved queries ---------------------------------------------------
 
-    def catalog(self, request: Request) -> Response:
+    def catalog(self, request: Request, suffix: str | None = None) -> Response:
         """The saved queries: JSON, or HTML for clients that prefer it."""
         items = listing(self.snapshot)
-        kind = choose(request.header("accept"), (("application/json", "json"), ("text/html", "html")))
+        kind = suffix or choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS))
         if kind == "html":
             return Response(200, queries_html(items).encode(), HTML)
         return json_response(items)
@@ -163,21 +223,57 @@ class Router:
         raise HttpError(404, f"no saved query named {segment!r}{hint}")
 
     def saved(self, request: Request, segment: str) -> Response:
-        """Run a saved query with parameters from the query string."""
+        """Run a saved query with parameters from the query string; its page
+        (with the parameter form) for browsers; its text (bound, if
+        parameters are given) for ``.rq``."""
         saved, suffix = self._find(segment)
-        if suffix == "rq":
-            return Response(200, saved.text.encode(), "application/sparql-query; charset=utf-8")
         args = request.args
+        if suffix == "rq":
+            params = {name: _one(args, name) or "" for name in args}
+            if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
+                if request.media_type != "application/sparql-query":
+                    raise HttpError(415, "POST the text to bind as application/sparql-query")
+                try:
+                    edited = SavedQuery(saved.name, saved.title, saved.description, request.body.decode("utf-8"),
+                                        saved.path, saved.parameters)
+                except UnicodeDecodeError:
+                    raise HttpError(400, "the text is not UTF-8") from None
+                body = views.bound_text(edited, params, self.snapshot.prefixes)
+            else:
+                body = views.bound_text(saved, params, self.snapshot.prefixes) if params else saved.text
+            return Response(200, body.encode(), "application/sparql-query; charset=utf-8")
+        page = read_page(args)
         requested: list[str] = [suffix] if suffix else []
         if "format" in args and saved.parameter("format") is None:
             requested += args.pop("format")
+        wants_page = not requested and choose(request.header("accept"), (*RESULT_OFFERS, *GRAPH_OFFERS,
+                                                                         *PAGE_OFFERS)) == "html"
+        run = args.pop("_run", None) is not None or not wants_page
         base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
         params = {name: _one(args, name) or "" for name in args}
+        if wants_page:
+            return self.saved_page(saved, params, run)
         check_parameters(saved, params, self.snapshot.prefixes)
         fmt = negotiate(saved.form, request.header("accept"), requested)
         job = QueryJob(fmt, self.limits.max_rows, saved=saved.name, params=params, graphs=self.snapshot.graphs,
                        base=base)
-        return self.executor.run((run_query, (job,)))
+        return self._run(job, page)
+
+    def saved_page(self, saved: SavedQuery, params: dict[str, str], run: bool) -> Response:
+        """A saved query's page; with ``run``, its first rows below the form."""
+        item = describe_query(saved, self.snapshot)
+        answer = ""
+        if run or not any(p.required for p in saved.parameters):
+            try:
+                check_parameters(saved, params, self.snapshot.prefixes)
+                graph = saved.form in ("CONSTRUCT", "DESCRIBE")
+                job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
+                               params=params, graphs=self.snapshot.graphs)
+                response = self._run(job, None if graph else Page(limit=views.PAGE_ROWS))
+                answer = views.answer_html(response, graph, self.snapshot.prefixes)
+            except NtxError as error:
+                answer = views.error_html(str(error))
+        return Response(200, saved_query_html(item, params, answer).encode(), HTML)
 
 
 def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[str, str]) -> None:

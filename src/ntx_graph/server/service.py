@@ -61,3 +61,27 @@ def service_description(endpoint: str, triples: int, limits: Limits, fmt: str = 
                 Triple(feature, RDFS_LABEL, Literal(label, language="en")),
                 Triple(feature, RDFS_COMMENT, Literal(comment, language="en"))]
     return serialize_triples(out, fmt, PREFIXES)
+
+
+def service_html(endpoint: str, triples: int, limits: Limits) -> str:
+    """The same description as a page, for people."""
+    from html import escape
+
+    from ntx_graph.server.pages import RDF_SUFFIXES, formats_html, layout
+
+    features = "".join(f"<li><strong>{escape(label)}</strong>: {escape(comment)}</li>"
+                       for _, label, comment in _features(endpoint, limits))
+    formats = ", ".join(name.replace("_", " ").replace("RDF XML", "RDF/XML") for name in RESULT_FORMATS)
+    body = (
+        "<h1>SPARQL service description</h1>"
+        f"<p>The SPARQL 1.1 endpoint is <code>{escape(endpoint)}</code>: send a query as "
+        "<code>GET ?query=…</code>, as a form (<code>POST</code>, <code>query=…</code>) or as a body of type "
+        "<code>application/sparql-query</code>. The default graph holds "
+        f"{triples:,} triples.</p>"
+        f"<h2>Features</h2><ul class=\"features\">{features}</ul>"
+        f"<h2>Result formats</h2><p>{escape(formats)}; chosen by <code>Accept</code> or by "
+        "<code>format=</code>.</p>"
+        + formats_html({label: f"/sparql?format={suffix}" for suffix, label in RDF_SUFFIXES.items()},
+                       "This description as")
+    )
+    return layout("Service description", body)

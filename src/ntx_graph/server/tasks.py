@@ -90,13 +90,3 @@ def evaluate(kg: KnowledgeGraph, job: QueryJob) -> QueryResult:
     except TooManyResults as error:
         raise RowLimitExceeded(f"the result has more than {error.limit} {error.what}, the endpoint's limit; "
                                "add a LIMIT (and OFFSET to page)") from None
-
-
-def entity_page(kg: KnowledgeGraph, iri: str) -> Response:
-    """The HTML page about one entity: its facts and their evidence."""
-    from ntx_graph.server.entity import describe
-    from ntx_graph.server.pages import entity_html
-
-    view = describe(kg, iri)
-    body = entity_html(view)
-    return Response(200 if view.known else 404, body.encode(), "text/html; charset=utf-8")
