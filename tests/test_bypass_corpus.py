@@ -162,3 +162,21 @@ def test_regression_deep_nesting_is_refused_before_parsing(capsys: pytest.Captur
     with pytest.raises(QuerySyntaxError):
         KnowledgeGraph.query(KnowledgeGraph.open(), "ASK " + "{" * 300 + "}" * 300)
     assert analyse("ASK " + "{" * 200 + "}" * 200).form == "ASK"
+
+
+def test_endpoint_federation_only_when_the_server_allows_it(kg: KnowledgeGraph, listener: Listener) -> None:
+    """`serve --allow-federation` lets SERVICE through the endpoint's guard (the control that
+    the refusals above are the guard's doing); updates stay refused either way."""
+    service = f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}"
+    strict = Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
+    assert strict(Request("GET", "/sparql", urlencode({"query": service}))).status == 400
+    assert not listener.hits
+    allowing = Router(Snapshot.of(kg), Limits(allow_federation=True), InlineExecutor(kg), host="example.test")
+    assert allowing(Request("GET", "/sparql", urlencode({"query": service}))).status == 200
+    deadline = time.monotonic() + 5
+    while not listener.hits and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.hits  # the engine did reach the service it names
+    update = allowing(Request("POST", "/sparql", "", {"content-type": "application/sparql-query"},
+                              b"#x\rDROP ALL"))
+    assert update.status == 400

@@ -22,7 +22,8 @@ from ntx_graph.server.tasks import QueryJob, run_query
 def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...]) -> Response:
     """Check the text (read-only, no outbound: the endpoint's guard over the
     one analyser), choose the format from its form, and run it."""
-    info = check_query(job.sparql, job.graphs, kg.prefixes)  # Refused: an NtxError, answered 400
+    # Refused is an NtxError, answered 400
+    info = check_query(job.sparql, job.graphs, kg.prefixes, allow_federation=job.allow_federation)
     try:
         fmt = negotiate(info.form, accept, requested)
     except NotAcceptable as error:

@@ -36,16 +36,21 @@ def _absent(name: str, graphs: Collection[str]) -> str:
     return f"<{name}> is not a graph in the endpoint's dataset ({held})"
 
 
-def check_query(text: str, graphs: Collection[str], prefixes: Mapping[str, str]) -> QueryInfo:
+def check_query(text: str, graphs: Collection[str], prefixes: Mapping[str, str], *,
+                allow_federation: bool = False) -> QueryInfo:
     """The analysis of ``text``; Refused if it is an update, uses SERVICE,
     names (in FROM, FROM NAMED or GRAPH) a graph that is not in ``graphs``,
-    or cannot be read as a query (QuerySyntaxError)."""
+    or cannot be read as a query (QuerySyntaxError). With
+    ``allow_federation`` (``serve --allow-federation``), SERVICE and FROM are
+    let through; updates never are."""
     try:
         info = analyse(text)
     except QueryRefused as error:
         raise Refused(str(error).replace(_NO_OUTBOUND, NO_OUTBOUND)) from None
     if info.update:
         raise Refused(f"{READ_ONLY} ({info.operation} found)" if info.operation == "LOAD" else READ_ONLY)
+    if allow_federation:
+        return info
     if "SERVICE" in info.federation:  # in either reading, as the CLI and the API refuse it
         raise Refused(f"SERVICE is refused: {NO_OUTBOUND}")
     named = len(info.from_graphs) + len(info.from_named)

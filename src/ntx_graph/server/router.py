@@ -188,7 +188,8 @@ class Router:
         check_dataset(proto.default_graphs, proto.named_graphs, self.snapshot.graphs)
         page = read_page(request.args)
         job = QueryJob("", self.limits.max_rows, sparql=proto.query, default_graphs=proto.default_graphs,
-                       named_graphs=proto.named_graphs, graphs=self.snapshot.graphs)
+                       named_graphs=proto.named_graphs, graphs=self.snapshot.graphs,
+                       allow_federation=self.limits.allow_federation)
         # the text is analysed in the worker, within the time limit and the client's share of workers
         if page is None:
             return self.executor.run((checked_query, (job, accept, proto.formats)))

@@ -40,6 +40,7 @@ class QueryJob:
     named_graphs: tuple[str, ...] = ()
     graphs: frozenset[str] = frozenset()
     base: str | None = None
+    allow_federation: bool = False
 
 
 def execute(kg: KnowledgeGraph, task: Task) -> Response:
@@ -85,8 +86,9 @@ def evaluate(kg: KnowledgeGraph, job: QueryJob) -> QueryResult:
     try:
         if job.saved:
             return kg.run(job.saved, job.params, **options)
-        check_query(job.sparql, job.graphs, kg.prefixes)
-        return kg.query(job.sparql, default_graphs=job.default_graphs, named_graphs=job.named_graphs, **options)
+        check_query(job.sparql, job.graphs, kg.prefixes, allow_federation=job.allow_federation)
+        return kg.query(job.sparql, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                        allow_federation=job.allow_federation, **options)
     except TooManyResults as error:
         raise RowLimitExceeded(f"the result has more than {error.limit} {error.what}, the endpoint's limit; "
                                "add a LIMIT (and OFFSET to page)") from None
