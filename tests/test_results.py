@@ -246,3 +246,18 @@ def test_regression_the_endpoints_triple_terms_read_back_by_the_remote_client(fm
     response = router(Request("GET", "/sparql", urlencode({"query": query}), {"accept": fmt.media_types[0]}, b""))
     assert response.status == 200, response.body
     assert parse_answer(response.body, fmt.media_types[0], "SELECT").rows == [(NESTED,)]
+
+
+def test_a_row_too_large_for_the_results_writer_is_a_clear_error() -> None:
+    """A value over pyoxigraph's 16 MiB row limit: OutputTooLarge under a budget (checked
+    before the answer is rebuilt), else a FormatError saying why; never an internal error."""
+    from ntx_graph.errors import NtxError
+    from ntx_graph.graph import KnowledgeGraph
+    from ntx_graph.results import OutputTooLarge
+
+    binds = " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(21))
+    result = KnowledgeGraph.open().query(f'SELECT ?s21 WHERE {{ BIND("0123456789abcdef" AS ?s0) {binds} }}')
+    with pytest.raises(OutputTooLarge):
+        result.serialize("csv", max_bytes=1_000_000)
+    with pytest.raises(NtxError, match="16 MiB"):
+        result.serialize("json")

@@ -149,7 +149,20 @@ class QueryResult:
         sink.flush()
 
     def _write_results(self, sink: _Budget, fmt: QueryResultsFormat) -> None:
-        self.solutions().serialize(sink, format=fmt)  # type: ignore[arg-type]
+        if sink.limit is not None and self.kind == "select":
+            # every results format writes each value at least once: a cheap lower bound of the
+            # size, checked before the solutions are rebuilt (which holds the whole text once more)
+            least = sum(len(t.value) if isinstance(t, (NamedNode, BlankNode, Literal)) else len(str(t))
+                        for row in self.rows for t in row if t is not None)
+            if least > sink.limit:
+                raise OutputTooLarge(sink.limit)
+        try:
+            self.solutions().serialize(sink, format=fmt)  # type: ignore[arg-type]
+        except MemoryError as error:  # pyoxigraph's results reader (the rebuilt solutions): 16 MiB a row
+            if "buffer maximal size" not in str(error):
+                raise  # memory really ran out
+            raise FormatError("a row of the answer is larger than the 16 MiB that pyoxigraph's results "
+                              "writer accepts; select less (e.g. SUBSTR of long values)") from None
         if self.kind == "ask" or fmt in (QueryResultsFormat.JSON, QueryResultsFormat.XML):
             sink.write(b"\n")  # end with a newline, as text files do (pyoxigraph writes none here)
 
