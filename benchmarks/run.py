@@ -29,7 +29,6 @@ import platform
 import pstats
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,9 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-drug generator lives with the tests
 
 import pyoxigraph as ox  # noqa: E402
+from server_bench import fetch as _get  # noqa: E402  (one set of HTTP helpers for both benchmarks)
+from server_bench import free_port as _free_port  # noqa: E402
+from server_bench import rows as _rows  # noqa: E402
 
 from ntx_graph import __version__  # noqa: E402
 from ntx_graph.catalog import saved_queries  # noqa: E402
@@ -710,33 +712,6 @@ def export(cfg: Config, report: Report, files: dict[str, Path], profile_file: Pa
 
 
 # -- 6. HTTP -----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str, timeout: float = 10) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read()
-    except OSError:
-        return 0, b""
-
-
-def _rows(body: bytes) -> int:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return -1
-    if "boolean" in data:
-        return 1
-    return len(data.get("results", {}).get("bindings", []))
 
 
 def _wrk(url: str, seconds: int) -> dict[str, Any]:

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ntx_graph.graph import KnowledgeGraph
+from ntx_graph.server.limits import Limits
+from ntx_graph.server.router import Router
+from ntx_graph.server.snapshot import Snapshot
+from ntx_graph.server.workers import InlineExecutor
+
 
 @dataclass
 class Listener:
@@ -51,3 +57,16 @@ def listener() -> Iterator[Listener]:
     stop.set()
     thread.join(2)
     server.close()
+
+
+@pytest.fixture(scope="session")
+def kg() -> KnowledgeGraph:
+    """The bundled graph, loaded once (read-only: no test changes it)."""
+    return KnowledgeGraph.open()
+
+
+@pytest.fixture(scope="module")
+def router(kg: KnowledgeGraph) -> Router:
+    """The endpoint's router over the bundled graph, with default limits, queries run inline
+    (modules that need other limits define their own)."""
+    return Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")

@@ -522,11 +522,6 @@ def test_cli_hostile_strings_find_what_a_harmless_string_finds(value: str) -> No
     assert json.loads(harmless.stdout)["results"]["bindings"] == []
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
 def test_api_hostile_strings_find_what_a_harmless_string_finds(kg: KnowledgeGraph, engine: str) -> None:
     harmless = kg.run("quote-lookup", {"text": "zzz-matches-nothing"}, engine=engine)  # type: ignore[arg-type]

@@ -49,16 +49,6 @@ def _check_refusal(case: dict[str, str], message: str) -> None:
     assert "\n" not in message.strip()
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
-@pytest.fixture(scope="module")
-def router(kg: KnowledgeGraph) -> Router:
-    return Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
-
-
 def test_the_corpus_is_broad() -> None:
     assert len(IDS) == len(set(IDS)) and len(REFUSED) >= 40
     texts = "".join(c["query"] for c in CORPUS)

@@ -17,11 +17,6 @@ from ntx_graph.resources import queries_dir
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 QUERY_FILES = sorted(queries_dir().glob("*.rq"))
 BROKEN = sorted((Path(__file__).parent / "fixtures" / "queries").glob("broken-*.rq"))
 

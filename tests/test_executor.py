@@ -27,11 +27,6 @@ NALTREXONE = "https://w3id.org/ntx-graph/id/drug/naltrexone"
 
 
 @pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
-@pytest.fixture(scope="module")
 def router(kg: KnowledgeGraph) -> Router:
     return Router(Snapshot.of(kg), Limits(max_rows=50), InlineExecutor(kg), host="example.test")
 

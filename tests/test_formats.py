@@ -25,7 +25,6 @@ from ntx_graph.errors import NtxError
 from ntx_graph.formats import FORMATS, GRAPH, RESULTS
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.output import atomic_write
-from ntx_graph.server import Limits
 from ntx_graph.server.catalog_view import links
 from ntx_graph.server.messages import Request
 from ntx_graph.server.negotiation import GRAPH_OFFERS, RESULT_OFFERS, SUFFIXES, negotiate
@@ -33,19 +32,8 @@ from ntx_graph.server.openapi import openapi
 from ntx_graph.server.router import Router
 from ntx_graph.server.service import RESULT_FORMATS
 from ntx_graph.server.snapshot import Snapshot
-from ntx_graph.server.workers import InlineExecutor
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
-@pytest.fixture(scope="module")
-def router(kg: KnowledgeGraph) -> Router:
-    return Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
 
 
 # -- the registry itself -------------------------------------------------------------------------------------------

@@ -14,11 +14,6 @@ from ntx_graph.params import XSD, bind, expand_iri, parse_assignments, to_term
 PREFIXES = {"severity": "https://w3id.org/ntx-graph/def/severity/", "": "http://example.org/default#"}
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 @pytest.mark.parametrize(
     ("ptype", "text", "expected"),
     [

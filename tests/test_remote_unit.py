@@ -156,11 +156,6 @@ def test_queries_without_a_place_for_values_are_refused() -> None:
         values_block({"not a name": ox.NamedNode("urn:x")})
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 @pytest.mark.parametrize("name", [q.name for q in saved_queries()])
 def test_values_injection_means_the_same_as_binding(kg: KnowledgeGraph, name: str) -> None:
     saved = get_saved_query(name)

@@ -47,11 +47,6 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SAVED = sorted(p.stem for p in queries_dir().glob("*.rq"))
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 # -- the router, without HTTP ---------------------------------------------------
 
 

@@ -28,11 +28,6 @@ CONSTRUCT { ?i rdfs:label ?l ; ntx:condition ?c } WHERE { ?i a ntx:Indication ; 
 
 
 @pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
-@pytest.fixture(scope="module")
 def endpoint(kg: KnowledgeGraph) -> Iterator[str]:
     server = make_server(kg, "127.0.0.1", 0, Limits(timeout=5, workers=2))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

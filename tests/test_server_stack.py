@@ -40,11 +40,6 @@ SECURITY = ("content-security-policy", "x-content-type-options", "referrer-polic
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 @dataclass
 class Running:
     server: NtxServer

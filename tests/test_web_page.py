@@ -68,11 +68,6 @@ def require_browser() -> None:
     require(missing, INSTALL)
 
 
-@pytest.fixture(scope="module")
-def kg() -> KnowledgeGraph:
-    return KnowledgeGraph.open()
-
-
 @dataclass(frozen=True)
 class Case:
     """A saved query and a value of one of its parameters that changes its
