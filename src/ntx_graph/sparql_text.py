@@ -96,7 +96,6 @@ _LEXICON = rf"""
 """
 _OPEN, _CLOSE = frozenset("{(["), frozenset("})]")
 _ESCAPE_RDFLIB = r"(?i)\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)"  # compiled on first use (re caches it)
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:"
 
 
 @lru_cache(maxsize=2)
@@ -382,7 +381,7 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         {"SERVICE": services, "FROM": from_graphs, "FROM NAMED": from_named}[keyword].append(target)
         federation.append(keyword)
     graphs = [toks[j + 1].text for j, t in enumerate(toks[:-1]) if t.keyword == "GRAPH"]
-    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not re.match(_SCHEME, t.text[1:]))
+    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not _has_scheme(t.text[1:-1]))
     where, short = _where_brace(toks, i)
     return QueryInfo(
         text=text, form="" if update else first, update=update,
@@ -391,6 +390,18 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         from_graphs=tuple(from_graphs), from_named=tuple(from_named), graphs=tuple(graphs), has_base=has_base,
         prefixes=prefixes, relative_iris=relative,
     )
+
+
+def _has_scheme(iri: str) -> bool:
+    """Whether ``iri`` starts with a scheme, ``[A-Za-z][A-Za-z0-9+.-]*:``
+    (str methods: a cold query compiles no regex beyond the lexer).
+
+    >>> _has_scheme("http://e/"), _has_scheme("urn:x"), _has_scheme("x"), _has_scheme("1a:b"), _has_scheme(":b")
+    (True, True, False, False, False)
+    """
+    scheme, colon, _ = iri.partition(":")
+    return bool(colon and scheme and scheme.isascii() and scheme[0].isalpha()
+                and all(c.isalnum() or c in "+.-" for c in scheme))
 
 
 def _where_brace(toks: list[Token], start: int) -> tuple[int, bool]:
