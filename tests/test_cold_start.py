@@ -77,16 +77,13 @@ def test_list_and_help_import_neither_pyoxigraph_nor_re(args: tuple[str, ...]) -
     assert not imported & {"pyoxigraph", "re", "ntx_graph.graph", "ntx_graph.formats"}, imported
 
 
-def test_a_cold_query_compiles_only_the_analysers_lexer() -> None:
-    """One regular expression, the lexer of the one SPARQL analyser; every
-    other check on the path (prefixed names, IRIs, variable names, header
-    lines, schemes) is made with str methods."""
-    from ntx_graph.sparql_text import _LEXICON
-
+def test_a_cold_query_imports_no_re() -> None:
+    """No regular expression: the analyser's scanner and every check on the
+    path (prefixed names, IRIs, variable names, header lines, schemes) are
+    written with str methods. (Parameters of other types, text with escapes,
+    and errors may use re.)"""
     found = probe("query", "off-label-uses-lacking-evidence", "-f", "csv")
-    patterns = found["patterns"]
-    assert isinstance(patterns, list) and len(patterns) == 1, patterns
-    assert patterns[0] == _LEXICON.replace("COMMENT", "[^\r\n]*")
+    assert "re" not in found["imported"] and found["patterns"] == []
 
 
 def test_debug_still_logs_with_logging() -> None:
@@ -233,3 +230,62 @@ def test_help_lists_every_option_and_exits_0(capsys: pytest.CaptureFixture[str])
     for flag in ("--endpoint GSP_URL", "--append", "--auth {basic,digest}", "--password-env VAR", "--data, -d FILE"):
         assert flag in text, flag
     assert "examples:\n  NTX_PW=secret ntx-graph push" in text
+
+
+# -- the analyser's scanner reads what its grammar says ------------------------------------
+
+
+def _grammar_tokens(text: str, comment_end: str) -> list[tuple[str | None, int, int]]:
+    import re
+
+    from ntx_graph.sparql_text import _LEXICON
+
+    pattern = re.compile(_LEXICON.replace("COMMENT", f"[^{comment_end}]*"), re.VERBOSE | re.DOTALL)
+    return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _scanned(text: str, comment_end: str) -> list[tuple[str | None, int, int]]:
+    from ntx_graph.sparql_text import _scan
+
+    return list(_scan(text, comment_end))
+
+
+def _texts() -> list[str]:
+    corpus = json.loads((ROOT / "tests" / "fixtures" / "bypass-corpus.json").read_text(encoding="utf-8"))["cases"]
+    queries = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "queries").glob("*.rq"))]
+    fixtures = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "fixtures" / "queries").glob("*.rq"))]
+    return [c["query"] for c in corpus] + queries + fixtures
+
+
+def test_the_scanner_gives_the_grammars_tokens_on_every_known_query() -> None:
+    texts = _texts()
+    assert len(texts) > 80
+    for text in texts:
+        for end in ("\r\n", "\n"):
+            assert _scanned(text, end) == _grammar_tokens(text, end), text
+
+
+#: Characters where the grammar's alternatives meet: quotes, escapes, name
+#: characters, dots, colons, digits and exponents, brackets, non-ASCII letters.
+_ALPHABET = [*"'\"\\<>?$_:.-%@#eE+09aZ{}()[]|^&!=;,*/~ \t\r\nuU", "\u00b7", "\u00e9", "\u017f", "\u0300", "\u2028",
+             "\U0001f600", "\x00", "\x7f"]
+
+
+def test_the_scanner_gives_the_grammars_tokens_on_random_text() -> None:
+    import random
+
+    rng = random.Random(13)
+    for _ in range(20000):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 24)))
+        end = rng.choice(("\r\n", "\n"))
+        assert _scanned(text, end) == _grammar_tokens(text, end), repr(text)
+
+
+@pytest.mark.parametrize("text", [
+    "'''a''''", "'''a''", "'''a'\\''b'''", '"""x""""', "'a\\\n'", "<a\\u00e9b>", "<a\\u00zz>", "<a b>",
+    "ex:a.b.", "ex.:a", "a.b:c", ":a%2Fb%2", ":a\\.", "_:b.c.", "_:", "1.e5", "1.5e+", ".5", "5.", "1e5.",
+    "@en-US-", "@-x", "?", "$a", "?é", "^^||<=", "{|x|}", "\u017fERVICE", "a\u00b7b:c\u0300d",
+])
+def test_the_scanner_on_the_grammars_edges(text: str) -> None:
+    for end in ("\r\n", "\n"):
+        assert _scanned(text, end) == _grammar_tokens(text, end)

@@ -72,13 +72,15 @@ def to_term(param: Parameter, value: str, prefixes: Mapping[str, str]) -> Term:
             raise ParameterError(f"{where}: {error}") from None
     if param.type == "string":
         return Literal(value)
-    import re
-
     if param.type == "integer":
+        import re  # here, not at the top: an iri or string parameter needs no regex
+
         if not re.fullmatch(_INTEGER, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not an integer")
         return Literal(str(int(value)), datatype=NamedNode(XSD + "integer"))
     if param.type == "decimal":
+        import re
+
         if not re.fullmatch(_DECIMAL, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not a decimal number")
         from decimal import Decimal, InvalidOperation
