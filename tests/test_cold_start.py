@@ -86,6 +86,20 @@ def test_a_cold_query_imports_no_re() -> None:
     assert "re" not in found["imported"] and found["patterns"] == []
 
 
+@pytest.mark.parametrize("args", [("query", "off-label-uses-lacking-evidence", "-f", "csv"), ("list",), ("--help",)],
+                         ids=["query", "list", "help"])
+def test_the_installed_command_imports_no_re(args: tuple[str, ...]) -> None:
+    """The ntx-graph script (bin/ntx-graph, installed as a wheel script): no
+    re, unlike the wrapper pip writes for a console-script entry point."""
+    result = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "bin" / "ntx-graph"), *args],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-500:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rpartition("|")[2].strip() for line in lines}
+    assert "ntx_graph.cli" in imported
+    assert not imported & {"re", "argparse", *HEAVY}, sorted(imported & {"re", "argparse", *HEAVY})
+
+
 def test_debug_still_logs_with_logging() -> None:
     found = probe("--debug", "query", "is-narcotic")
     assert "logging" in found["imported"]
@@ -129,10 +143,15 @@ def test_a_source_checkout_parses_the_turtle() -> None:
 @pytest.mark.slow
 def test_the_wheel_carries_the_prebuilt_graph_its_build_step_made(tmp_path: Path) -> None:
     """The wheel's build step (hatch_build.py) writes what write_prebuilt
-    writes; the cost to the wheel is stated in the CHANGELOG."""
+    writes (the cost to the wheel is stated in the CHANGELOG); the command is
+    the plain script."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = zipfile.ZipFile(next((tmp_path / "dist").glob("ntx_graph-*.whl")))
+    script = next(n for n in wheel.namelist() if n.endswith(".data/scripts/ntx-graph"))
+    assert wheel.read(script).startswith(b"#!python\n")  # the installer points it at its interpreter
+    entry_points = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    assert not entry_points or b"ntx-graph" not in wheel.read(entry_points[0])  # one ntx-graph in bin/
     expected = resources.write_prebuilt(str(tmp_path / "prebuilt"))
     for path in expected:
         name = f"ntx_graph/data/{resources.PREBUILT}/{os.path.basename(path)}"
