@@ -249,7 +249,8 @@ def _page_paths() -> dict[str, Any]:
 def _service_paths() -> dict[str, Any]:
     return {
         "/openapi.json": _get("openapi", "This OpenAPI description (browsers are sent to /api)", "service",
-                              {"application/json": _OBJECT}),
+                              {"application/json": _OBJECT},
+                              errors={"303": {"description": "To /api, for a client that prefers HTML"}}),
         "/queries": _get("listQueries", "The saved queries and their parameters (JSON, or HTML for browsers)",
                          "saved queries", {"application/json": _LIST, "text/html": _TEXT}, ok="The catalogue"),
         "/queries.json": _get("listQueriesJson", "The saved queries and their parameters", "saved queries",
