@@ -50,7 +50,7 @@ def _content(graph: bool) -> dict[str, Any]:
 
 
 def _get(operation_id: str, summary: str, tag: str, content: dict[str, Any], *, description: str = "",
-         parameters: tuple[dict[str, Any], ...] = (), errors: dict[str, Any] | None = None,
+         parameters: tuple[dict[str, Any], ...] = (), others: dict[str, Any] | None = None,
          ok: str = "OK") -> dict[str, Any]:
     """A GET operation answering ``content`` (media type to schema)."""
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag]}
@@ -58,7 +58,7 @@ def _get(operation_id: str, summary: str, tag: str, content: dict[str, Any], *, 
         operation["description"] = description
     if parameters:
         operation["parameters"] = list(parameters)
-    operation["responses"] = {"200": {"description": ok, "content": content}, **(errors or {})}
+    operation["responses"] = {"200": {"description": ok, "content": content}, **(others or {})}
     return {"get": operation}
 
 
@@ -209,11 +209,11 @@ def _entity_paths() -> dict[str, Any]:
               **_errors("400", "406")}
     return {
         "/entity": _get("entityPage", "An entity's facts and evidence quotes: HTML, or its triples as RDF by "
-                        "Accept or format", "pages", content, errors=errors, parameters=(
+                        "Accept or format", "pages", content, others=errors, parameters=(
                             iri, _query_arg("format", "html, or an RDF format overriding the Accept header",
                                             {"type": "string", "enum": ["html", *graph]}))),
         "/entity.{suffix}": _get("entityBySuffix", "An entity's page or triples, in the format the suffix names",
-                                 "pages", content, errors=errors, parameters=(
+                                 "pages", content, others=errors, parameters=(
                                      _path_arg("suffix", "The format", list(ENTITY_SUFFIXES)), iri)),
     }
 
@@ -229,20 +229,20 @@ def _page_paths() -> dict[str, Any]:
         "/index.html": _get("indexPage", "The query page (as /)", "pages", html),
         "/static/{file}": _get("staticFile", "The page's scripts, style sheet and icon", "pages",
                                {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-                               parameters=(_path_arg("file", "The file", static),), errors=missing),
+                               parameters=(_path_arg("file", "The file", static),), others=missing),
         "/source": _get("sourceList", "The graph's source documents, each linked to its reader", "pages", html),
         "/source/{name}": _get(
             "sourceReader", "The source reader: the document with every quoted passage marked", "pages", html,
             description="NAME is the last path segment of the source document's IRI. The fragment "
                         "#chars=START,END (RFC 5147) scrolls to and highlights a passage.",
             parameters=(_path_arg("name", "The source's name", example="facts-about-naltrexone"),),
-            errors={"404": {"description": "No source of that name", "content": {"text/plain": _TEXT}},
+            others={"404": {"description": "No source of that name", "content": {"text/plain": _TEXT}},
                     **_errors("400")}),
         "/api": _get("apiPage", "This description, browsable (Swagger UI)", "pages", html),
         "/vendor/swagger-ui/{file}": _get(
             "swaggerUiFile", "Swagger UI's files, as the swagger-ui-bundle package ships them", "pages",
             {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-            parameters=(_path_arg("file", "The file", list(SWAGGER_FILES)),), errors=missing),
+            parameters=(_path_arg("file", "The file", list(SWAGGER_FILES)),), others=missing),
     }
 
 
@@ -250,7 +250,7 @@ def _service_paths() -> dict[str, Any]:
     return {
         "/openapi.json": _get("openapi", "This OpenAPI description (browsers are sent to /api)", "service",
                               {"application/json": _OBJECT},
-                              errors={"303": {"description": "To /api, for a client that prefers HTML"}}),
+                              others={"303": {"description": "To /api, for a client that prefers HTML"}}),
         "/queries": _get("listQueries", "The saved queries and their parameters (JSON, or HTML for browsers)",
                          "saved queries", {"application/json": _LIST, "text/html": _TEXT}, ok="The catalogue"),
         "/queries.json": _get("listQueriesJson", "The saved queries and their parameters", "saved queries",
