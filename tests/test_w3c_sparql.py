@@ -4,15 +4,21 @@ Every query-evaluation test that raw pyoxigraph passes (its answer equals
 the W3C expected result) must pass through ntx-graph's API
 (``KnowledgeGraph.query``) too, and through each of its result formats: the
 answer is serialised by ntx-graph, read back, and compared with the expected
-result, as a multiset of solutions (blank nodes matched up to renaming), in
-order where the query has ORDER BY. A format that loses information (CSV,
-the terminal table) is compared with the expected result written the same
-lossy way. For each format, every test whose raw pyoxigraph answer passes
-written by pyoxigraph in that format must pass written by ntx-graph.
+result, as a multiset of solutions (blank nodes matched up to renaming,
+literals by the value pyoxigraph stores), in order where the query has
+ORDER BY. A format that loses information (CSV, the terminal table) is
+compared with the expected result written the same lossy way. For each
+format, every test whose raw pyoxigraph answer passes written by pyoxigraph
+in that format must pass written by ntx-graph. The test's data is opened
+with ``KnowledgeGraph.open(data, include_bundled=False, validate=False)``
+(relative IRIs resolve against each file's location), its named graphs
+added to the store, and the query run with the query file's IRI as its
+base; FROM and FROM NAMED name graphs loaded so, and are allowed.
 
 Every positive syntax test must pass ntx-graph's analyser and policy
 (:func:`ntx_graph.sparql_text.analyse`, :func:`check_policy`) unless it
-uses SERVICE (federation) or is an update.
+uses SERVICE, FROM or FROM NAMED (which the policy counts as federation),
+is an update, or is a text pyoxigraph cannot parse either.
 
 The suites come from the source distribution of rdflib on PyPI, which ships
 them; ``bash .ci/fetch-w3c-sparql-suite.sh`` (run by
