@@ -273,7 +273,9 @@ def _texts() -> list[str]:
     corpus = json.loads((ROOT / "tests" / "fixtures" / "bypass-corpus.json").read_text(encoding="utf-8"))["cases"]
     queries = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "queries").glob("*.rq"))]
     fixtures = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "fixtures" / "queries").glob("*.rq"))]
-    return [c["query"] for c in corpus] + queries + fixtures
+    w3c = ROOT / ".cache" / "w3c-sparql"  # the W3C suites, where .ci/fetch-w3c-sparql-suite.sh has put them
+    suites = [p.read_bytes().decode("utf-8", "replace") for p in sorted(w3c.rglob("*.rq"))] if w3c.is_dir() else []
+    return [c["query"] for c in corpus] + queries + fixtures + suites
 
 
 def test_the_scanner_gives_the_grammars_tokens_on_every_known_query() -> None:
