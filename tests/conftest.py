@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -16,47 +16,72 @@ from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.workers import InlineExecutor
 
 
-@dataclass
 class Listener:
-    """A loopback socket that records every connection made to it."""
+    """A loopback socket that records every connection made to it (to prove
+    nothing connects).
 
-    port: int
-    hits: list[bytes] = field(default_factory=list)
+    A connection counts from the moment its handshake is done: one the accept
+    thread has not taken yet is seen waiting in the socket's backlog, so
+    :attr:`hits` is complete as soon as the call that might have connected has
+    returned, with no waiting."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self.port: int = self._socket.getsockname()[1]
+        self._hits: list[bytes] = []
+        self._lock = threading.Lock()
+        self._wake, self._waker = socket.socketpair()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def hits(self) -> list[bytes]:
+        """What each connection sent first (``(connected)`` if nothing yet), one
+        entry per connection, those still waiting to be accepted included."""
+        with self._lock:
+            waiting = select.select([self._socket], [], [], 0)[0]
+            return [*self._hits, *([b"(connected, not yet accepted)"] if waiting else [])]
+
+    def _accept(self) -> None:
+        while True:
+            ready = select.select([self._socket, self._wake], [], [])[0]
+            if self._wake in ready:
+                return
+            with self._lock:  # accepted and counted at once, as hits sees it
+                try:
+                    conn, _ = self._socket.accept()
+                except OSError:
+                    continue
+                index = len(self._hits)
+                self._hits.append(b"(connected)")
+            conn.settimeout(1)
+            try:
+                first = conn.recv(200)
+            except OSError:
+                first = b""
+            if first:
+                self._hits[index] = first
+            conn.close()  # a reset: the query engine gets an error, not an answer
+
+    def close(self) -> None:
+        self._waker.send(b"x")
+        self._thread.join(2)
+        for sock in (self._socket, self._wake, self._waker):
+            sock.close()
+
 
 @pytest.fixture
 def listener() -> Iterator[Listener]:
     """A loopback socket that records any connection made to it (to prove nothing connects)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    found = Listener(server.getsockname()[1])
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                found.hits.append(conn.recv(200) or b"(connected)")
-            except OSError:
-                found.hits.append(b"(connected)")
-            conn.close()  # a reset: the query engine gets an error, not an answer
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+    found = Listener()
     yield found
-    stop.set()
-    thread.join(2)
-    server.close()
+    found.close()
 
 
 @pytest.fixture(scope="session")
