@@ -1,19 +1,38 @@
-"""Fixtures shared by several test modules."""
+"""Fixtures shared by several test modules, and how the suite runs in parallel.
+
+The README's test command runs the suite on two pytest-xdist workers
+(``-n 2 --dist loadfile``). Each module is one unit of work, so that its
+module fixtures are built once; the modules in :data:`GROUPS` share a worker
+and so its session fixtures (one start of each triplestore, one cache of SHACL
+reports). A module marked ``alone`` (one that measures fairness or time under
+its own load) runs while no other test runs: see :class:`AloneLock`.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import select
+import shutil
 import socket
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ntx_graph import resources
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.router import Router
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.workers import InlineExecutor
+from ntx_graph.validate import Engine, ValidationReport, validate
+
+SHAPES_FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 
 
 class Listener:
@@ -95,3 +114,113 @@ def router(kg: KnowledgeGraph) -> Router:
     """The endpoint's router over the bundled graph, with default limits, queries run inline
     (modules that need other limits define their own)."""
     return Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
+
+
+
+@cache
+def shacl_report(fixture: str | None = None, engine: Engine = "pyshacl-turbo") -> ValidationReport:
+    """The SHACL report (reports are immutable, so computed once per session) on the
+    bundled graph, or on the shapes fixture ``fixture`` (a file name in
+    fixtures/shapes) with the ontology and the fixtures' shared context but
+    without the bundled data."""
+    if fixture is None:
+        return validate(engine=engine)
+    files = [*resources.ontology_files(), SHAPES_FIXTURES / "_context.ttl", SHAPES_FIXTURES / fixture]
+    return validate(files, include_bundled=False, engine=engine)
+
+# -- running in parallel ------------------------------------------------------------------
+
+#: Modules that run on one worker, to share its session fixtures.
+GROUPS = {
+    "test_differential.py": "triplestores", "test_remote_oxigraph.py": "triplestores",
+    "test_remote_virtuoso.py": "triplestores",
+    "test_shapes.py": "shacl", "test_shacl_engines.py": "shacl",
+}
+
+
+class AloneLock:
+    """Lets the tests of a module marked ``alone`` run while no other worker runs a
+    test: every other test holds the ``run`` lock shared while it runs (setup to
+    teardown), an ``alone`` module holds it exclusively from its first test's setup
+    to its last test's teardown (its module fixtures included). Taking the
+    ``gate`` first means the exclusive request waits only for the tests already
+    running, not for a stream of new ones. The files live in a folder the
+    controller makes for the run."""
+
+    def __init__(self, folder: str) -> None:
+        self._gate = open(Path(folder) / "gate", "a+")  # noqa: SIM115 (held for the session)
+        self._run = open(Path(folder) / "run", "a+")  # noqa: SIM115
+        self.exclusive = False
+
+    def take(self, *, exclusive: bool) -> None:
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        fcntl.flock(self._run, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if exclusive:
+            self.exclusive = True
+        else:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def release(self) -> None:
+        fcntl.flock(self._run, fcntl.LOCK_UN)
+        if self.exclusive:
+            self.exclusive = False
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+
+LOCK_FOLDER = pytest.StashKey[str]()
+LOCK = pytest.StashKey[AloneLock]()
+
+
+def _alone(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "ntx_lock_folder" in workerinput:
+        config.stash[LOCK] = AloneLock(workerinput["ntx_lock_folder"])
+    elif workerinput is None and config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses"):
+        config.stash[LOCK_FOLDER] = tempfile.mkdtemp(prefix="ntx-graph-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if LOCK_FOLDER in config.stash:
+        shutil.rmtree(config.stash[LOCK_FOLDER], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(pytest-xdist, in the controller) Tell each worker where the run's lock is."""
+    if LOCK_FOLDER in node.config.stash:
+        node.workerinput["ntx_lock_folder"] = node.config.stash[LOCK_FOLDER]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """(pytest-xdist, in the controller) ``--dist loadfile``, with the files of each
+    entry of GROUPS sent to one worker as one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path: str = super()._split_scope(nodeid)
+            return GROUPS.get(os.path.basename(path), path)
+
+    return Scheduling(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    lock = item.config.stash.get(LOCK, None)
+    if lock is None:
+        return (yield)
+    alone = _alone(item)
+    if not (alone and lock.exclusive):
+        lock.take(exclusive=alone)
+    try:
+        return (yield)
+    finally:
+        if not alone or not _alone(nextitem) or nextitem.path != item.path:  # type: ignore[union-attr]
+            lock.release()
