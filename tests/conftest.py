@@ -31,6 +31,7 @@ from ntx_graph.server.router import Router
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.workers import InlineExecutor
 from ntx_graph.validate import Engine, ValidationReport, validate
+from servers import Server, oxigraph_server, virtuoso_server
 
 SHAPES_FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 
@@ -117,6 +118,20 @@ def router(kg: KnowledgeGraph) -> Router:
 
 
 
+@pytest.fixture(scope="session")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An Oxigraph server, started once per session: its tests keep to named graphs of their own."""
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A private Virtuoso, started once per session: its tests keep to named graphs of their own."""
+    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as server:
+        yield server
+
+
 @cache
 def shacl_report(fixture: str | None = None, engine: Engine = "pyshacl-turbo") -> ValidationReport:
     """The SHACL report (reports are immutable, so computed once per session) on the
@@ -132,7 +147,7 @@ def shacl_report(fixture: str | None = None, engine: Engine = "pyshacl-turbo") -
 
 #: Modules that run on one worker, to share its session fixtures.
 GROUPS = {
-    "test_differential.py": "triplestores", "test_remote_oxigraph.py": "triplestores",
+    "test_agreement.py": "triplestores", "test_remote_oxigraph.py": "triplestores",
     "test_remote_virtuoso.py": "triplestores",
     "test_shapes.py": "shacl", "test_shacl_engines.py": "shacl",
 }
