@@ -15,8 +15,9 @@ SELECT as multisets of rows of values with numbers compared numerically and
 ``xsd:string`` equal to a plain literal, the ORDER BY columns in the same
 sequence; ASK by value; CONSTRUCT by isomorphism); rdflib and the persistent
 store must also project the variables in the same order. Each graph is pushed
-to each server once, into a named graph of its own, and the remote queries run
-through ``RemoteEndpoint(graph=...)``.
+to each server once, into a named graph of its own (the bundled graph by
+``ntx-graph push``), and the remote queries run through
+``RemoteEndpoint(graph=...)``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ntx_graph.persistent import build_store, open_graph
 from ntx_graph.push import push_graph
 from ntx_graph.remote import RemoteEndpoint
 from ntx_graph.results import QueryResult
-from servers import EXTRA_CASES, Server, assert_same_answer, order_keys, value
+from servers import EXTRA_CASES, PASSWORD_VAR, Server, assert_same_answer, cli, order_keys, value
 from support.generate import synthetic_drug, write_generated
 
 NTX = "https://w3id.org/ntx-graph/def/"
@@ -144,13 +145,16 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Graphs:
 
 
 def _pushed(server: Server, graphs: Graphs) -> dict[str, RemoteEndpoint]:
-    endpoints = {}
-    for name in ("bundled", "generated"):
-        kg, iri = graphs.embedded[name], GRAPH_IRI + name
-        push_graph(kg.export("ntriples"), endpoint=server.store_url, graph=iri, user=server.user,
-                   password=server.password, auth=server.auth)
-        endpoints[name] = RemoteEndpoint(server.query_url, graph=iri, prefixes=kg.prefixes, timeout=120)
-    return endpoints
+    """The bundled graph pushed by the command line (as a user does), the generated one by push_graph."""
+    auth = [] if server.user is None else ["--user", server.user, "--password-env", PASSWORD_VAR, "--auth", server.auth]
+    done = cli("push", "--endpoint", server.store_url, "--graph", GRAPH_IRI + "bundled", *auth,
+               env={PASSWORD_VAR: server.password or ""})
+    assert done.returncode == 0, done.stderr
+    generated = graphs.embedded["generated"]
+    push_graph(generated.export("ntriples"), endpoint=server.store_url, graph=GRAPH_IRI + "generated",
+               user=server.user, password=server.password, auth=server.auth)
+    return {name: RemoteEndpoint(server.query_url, graph=GRAPH_IRI + name, prefixes=graphs.embedded[name].prefixes,
+                                 timeout=120) for name in ("bundled", "generated")}
 
 
 @pytest.fixture(scope="module")
