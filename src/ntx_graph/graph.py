@@ -302,7 +302,7 @@ def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str],
     of a group so poorly that side-effects-needing-immediate-attention
     takes more than a minute on 20,000 triples, against 0.4 s with
     initBindings (drug-card: 15 s against 1 s); the answers are the same
-    (tests/test_differential.py, tests/test_executor.py)."""
+    (tests/test_agreement.py, tests/test_executor.py)."""
     from ntx_graph.rdflib_bridge import run_query
 
     return run_query(graph, sparql, bindings, prefixes)
