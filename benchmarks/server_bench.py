@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -366,8 +367,8 @@ def _http_stages(name: str, router: object) -> str:
 
 
 def _median(figures: Sequence[Figure], server: str, query: str, what: str = "rps") -> float:
-    values = sorted(getattr(f, what) for f in figures if f.server == server and f.query == query)
-    return values[len(values) // 2] if values else 0.0
+    values = [float(getattr(f, what)) for f in figures if f.server == server and f.query == query]
+    return statistics.median(values) if values else 0.0
 
 
 OURS, UNCACHED = "ntx-graph serve (cache)", "ntx-graph serve --no-cache"
