@@ -51,7 +51,6 @@ sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-drug generator lives wi
 import pyoxigraph as ox  # noqa: E402
 from server_bench import fetch as _get  # noqa: E402  (one set of HTTP helpers for both benchmarks)
 from server_bench import free_port as _free_port  # noqa: E402
-from server_bench import rows as _rows  # noqa: E402
 
 from ntx_graph import __version__  # noqa: E402
 from ntx_graph.catalog import saved_queries  # noqa: E402
@@ -844,22 +843,6 @@ def export(cfg: Config, report: Report, files: dict[str, Path], profile_file: Pa
 # -- 6. HTTP -----------------------------------------------------------------------------------
 
 
-def _wrk(url: str, seconds: int) -> dict[str, Any]:
-    done = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-H",
-                           "Accept: application/sparql-results+json", url],
-                          capture_output=True, text=True, timeout=seconds + 60)
-    text = done.stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    p50 = re.search(r"50%\s+([\d.]+\w+)", text)
-    p99 = re.search(r"99%\s+([\d.]+\w+)", text)
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    errors = re.search(r"Socket errors:(.*)", text)
-    total = re.search(r"(\d+) requests in", text)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": p50.group(1) if p50 else "-",
-            "p99": p99.group(1) if p99 else "-", "non2xx": int(bad.group(1)) if bad else 0,
-            "errors": errors.group(1).strip() if errors else "", "requests": int(total.group(1)) if total else 0}
-
-
 def _python_load(url: str, seconds: int) -> dict[str, Any]:
     """A bounded client when wrk is missing: 8 threads, keep-alive connections, ``seconds`` long."""
     import http.client
@@ -904,80 +887,47 @@ def _python_load(url: str, seconds: int) -> dict[str, Any]:
 
 
 def http(cfg: Config, report: Report) -> str:
-    bundled = cfg.work / "bundled.ttl"
+    """``benchmarks/server_bench.py``'s measurement (every server side by side, rounds interleaved, CPU
+    per request), with issue 12's targets added to the report; the full run also serves a persistent
+    store of the generated drugs. Without wrk, a bounded Python client measures ntx-graph alone."""
     help_done = run_process([EXE, "-m", "ntx_graph", "serve", "--help"])
     if help_done.returncode != 0:
         return "Not measured yet: `ntx-graph serve` is not available (" + help_done.stderr.strip()[-200:] + ")."
-    servers: dict[str, tuple[list[str | Path], str]] = {}
+    endpoint = rdflib_endpoint_bin(cfg)  # installed on first use
+    if not shutil.which("wrk"):
+        return _http_without_wrk(cfg)
+    import server_bench
+
+    if endpoint is not None:
+        server_bench.RDFLIB_ENDPOINT = endpoint
+    text, verdicts = server_bench.report(cfg.http_seconds, 1 if cfg.quick else 3,
+                                         store_drugs=0 if cfg.quick else cfg.drugs)
+    for what, goal, measured, ok in verdicts:
+        report.target(f"HTTP: {what}", goal, measured, ok)
+    return text
+
+
+def _http_without_wrk(cfg: Config) -> str:
+    import server_bench
+
     port = _free_port()
-    servers["ntx-graph serve"] = ([EXE, "-m", "ntx_graph", "serve", "--port", str(port)],
-                                  f"http://127.0.0.1:{port}/sparql")
-    if shutil.which("oxigraph"):
-        location = cfg.work / "oxigraph-http"
-        shutil.rmtree(location, ignore_errors=True)
-        loaded = run_process(["oxigraph", "load", "--location", location, "--file", bundled])
-        if loaded.returncode == 0:
-            port = _free_port()
-            servers["oxigraph serve-read-only"] = (
-                ["oxigraph", "serve-read-only", "--location", location, "--bind", f"127.0.0.1:{port}"],
-                f"http://127.0.0.1:{port}/query")
-    endpoint = rdflib_endpoint_bin(cfg)
-    if endpoint:
-        port = _free_port()
-        servers["rdflib-endpoint serve"] = ([endpoint, "serve", "--host", "127.0.0.1", "--port", str(port), bundled],
-                                            f"http://127.0.0.1:{port}/")
-    queries = {FLAGSHIP: query_text(FLAGSHIP), "is-narcotic": query_text("is-narcotic")}
-    expected = {FLAGSHIP: 3, "is-narcotic": 1}
-    client = "wrk (2 threads, 8 connections)" if shutil.which("wrk") else "a Python client (8 threads, keep-alive)"
-    lines = [
-        f"Each server holds the bundled graph (2,115 triples) and answers `GET ?query=` on 127.0.0.1; {client}, "
-        f"{cfg.http_seconds} s per server and query, JSON results; client and server share the machine's "
-        f"{os.cpu_count()} cores. Each answer was checked once before the load.",
-        "",
-        "| server | query | requests/s | p50 latency | p99 latency | requests | non-2xx | rows |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    notes = []
-    for name, (cmd, base) in servers.items():
-        log(f"HTTP: {name}")
-        with tempfile.TemporaryFile() as out:
-            server = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                      cwd=cfg.work)
-            try:
-                ready = False
-                probe = base + "?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and server.poll() is None:
-                    status, _ = _get(probe, timeout=2)
-                    if status == 200:
-                        ready = True
-                        break
-                    time.sleep(0.2)
-                if not ready:
-                    out.seek(0)
-                    notes.append(f"- **{name}** did not start: {out.read().decode(errors='replace')[-300:]}")
-                    continue
-                for query_name, text in queries.items():
-                    url = base + "?" + urllib.parse.urlencode({"query": text})
-                    status, body = _get(url, timeout=30)
-                    rows = _rows(body) if status == 200 else f"HTTP {status}"
-                    if rows != expected[query_name]:
-                        notes.append(f"- **{name}**, `{query_name}`: answered {rows} rows instead of "
-                                     f"{expected[query_name]}: {body[:200]!r}")
-                    result = _wrk(url, cfg.http_seconds) if shutil.which("wrk") else _python_load(url, cfg.http_seconds)
-                    lines.append(f"| {name} | `{query_name}` | {result['rps']:,.0f} | {result['p50']} | "
-                                 f"{result['p99']} | {result['requests']:,} | {result['non2xx']} | {rows} |")
-                    if result["errors"]:
-                        notes.append(f"- {name}, `{query_name}`: socket errors {result['errors']}")
-            finally:
-                server.terminate()
-                try:
-                    server.wait(10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
-    if notes:
-        lines += ["", *notes]
+    url = f"http://127.0.0.1:{port}/sparql"
+    lines = ["wrk is missing (`apt-get install -y wrk`): a Python client (8 threads, keep-alive) measured "
+             "`ntx-graph serve` alone, so there is nothing to compare it with.", "",
+             "| query | requests/s | p50 | p99 | requests | failed |", "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryFile() as out:
+        server = subprocess.Popen([EXE, "-m", "ntx_graph", "serve", "--port", str(port), "--no-access-log"],
+                                  stdout=out, stderr=out, stdin=subprocess.DEVNULL, cwd=cfg.work)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and server.poll() is None and _get(url + "?query=ASK%7B%7D", 2)[0] != 200:
+                time.sleep(0.2)
+            for name in ("is-narcotic", FLAGSHIP):
+                result = _python_load(url + "?" + urllib.parse.urlencode({"query": query_text(name)}), cfg.http_seconds)
+                lines.append(f"| `{name}` | {result['rps']:,.0f} | {result['p50']} | {result['p99']} | "
+                             f"{result['requests']:,} | {result['non2xx']} |")
+        finally:
+            server_bench.stop(server)
     return "\n".join(lines)
 
 

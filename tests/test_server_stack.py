@@ -7,6 +7,7 @@ connects to loopback addresses only; every loop is bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import logging
@@ -27,6 +28,7 @@ from urllib.parse import urlencode
 import pytest
 
 from conftest import Listener
+from ntx_graph.errors import QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server import Limits, NtxServer, make_server
 from ntx_graph.server.asgi import HostPolicy
@@ -385,14 +387,60 @@ def test_scheduler_prefers_the_client_holding_fewest_workers(kg: KnowledgeGraph)
     pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
     from collections import Counter
 
-    from ntx_graph.server.workers import _Waiter
+    from ntx_graph.server.workers import _Job
 
-    pool._held = Counter({"a": 1})
-    first, second = _Waiter("a", 1.0), _Waiter("b", 2.0)
-    pool._waiting = [first, second]
-    assert pool._next_waiter_locked() is second  # "a" is at its share
-    pool._held = Counter()
-    assert pool._next_waiter_locked() is first  # both hold none: first come
+    loop = asyncio.new_event_loop()
+    try:
+        first, second = _Job(b"", "a", loop.create_future()), _Job(b"", "b", loop.create_future())
+        first.since, second.since = 1.0, 2.0
+        pool._held = Counter({"a": 1})
+        pool._waiting = [first, second]
+        assert pool._next_waiter() is second  # "a" is at its share
+        pool._held = Counter()
+        assert pool._next_waiter() is first  # both hold none: first come
+    finally:
+        loop.close()
+
+
+def test_a_clients_next_job_waits_in_its_worker_and_survives_a_timeout(kg: KnowledgeGraph) -> None:
+    """One client's jobs are queued behind its own in the worker's socket; when
+    the first is cut at the time limit, the one behind it runs on the
+    replacement and is answered (it had not run), and another client's job
+    does not wait behind them but takes the free worker."""
+    from ntx_graph.server.checked import checked_query
+    from ntx_graph.server.tasks import QueryJob
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=1, client_share=1, queue_wait=60))
+
+    def task(text: str) -> tuple[object, ...]:
+        return (checked_query, (QueryJob("", 100, sparql=text), "application/sparql-results+json", ()))
+
+    async def scenario() -> tuple[list[int], int, int]:
+        await pool.attach()
+        slow = asyncio.ensure_future(pool.submit(task(SLOW), "a"))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        fast = asyncio.ensure_future(pool.submit(task("ASK { ?s ?p ?o }"), "a"))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        depth = max(len(w.jobs) for w in pool._workers)
+        other = await pool.submit(task("ASK { ?s ?p ?o }"), "b")  # type: ignore[arg-type]
+        statuses = []
+        for future in (slow, fast):
+            try:
+                statuses.append((await future).status)
+            except QueryTimeout:
+                statuses.append(503)
+        return statuses, depth, other.status
+
+    try:
+        statuses, depth, other = asyncio.run(scenario())
+    finally:
+        pool.close()
+        dump.close()
+    assert depth == 2  # the fast job went into the worker running the slow one
+    assert other == 200  # client b took the other worker at once
+    assert statuses == [503, 200]  # the slow one was cut; the one behind it ran again and was answered
 
 
 # -- shutdown ---------------------------------------------------------------------------

@@ -1,29 +1,30 @@
 """The ASGI adapter: an ASGI 3 application over the router.
 
-Each HTTP request becomes a :class:`Request`, the router (a plain function,
-run in a bounded thread pool because it waits for query workers) makes the
-:class:`Response`, and the adapter sends it with the security headers. The
-adapter also holds the policies that need the connection: the body limit
-(also for chunked bodies), the Host check against DNS rebinding, admission
-(a bounded number of requests in flight), refusal while draining, and the
-access log.
+Each HTTP request becomes a :class:`Request`; the router plans it in the
+event loop's thread (:meth:`Router.plan`: parsing, negotiation and checks
+cost microseconds, and nothing there waits) and a task for a query worker is
+awaited from the worker pool in the same loop, with no thread in between.
+The adapter sends the :class:`Response` with the security headers (encoded
+once per set of headers). It also holds the policies that need the
+connection: the body limit (also for chunked bodies), the Host check against
+DNS rebinding, admission (a bounded number of requests waiting for
+workers), refusal while draining, the answer cache (looked up before the
+router runs) and the access log.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
+import functools
 import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ntx_graph.server.cache import ResponseCache
 from ntx_graph.server.messages import Request, Response, text
 from ntx_graph.server.router import SECURITY_HEADERS, Router
-from ntx_graph.server.workers import CLIENT
+from ntx_graph.server.tasks import Deferred
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,7 +35,16 @@ access_log = logging.getLogger("ntx_graph.server.access")
 #: The most of an oversized body read (and discarded) so that the client sees the 413.
 DRAIN_LIMIT = 8 * 1024 * 1024
 #: Encoded once: added to every response.
-_SECURITY = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+_SECURITY = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
+#: The headers that tell of a request body.
+_BODY_HEADERS = frozenset(("content-length", "transfer-encoding"))
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    """A response's own headers over the security headers, encoded (the same few sets recur)."""
+    merged = {**SECURITY_HEADERS, **dict(headers)}
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged.items())
 
 
 def is_loopback(host: str) -> bool:
@@ -65,13 +75,19 @@ class HostPolicy:
         self.allowed = {a.lower() for a in allowed}
         self.check = "*" not in self.allowed and (is_loopback(bound) or bool(self.allowed))
         self.loopback_ok = is_loopback(bound)
+        self._seen: dict[str, bool] = {}
 
     def accepts(self, host: str) -> bool:
         """True if a request with this Host header may be answered."""
         if not self.check or not host:
             return True
-        name = host_name(host.strip().lower())
-        return name in self.allowed or (self.loopback_ok and is_loopback(name))
+        known = self._seen.get(host)
+        if known is None:
+            name = host_name(host.strip().lower())
+            known = name in self.allowed or (self.loopback_ok and is_loopback(name))
+            if len(self._seen) < 256:  # the few names clients use, each read once
+                self._seen[host] = known
+        return known
 
 
 class App:
@@ -87,7 +103,6 @@ class App:
         self.log_queries = log_queries
         self.in_flight = 0
         self.draining = False
-        self._threads = ThreadPoolExecutor(max_in_flight, thread_name_prefix="ntx-graph-request")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -105,9 +120,11 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                attach = getattr(self.router.executor, "attach", None)
+                if attach is not None:  # the worker pool schedules in this loop
+                    await attach()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self._threads.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -128,32 +145,36 @@ class App:
         if not self.hosts.accepts(headers.get("host", "")):
             return text(403, f"Host {headers['host'][:100]!r} is not allowed: this server answers only to "
                              "loopback names; start it with --allowed-host NAME to answer to another")
-        body = await self._read_body(headers, receive)
+        body = b"" if _BODY_HEADERS.isdisjoint(headers) else await self._read_body(headers, receive)
         if isinstance(body, Response):
             return body
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = Request(scope["method"], raw_path.decode("latin-1"), scope["query_string"].decode("latin-1"),
                           headers, body)
-        key = self.cache.key(request) if self.cache is not None else None
-        if key is not None and self.cache is not None:
-            cached = self.cache.get(key)
+        cache = self.cache
+        key = cache.key(request) if cache is not None else None
+        if cache is not None and key is not None:
+            cached = cache.get(key)
             if cached is not None:
                 return cached
-        if self.in_flight >= self.max_in_flight:
-            return text(503, f"the server has {self.in_flight} requests in flight, its limit; try again shortly",
-                        {"Retry-After": "1"})
-        client = scope.get("client")
-        context = contextvars.copy_context()
-        context.run(CLIENT.set, client[0] if client else "")
-        self.in_flight += 1
-        try:
-            response = await asyncio.get_running_loop().run_in_executor(self._threads, context.run, self.router,
-                                                                        request)
-        finally:
-            self.in_flight -= 1
-        if key is not None and self.cache is not None:
-            self.cache.put(key, response)
-        return response
+        outcome = self.router.plan(request)
+        if isinstance(outcome, Deferred):
+            if self.in_flight >= self.max_in_flight:
+                return text(503, f"the server has {self.in_flight} requests in flight, its limit; try again "
+                                 "shortly", {"Retry-After": "1"})
+            client = scope.get("client")
+            self.in_flight += 1
+            result: Response | Exception
+            try:
+                result = await self.router.executor.submit(outcome.task, client[0] if client else "")
+            except Exception as error:
+                result = error
+            finally:
+                self.in_flight -= 1
+            outcome = self.router.complete(request, outcome, result)
+        if cache is not None and key is not None:
+            cache.put(key, outcome)
+        return outcome
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | Response:
         limit = self.max_request_bytes
@@ -182,11 +203,8 @@ class App:
     async def _send(self, scope: Scope, response: Response, send: Send) -> int:
         head = [(b"content-type", response.content_type.encode("latin-1")),
                 (b"content-length", str(len(response.body)).encode("latin-1"))]
-        if response.headers:  # the router's own headers win over the defaults
-            extra = {**SECURITY_HEADERS, **response.headers}
-            head += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-        else:
-            head += _SECURITY
+        # the router's own headers win over the defaults
+        head += _encoded(tuple(response.headers.items())) if response.headers else _SECURITY
         await send({"type": "http.response.start", "status": response.status, "headers": head})
         body = b"" if scope["method"] == "HEAD" or response.status in (204, 304) else response.body
         await send({"type": "http.response.body", "body": body})
@@ -201,5 +219,4 @@ class App:
                         size, seconds * 1000)
 
     def close(self) -> None:
-        """Stop the request threads."""
-        self._threads.shutdown(wait=False)
+        """Nothing to release: the router's executor is closed by its owner."""

@@ -10,8 +10,6 @@ for HTTP.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.guard import check_query
 from ntx_graph.server.messages import Response, text
@@ -28,4 +26,4 @@ def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tup
         fmt = negotiate(info.form, accept, requested)
     except NotAcceptable as error:
         return text(406, str(error))
-    return run_query(kg, replace(job, fmt=fmt))
+    return run_query(kg, job, fmt)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,7 +31,12 @@ class Request:
 
     @property
     def args(self) -> dict[str, list[str]]:
-        """The query-string parameters (each may repeat)."""
+        """The query-string parameters (each may repeat): a new dict each
+        time (callers pop from it), parsed once."""
+        return {name: list(values) for name, values in self._args.items()}
+
+    @cached_property
+    def _args(self) -> dict[str, list[str]]:
         return parse_qs(self.query_string, keep_blank_values=True)
 
     def header(self, name: str) -> str:

@@ -3,6 +3,7 @@ header, a ``format`` parameter or a file-name suffix."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,7 +66,8 @@ def parse_accept(header: str) -> list[MediaRange]:
     return ranges
 
 
-def choose(accept: str, offers: Sequence[tuple[str, str]]) -> str | None:
+@functools.lru_cache(maxsize=512)  # the same few Accept headers recur: parse each once
+def choose(accept: str, offers: tuple[tuple[str, str], ...]) -> str | None:
     """The format name of the offer the Accept header likes best (the
     server's order breaks ties); the first offer when Accept is absent;
     None when nothing offered is acceptable.
@@ -101,10 +103,15 @@ def negotiate(kind: str, accept: str, requested: str | Sequence[str] | None = No
     ``format`` parameter or a URL suffix: names, aliases, suffixes or media
     types; the first usable one wins, as clients such as SPARQLWrapper send
     several) overrides Accept. Raises NotAcceptable, naming the formats there are."""
+    wanted = (requested,) if isinstance(requested, str) else tuple(requested or ())
+    return _negotiate(kind, accept, wanted)
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiate(kind: str, accept: str, wanted: tuple[str, ...]) -> str:
     use = formats.use_of(kind)
     offers = offers_for(kind)
     available = ", ".join(dict.fromkeys(m for m, _ in offers))
-    wanted = [requested] if isinstance(requested, str) else list(requested or [])
     if wanted:
         for value in wanted:
             for item in value.split(","):

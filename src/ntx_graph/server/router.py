@@ -1,5 +1,10 @@
 """The router: a function from a Request to a Response. It holds no socket
-and no process; the work that reads the store goes to an Executor."""
+and no process; the work that reads the store goes to an Executor.
+
+:meth:`Router.plan` is the router without waiting: a Response, or a
+:class:`~ntx_graph.server.tasks.Deferred` task for a query worker, which
+the HTTP layer awaits and hands to :meth:`Router.complete`. Calling the
+router does both, waiting for the executor."""
 
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
-from ntx_graph.server.tasks import QueryJob, run_query
+from ntx_graph.server.tasks import Deferred, QueryJob, run_query
 from ntx_graph.server.workers import Executor
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -78,22 +83,51 @@ class Router:
         self.static = {p.name: p.read_bytes() for p in STATIC_DIR.iterdir() if p.suffix in STATIC_TYPES}
 
     def __call__(self, request: Request) -> Response:
-        """The response to ``request``; never raises."""
+        """The response to ``request``, waiting for the executor; never raises."""
+        outcome = self.plan(request)
+        if not isinstance(outcome, Deferred):
+            return outcome
+        result: Response | Exception
         try:
-            response = self.dispatch(request)
-        except NotAcceptable as error:
-            response = text(406, str(error))
-        except Refused as error:
-            response = text(400, str(error))
-        except NtxError as error:
-            response = error_response(error)
-        except Exception:  # the traceback to the server's log, never to the client
-            _log.exception("internal error answering %s %s", request.method, request.path)
+            result = self.executor.run(outcome.task)
+        except Exception as error:
+            result = error
+        return self.complete(request, outcome, result)
+
+    def plan(self, request: Request) -> Response | Deferred:
+        """The response to ``request``, or the task that makes it; never raises."""
+        try:
+            outcome = self.dispatch(request)
+        except Exception as error:
+            return self.finish(request, error)
+        return outcome if isinstance(outcome, Deferred) else self.finish(request, outcome)
+
+    def complete(self, request: Request, deferred: Deferred, result: Response | Exception) -> Response:
+        """The response to ``request`` once its deferred task gave ``result``."""
+        if deferred.then is not None:
+            try:
+                result = deferred.then(result)
+            except Exception as error:
+                result = error
+        return self.finish(request, result)
+
+    def finish(self, request: Request, outcome: Response | Exception) -> Response:
+        """``outcome`` (an error becomes its response) with the headers every response carries."""
+        if isinstance(outcome, NotAcceptable):
+            response = text(406, str(outcome))
+        elif isinstance(outcome, Refused):
+            response = text(400, str(outcome))
+        elif isinstance(outcome, NtxError):
+            response = error_response(outcome)
+        elif isinstance(outcome, Exception):  # the traceback to the server's log, never to the client
+            _log.error("internal error answering %s %s", request.method, request.path, exc_info=outcome)
             response = text(500, "internal error")
+        else:
+            response = outcome
         response.headers = {**SECURITY_HEADERS, "Vary": "Accept", **response.headers}
         return response
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> Response | Deferred:
         """Route by path and method (errors raised)."""
         path = request.path
         if request.method == "OPTIONS":
@@ -135,15 +169,15 @@ class Router:
         if path == "/formats":
             return json_response(formats.catalogue())
         if path in ("/source", "/source/"):
-            return self.executor.run((sources_page, ()))
+            return Deferred((sources_page, ()))
         if path.startswith("/source/"):
-            return self.executor.run((source_page, (unquote(path[len("/source/"):]),)))
+            return Deferred((source_page, (unquote(path[len("/source/"):]),)))
         if path == "/entity" or path.startswith("/entity."):
             return self.entity(request, path.partition(".")[2])
         raise HttpError(404, f"nothing at {path}; the page is at /, the endpoint at /sparql, "
                              "the API at /openapi.json")
 
-    def entity(self, request: Request, suffix: str) -> Response:
+    def entity(self, request: Request, suffix: str) -> Deferred:
         """The entity page, or its triples as RDF by Accept, suffix or ``format``."""
         args = request.args
         iri = _one(args, "iri") or ""
@@ -157,7 +191,7 @@ class Router:
         else:
             fmt = choose(request.header("accept"), (*PAGE_OFFERS, *GRAPH_OFFERS)) or negotiate(
                 "DESCRIBE", request.header("accept"))
-        return self.executor.run((entity_answer, (iri, fmt)))
+        return Deferred((entity_answer, (iri, fmt)))
 
     def _static(self, name: str) -> Response:
         if name not in self.static:
@@ -171,7 +205,7 @@ class Router:
         host = request.header("host")
         return f"http://{host if _HOST.match(host) else self.host}/sparql"
 
-    def sparql(self, request: Request) -> Response:
+    def sparql(self, request: Request) -> Response | Deferred:
         """The SPARQL 1.1 Protocol query operation, or the service description."""
         proto = read_protocol(request)
         accept = request.header("accept")
@@ -192,15 +226,15 @@ class Router:
                        allow_federation=self.limits.allow_federation)
         # the text is analysed in the worker, within the time limit and the client's share of workers
         if page is None:
-            return self.executor.run((checked_query, (job, accept, proto.formats)))
-        return self.executor.run((paged_checked_query, (job, accept, proto.formats, page)))
+            return Deferred((checked_query, (job, accept, proto.formats)))
+        return Deferred((paged_checked_query, (job, accept, proto.formats, page)))
 
-    def _run(self, job: QueryJob, page: Page | None) -> Response:
+    def _run(self, job: QueryJob, page: Page | None) -> Deferred:
         if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
-            return self.executor.run((run_query, (job,)))
+            return Deferred((run_query, (job,)))
         if job.fmt != "json":
             raise HttpError(400, PAGING_NEEDS_JSON)
-        return self.executor.run((paged_query, (job, page)))
+        return Deferred((paged_query, (job, page)))
 
     # -- saved queries ---------------------------------------------------
 
@@ -223,7 +257,7 @@ class Router:
         hint = f"; did you mean {', '.join(close)}?" if close else "; GET /queries lists them"
         raise HttpError(404, f"no saved query named {segment!r}{hint}")
 
-    def saved(self, request: Request, segment: str) -> Response:
+    def saved(self, request: Request, segment: str) -> Response | Deferred:
         """Run a saved query with parameters from the query string; its page
         (with the parameter form) for browsers; its text (bound, if
         parameters are given) for ``.rq``."""
@@ -260,21 +294,35 @@ class Router:
                        base=base)
         return self._run(job, page)
 
-    def saved_page(self, saved: SavedQuery, params: dict[str, str], run: bool) -> Response:
+    def saved_page(self, saved: SavedQuery, params: dict[str, str], run: bool) -> Response | Deferred:
         """A saved query's page; with ``run``, its first rows below the form."""
         item = describe_query(saved, self.snapshot)
-        answer = ""
-        if run or not any(p.required for p in saved.parameters):
+
+        def page(answer: str) -> Response:
+            return Response(200, saved_query_html(item, params, answer).encode(), HTML)
+
+        if not run and any(p.required for p in saved.parameters):
+            return page("")
+        graph = saved.form in ("CONSTRUCT", "DESCRIBE")
+        try:
+            check_parameters(saved, params, self.snapshot.prefixes)
+            job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
+                           params=params, graphs=self.snapshot.graphs)
+            work = self._run(job, None if graph else Page(limit=views.PAGE_ROWS))
+        except NtxError as error:
+            return page(views.error_html(str(error)))
+
+        def then(result: Response | Exception) -> Response:
+            if isinstance(result, Exception) and not isinstance(result, NtxError):
+                raise result
             try:
-                check_parameters(saved, params, self.snapshot.prefixes)
-                graph = saved.form in ("CONSTRUCT", "DESCRIBE")
-                job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
-                               params=params, graphs=self.snapshot.graphs)
-                response = self._run(job, None if graph else Page(limit=views.PAGE_ROWS))
-                answer = views.answer_html(response, graph, self.snapshot.prefixes)
+                if isinstance(result, NtxError):
+                    raise result
+                return page(views.answer_html(result, graph, self.snapshot.prefixes))
             except NtxError as error:
-                answer = views.error_html(str(error))
-        return Response(200, saved_query_html(item, params, answer).encode(), HTML)
+                return page(views.error_html(str(error)))
+
+        return Deferred(work.task, then)
 
 
 def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[str, str]) -> None:

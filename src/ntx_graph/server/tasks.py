@@ -26,6 +26,16 @@ _log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """What the router answers when the response needs a query worker: the
+    task, and what turns the worker's response (or the error it raised)
+    into the response to send (None: send it as it is)."""
+
+    task: Task
+    then: Callable[[Response | Exception], Response] | None = None
+
+
+@dataclass(frozen=True)
 class QueryJob:
     """A query to answer: SPARQL text, or a saved query's name and parameter
     values (as text); the format to answer in; the row cap; the dataset; the
@@ -61,14 +71,16 @@ def execute(kg: KnowledgeGraph, task: Task) -> Response:
 response_limit: int | None = None
 
 
-def run_query(kg: KnowledgeGraph, job: QueryJob) -> Response:
-    """Answer a query job in its format, within :data:`response_limit` bytes (else 413)."""
+def run_query(kg: KnowledgeGraph, job: QueryJob, fmt: str = "") -> Response:
+    """Answer a query job in ``fmt`` (default: the job's format), within
+    :data:`response_limit` bytes (else 413)."""
+    fmt = fmt or job.fmt
     result = evaluate(kg, job)
     try:
-        body = result.serialize(job.fmt, max_bytes=response_limit)
+        body = result.serialize(fmt, max_bytes=response_limit)
     except OutputTooLarge as error:
         return text(413, too_large(error.limit))
-    return Response(200, body, content_type(job.fmt))
+    return Response(200, body, content_type(fmt))
 
 
 def too_large(limit: int) -> str:

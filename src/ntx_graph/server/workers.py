@@ -16,6 +16,12 @@ A worker past the time limit is killed; one that ran out of memory, or died,
 is replaced. Replacements start in the background, so the request that lost
 its worker is answered at once.
 
+The pool is driven by the HTTP server's event loop: a task is pickled once
+and written to a free worker's socket, the answer is read by the loop (one
+frame, no thread between the HTTP layer and the worker), and the time limit
+is a timer of that loop. A worker that answers is given its next task
+before its answer goes back to the client.
+
 The pool is fair: each client address holds at most ``client_share``
 workers at once, and a free worker goes to the waiting request whose client
 holds the fewest. A request that finds no worker within ``queue_wait``
@@ -26,11 +32,14 @@ seconds, or that would make the queue longer than ``max_queue``, is answered
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import contextvars
 import logging
 import math
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -40,10 +49,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from ntx_graph.errors import NtxError, QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
@@ -58,6 +68,8 @@ log = logging.getLogger(__name__)
 CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ntx_graph_client", default="")
 #: Seconds a new worker may take to open the graph.
 START_TIMEOUT = 120.0
+#: The most jobs sent to one worker at once: the one it runs and the next of the same client.
+PIPELINE = 2
 
 
 class Executor(Protocol):
@@ -65,6 +77,10 @@ class Executor(Protocol):
 
     def run(self, task: Task) -> Response:
         """The task's response; raises QueryTimeout or HttpError(503)."""
+        ...
+
+    async def submit(self, task: Task, client: str = "") -> Response:
+        """:meth:`run` from an event loop, for ``client`` (an address)."""
         ...
 
     def close(self) -> None:
@@ -81,6 +97,10 @@ class InlineExecutor:
 
     def run(self, task: Task) -> Response:
         """The task's response."""
+        return execute(self.kg, task)
+
+    async def submit(self, task: Task, client: str = "") -> Response:
+        """The task's response (run in the loop's thread)."""
         return execute(self.kg, task)
 
     def close(self) -> None:
@@ -204,9 +224,15 @@ def serve_worker(fd: int) -> None:
 
 
 class _Worker:
+    """A worker process and the pool's end of its socket pair."""
+
     def __init__(self, process: subprocess.Popen[bytes], conn: Connection) -> None:
         self.process = process
-        self.conn = conn
+        self.conn = conn  # blocking, for the start-up handshake
+        self.sock: socket.socket | None = None  # the same socket, read by the event loop once adopted
+        self.link: _Link | None = None
+        self.jobs: collections.deque[_Job] = collections.deque()  # the first runs; the next waits in the socket
+        self.client = ""  # whose jobs these are
 
     def exit_code(self, wait: float) -> int | None:
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -217,15 +243,80 @@ class _Worker:
         with contextlib.suppress(Exception):
             self.process.kill()
         self.exit_code(5)
-        self.conn.close()
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        if self.link is None and self.sock is not None:
+            self.sock.close()
 
 
-@dataclass
-class _Waiter:
-    client: str
-    since: float
-    ready: threading.Event = field(default_factory=threading.Event)
-    worker: _Worker | None = None
+class _Job:
+    """A task on its way to a worker: its pickled frame, its client, when
+    it arrived, the timer that ends its wait or its run, and the future of
+    its answer."""
+
+    __slots__ = ("client", "frame", "future", "since", "timer")
+
+    def __init__(self, frame: bytes, client: str, future: asyncio.Future[Response]) -> None:
+        self.frame = frame
+        self.client = client
+        self.since = time.monotonic()
+        self.future = future
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _Link(asyncio.Protocol):
+    """The event loop's end of one worker's socket: length-prefixed pickled
+    frames (multiprocessing.connection's framing, which the worker reads
+    and writes with a plain Connection), read without a thread."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, ready: asyncio.Future[None]) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.ready = ready
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
+        self.worker.link = self
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        if not buffer and len(data) >= 4 and int.from_bytes(data[:4], "big", signed=True) == len(data) - 4:
+            self.pool._answered(self.worker, memoryview(data)[4:])  # one whole frame: the usual case
+            return
+        buffer += data
+        while len(buffer) >= 4:
+            size, head = int.from_bytes(buffer[:4], "big", signed=True), 4
+            if size == -1:  # a frame of 2 GiB or more
+                if len(buffer) < 12:
+                    return
+                size, head = int.from_bytes(buffer[4:12], "big"), 12
+            if len(buffer) < head + size:
+                return
+            frame = bytes(buffer[head:head + size])
+            del buffer[:head + size]
+            self.pool._answered(self.worker, frame)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pool._lost(self.worker)
+
+    def send(self, frame: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(frame)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _frame(task: Task) -> bytes:
+    payload = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
+    if len(payload) > 0x7FFFFFFF:
+        return b"\xff\xff\xff\xff" + len(payload).to_bytes(8, "big") + payload
+    return len(payload).to_bytes(4, "big", signed=True) + payload
 
 
 class WorkerError(NtxError):
@@ -234,7 +325,14 @@ class WorkerError(NtxError):
 
 class WorkerPool:
     """A fixed number of worker processes holding the graph (see the module's
-    docstring for the policy)."""
+    docstring for the policy).
+
+    The scheduling runs in one event loop, the server's (:meth:`attach`):
+    a request's task is written to a free worker's socket and its answer
+    read by the loop, with no thread between the HTTP layer and the worker;
+    the time limit is a timer of that loop. :meth:`run` (for callers in
+    other threads) hands the task to that loop, or to a loop of the pool's
+    own started on first use."""
 
     def __init__(self, source: GraphSource, limits: Limits) -> None:
         self.source = source
@@ -244,20 +342,23 @@ class WorkerPool:
         self.settings = WorkerSettings(limits.memory_bytes, limits.max_response_bytes, limits.allow_federation)
         self.isolation: str | None = None  # why workers have network, or None
         self._env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _workers and _closed, read from other threads
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._own_loop: threading.Thread | None = None
         self._free: list[_Worker] = []
         self._workers: set[_Worker] = set()
         self._held: Counter[str] = Counter()
-        self._waiting: list[_Waiter] = []
+        self._waiting: list[_Job] = []
         self._closed = False
-        first = self._spawn()  # the first start reports a broken graph or sandbox at once
-        self._free.append(first)
-        starters = [threading.Thread(target=self._start_one, daemon=True) for _ in range(self.size - 1)]
+        started: list[_Worker | None] = [self._spawn()]  # the first start reports a broken graph or sandbox at once
+        starters = [threading.Thread(target=lambda: started.append(self._spawn_quietly()), daemon=True)
+                    for _ in range(self.size - 1)]
         for starter in starters:
             starter.start()
         for starter in starters:
             starter.join()
-        if len(self._workers) < self.size:
+        self._pending = [w for w in started if w is not None]
+        if len(self._pending) < self.size:
             self.close()
             raise WorkerError("could not start the query workers")
 
@@ -273,13 +374,12 @@ class WorkerPool:
             raise WorkerError(f"cannot start a query worker: {error}") from None
         finally:
             theirs.close()
-        parent = Connection(ours.detach())
-        worker = _Worker(process, parent)
+        worker = _Worker(process, Connection(ours.detach()))
         try:
-            parent.send((self.source, self.settings))
-            if not parent.poll(START_TIMEOUT):
+            worker.conn.send((self.source, self.settings))
+            if not worker.conn.poll(START_TIMEOUT):
                 raise WorkerError(f"a query worker did not open the graph within {START_TIMEOUT:g} s")
-            status, detail = parent.recv()
+            status, detail = worker.conn.recv()
         except (EOFError, OSError):
             worker.kill()
             raise WorkerError(f"a query worker died while opening the graph (exit code {worker.exit_code(2)})") \
@@ -295,135 +395,265 @@ class WorkerPool:
             self._workers.add(worker)
         return worker
 
-    def _start_one(self) -> None:
+    def _spawn_quietly(self) -> _Worker | None:
         try:
-            worker = self._spawn()
+            return self._spawn()
         except WorkerError as error:
             log.error("%s", error)
+            return None
+
+    # -- the event loop ------------------------------------------------------
+
+    async def attach(self) -> None:
+        """Schedule in the running event loop (the server's), unless the pool
+        already has a loop."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            for worker in self._pending:
+                await self._adopt(worker)
+            self._pending = []
+
+    async def _adopt(self, worker: _Worker) -> None:
+        """Read ``worker``'s socket in the loop and make it free."""
+        assert self._loop is not None
+        if self._closed:
+            worker.kill()
             return
-        self._release(worker)
+        worker.sock = socket.socket(fileno=os.dup(worker.conn.fileno()))
+        worker.conn.close()
+        worker.sock.setblocking(False)
+        ready = self._loop.create_future()
+        await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
+        await ready  # connection_made may come after the transport (uvloop)
+        self._free.append(worker)
+        self._dispatch()
 
-    # -- scheduling (every _locked method is called with self._lock held) ---
+    def _loop_for_threads(self) -> asyncio.AbstractEventLoop:
+        """The pool's loop; one of its own, in a thread, if it has none yet."""
+        with self._lock:
+            if self._loop is None and self._own_loop is None:
+                loop = asyncio.new_event_loop()
+                self._own_loop = threading.Thread(target=loop.run_forever, name="ntx-graph-pool", daemon=True)
+                self._own_loop.start()
+                asyncio.run_coroutine_threadsafe(self.attach(), loop).result()
+                self._loop = loop
+        assert self._loop is not None
+        return self._loop
 
-    def _next_waiter_locked(self) -> _Waiter | None:
-        eligible = [w for w in self._waiting if self._held[w.client] < self.limits.client_share]
+    # -- scheduling (in the loop's thread) ----------------------------------
+
+    def _next_waiter(self) -> _Job | None:
+        share = self.limits.client_share
+        eligible = [job for job in self._waiting if self._held[job.client] < share]
         if not eligible:
             return None
-        return min(eligible, key=lambda w: (self._held[w.client], w.since))
+        return min(eligible, key=lambda job: (self._held[job.client], job.since))
 
-    def _dispatch_locked(self) -> None:
-        while self._free and not self._closed:
-            waiter = self._next_waiter_locked()
-            if waiter is None:
+    def _dispatch(self) -> None:
+        """Give free workers to the most deserving waiting jobs."""
+        while self._free and self._waiting and not self._closed:
+            job = self._next_waiter()
+            if job is None:
                 return
-            self._waiting.remove(waiter)
-            self._held[waiter.client] += 1
-            waiter.worker = self._free.pop()
-            waiter.ready.set()
+            self._waiting.remove(job)
+            if job.future.done():  # its request went away
+                _fail(job, HttpError(503, "cancelled"))
+                continue
+            worker = self._free.pop()
+            self._start(job, worker)
+            self._top_up(worker)
 
-    def _unhold_locked(self, client: str) -> None:
+    def _start(self, job: _Job, worker: _Worker) -> None:
+        """Run ``job`` on the idle ``worker``: the client now holds it, and the time limit runs."""
+        assert self._loop is not None and worker.link is not None
+        if job.timer is not None:
+            job.timer.cancel()
+        self._held[job.client] += 1
+        worker.client = job.client
+        worker.jobs.append(job)
+        job.timer = self._loop.call_later(self.timeout, self._expired, worker, job)
+        worker.link.send(job.frame)
+
+    def _top_up(self, worker: _Worker) -> None:
+        """Queue the next job of ``worker``'s client behind the one it runs,
+        when no other client waits: the worker then reads it as soon as it
+        answers, with no round trip between (a client's jobs wait only
+        behind its own; the time limit of each starts when the one before
+        it is answered)."""
+        if len(worker.jobs) >= PIPELINE or worker.link is None or self._closed:
+            return
+        mine = None
+        for job in self._waiting:
+            if job.client != worker.client:
+                return
+            if mine is None and not job.future.done():
+                mine = job
+        if mine is None:
+            return
+        self._waiting.remove(mine)
+        if mine.timer is not None:
+            mine.timer.cancel()
+            mine.timer = None
+        worker.jobs.append(mine)
+        worker.link.send(mine.frame)
+
+    def _unhold(self, client: str) -> None:
         self._held[client] -= 1
         if self._held[client] <= 0:
             del self._held[client]
 
-    def _release(self, worker: _Worker, client: str | None = None) -> None:
-        """Give ``worker`` back (to the most deserving waiter, or the free list)."""
-        with self._lock:
-            if client is not None:
-                self._unhold_locked(client)
-            closed = self._closed
-            if not closed:
-                self._free.append(worker)
-                self._dispatch_locked()
-        if closed:
-            worker.kill()
-
-    def _forget(self, client: str) -> None:
-        """``client`` no longer holds the worker it had (which was replaced)."""
-        with self._lock:
-            self._unhold_locked(client)
-            self._dispatch_locked()
-
     def _busy(self, why: str) -> HttpError:
         return HttpError(503, why, {"Retry-After": str(max(1, math.ceil(self.timeout / 2)))})
 
-    def _acquire(self, client: str) -> _Worker:
-        share = self.limits.client_share
-        with self._lock:
-            if self._closed:
-                raise HttpError(503, "the server is shutting down", {"Connection": "close"})
-            if self._free and not self._waiting and self._held[client] < share:
-                self._held[client] += 1
-                return self._free.pop()
-            if len(self._waiting) >= self.limits.max_queue:
-                raise self._busy(f"all {self.size} query workers are busy and {len(self._waiting)} requests "
-                                 "wait for one; try again shortly")
-            waiter = _Waiter(client, time.monotonic())
-            self._waiting.append(waiter)
-            self._dispatch_locked()
-        waiter.ready.wait(self.limits.queue_wait)
-        with self._lock:
-            if waiter.worker is not None:
-                return waiter.worker
-            if waiter in self._waiting:
-                self._waiting.remove(waiter)
-            if self._closed:
-                raise HttpError(503, "the server is shutting down", {"Connection": "close"})
-            if self._held[client] >= share:
-                raise self._busy(f"this client already uses its share of {share} query workers "
-                                 "(--client-share); try again shortly")
-            raise self._busy(f"all {self.size} query workers are busy; try again shortly")
+    def _enqueue(self, job: _Job) -> None:
+        """Start ``job`` at once, or queue it; HttpError(503) if it cannot wait."""
+        assert self._loop is not None
+        if self._closed:
+            raise HttpError(503, "the server is shutting down", {"Connection": "close"})
+        if self._free and not self._waiting and self._held[job.client] < self.limits.client_share:
+            self._start(job, self._free.pop())
+            return
+        if len(self._waiting) >= self.limits.max_queue:
+            raise self._busy(f"all {self.size} query workers are busy and {len(self._waiting)} requests "
+                             "wait for one; try again shortly")
+        self._wait(job)
+        if len(self._waiting) == 1:  # nobody else waits: behind this client's own job, if it runs one
+            for worker in self._busy_workers():
+                if worker.client == job.client and len(worker.jobs) < PIPELINE:
+                    self._top_up(worker)
+                    return
+        self._dispatch()
 
-    # -- running -----------------------------------------------------------
+    def _busy_workers(self) -> list[_Worker]:
+        with self._lock:
+            return [worker for worker in self._workers if worker.jobs]
 
-    def run(self, task: Task) -> Response:
-        """Run ``task`` in a worker and return its response."""
-        client = CLIENT.get()
-        worker = self._acquire(client)
-        try:
-            worker.conn.send(task)
-            answered = worker.conn.poll(self.timeout)
-            reply, keep = worker.conn.recv() if answered else (None, False)
-        except (EOFError, OSError):
-            error = self._died(worker)
-            self._replace(worker, client)
-            raise error from None
-        except BaseException:
-            self._replace(worker, client)
-            raise
-        if not answered:
-            self._replace(worker, client)
-            raise QueryTimeout(f"the query exceeded the time limit of {self.timeout:g} s and was stopped")
-        assert isinstance(reply, Response)
-        if keep:
-            self._release(worker, client)
+    def _wait(self, job: _Job, first: bool = False) -> None:
+        assert self._loop is not None
+        if job.timer is not None:
+            job.timer.cancel()
+        job.timer = self._loop.call_later(self.limits.queue_wait, self._waited, job)
+        if first:
+            self._waiting.insert(0, job)
         else:
-            self._replace(worker, client)
-        return reply
+            self._waiting.append(job)
 
-    def _replace(self, worker: _Worker, client: str) -> None:
+    def _waited(self, job: _Job) -> None:
+        """``job`` found no worker within the queue wait."""
+        if job not in self._waiting:
+            return
+        self._waiting.remove(job)
+        share = self.limits.client_share
+        if self._held[job.client] >= share:
+            error = self._busy(f"this client already uses its share of {share} query workers (--client-share); "
+                               "try again shortly")
+        else:
+            error = self._busy(f"all {self.size} query workers are busy; try again shortly")
+        _fail(job, error)
+
+    def _answered(self, worker: _Worker, frame: bytes | memoryview) -> None:
+        """A worker's answer arrived: give the worker its next job first, then the answer to its request."""
+        if not worker.jobs:  # an answer after the time limit fired: the worker is being replaced
+            return
+        job = worker.jobs.popleft()
+        if job.timer is not None:
+            job.timer.cancel()
+        try:
+            reply, keep = pickle.loads(frame)
+        except Exception:
+            log.exception("an unreadable answer from a query worker")
+            reply, keep = text(500, "internal error"), False
+        if not keep:
+            self._drop(worker)
+        elif worker.jobs:  # the next job of the same client is already in the worker's socket
+            assert self._loop is not None
+            head = worker.jobs[0]
+            head.timer = self._loop.call_later(self.timeout, self._expired, worker, head)
+            self._top_up(worker)
+        else:
+            self._unhold(worker.client)
+            self._free.append(worker)
+            self._dispatch()
+        if not job.future.done():
+            job.future.set_result(reply)
+
+    def _drop(self, worker: _Worker) -> _Job | None:
+        """Take ``worker`` out of service: its client no longer holds it, the
+        jobs queued behind its first wait again (they have not run), and a
+        replacement starts. Its first job, if any, is returned."""
+        jobs = list(worker.jobs)
+        worker.jobs.clear()
+        if jobs:
+            self._unhold(worker.client)
+        for job in reversed(jobs[1:]):
+            if not self._closed:
+                self._wait(job, first=True)
+            else:
+                _fail(job, HttpError(503, "the server is shutting down", {"Connection": "close"}))
+        self._replace(worker)
+        return jobs[0] if jobs else None
+
+    def _expired(self, worker: _Worker, job: _Job) -> None:
+        """``job`` ran past the time limit: kill its worker."""
+        if not worker.jobs or worker.jobs[0] is not job:
+            return
+        self._drop(worker)
+        _fail(job, QueryTimeout(f"the query exceeded the time limit of {self.timeout:g} s and was stopped"))
+
+    def _lost(self, worker: _Worker) -> None:
+        """``worker``'s socket closed: it died (or the pool is closing)."""
+        if worker in self._free:
+            self._free.remove(worker)
+        if self._closed:
+            for job in worker.jobs:
+                _fail(job, HttpError(503, "the server is shutting down", {"Connection": "close"}))
+            worker.jobs.clear()
+            return
+        with self._lock:
+            known = worker in self._workers
+        if not known:
+            return
+        first = self._drop(worker)
+        if first is not None:
+            assert self._loop is not None
+            died = self._loop.run_in_executor(None, self._died, worker)
+            died.add_done_callback(lambda done: _fail(first, done.result()))
+
+    def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` and start a replacement in the background."""
         with self._lock:
             self._workers.discard(worker)
             closed = self._closed
-        self._forget(client)
+        if worker in self._free:
+            self._free.remove(worker)
+        if worker.link is not None:
+            worker.link.close()
         threading.Thread(target=worker.kill, daemon=True).start()
+        self._dispatch()
         if not closed:
             threading.Thread(target=self._restart, name="ntx-graph-replace", daemon=True).start()
 
     def _restart(self) -> None:
         for attempt in range(5):
-            with self._lock:
-                if self._closed:
-                    return
-            try:
-                self._release(self._spawn())
+            if self._closed:
                 return
+            try:
+                worker = self._spawn()
             except WorkerError as error:
                 if self._closed:
                     return
                 log.error("replacing a query worker (attempt %d): %s", attempt + 1, error)
                 time.sleep(0.5 * (attempt + 1))
+                continue
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                worker.kill()
+                return
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                asyncio.run_coroutine_threadsafe(self._adopt(worker), loop)
+                return
+            worker.kill()
+            return
 
     def _died(self, worker: _Worker) -> HttpError:
         code = worker.exit_code(2)
@@ -431,24 +661,86 @@ class WorkerPool:
             return HttpError(503, _memory_message(self.settings.memory_bytes))
         return HttpError(500, f"the query worker stopped unexpectedly (exit code {code}); it has been replaced")
 
+    # -- running -----------------------------------------------------------
+
+    async def submit(self, task: Task, client: str = "") -> Response:
+        """Run ``task`` in a worker for ``client`` (an address) and return
+        its response; QueryTimeout at the time limit, HttpError(503) when
+        no worker is free in time."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            await self.attach()
+        if self._loop is not loop:  # the workers are read by another loop
+            future = asyncio.run_coroutine_threadsafe(self.submit(task, client), self._loop_for_threads())
+            return await asyncio.wrap_future(future)
+        job = _Job(_frame(task), client, loop.create_future())
+        self._enqueue(job)
+        return await job.future
+
+    def run(self, task: Task) -> Response:
+        """:meth:`submit` from a thread that is not the pool's loop's (the
+        client is :data:`CLIENT`'s value)."""
+        loop = self._loop_for_threads()
+        if _running_loop() is loop:
+            raise RuntimeError("WorkerPool.run() called from its own event loop; await submit() instead")
+        return asyncio.run_coroutine_threadsafe(self.submit(task, CLIENT.get()), loop).result()
+
     def close(self) -> None:
         """Stop every worker (waits briefly for each to finish)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             workers = list(self._workers)
             self._workers.clear()
-            self._free.clear()
-            for waiter in self._waiting:
-                waiter.ready.set()
-        for worker in workers:
-            with contextlib.suppress(Exception):
-                worker.conn.send(None)
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            if _running_loop() is loop:
+                self._close_links(workers)
+            else:
+                with contextlib.suppress(Exception):
+                    asyncio.run_coroutine_threadsafe(_call(lambda: self._close_links(workers)), loop).result(5)
+        for worker in (*workers, *self._pending):  # end of input: the worker's loop returns
+            with contextlib.suppress(OSError):
+                worker.conn.close()
+            if worker.sock is not None and (loop is None or not loop.is_running()):
+                with contextlib.suppress(OSError):
+                    worker.sock.close()
         deadline = time.monotonic() + 2
         for worker in workers:
             worker.exit_code(max(0.0, deadline - time.monotonic()))
             worker.kill()
+        if self._own_loop is not None and loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+
+    def _close_links(self, workers: list[_Worker]) -> None:
+        for job in self._waiting:
+            _fail(job, HttpError(503, "the server is shutting down", {"Connection": "close"}))
+        self._waiting.clear()
+        self._free.clear()
+        for worker in workers:
+            if worker.link is not None:
+                worker.link.close()
 
     def pids(self) -> list[int]:
         """The process ids of the live workers."""
         with self._lock:
             return [w.process.pid for w in self._workers]
+
+
+def _fail(job: _Job, error: BaseException) -> None:
+    if job.timer is not None:
+        job.timer.cancel()
+    if not job.future.done():
+        job.future.set_exception(error)
+
+
+async def _call(function: Callable[[], None]) -> None:
+    function()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
