@@ -316,3 +316,32 @@ def test_cli_load_prints_one_summary(tmp_path: Path, generated: Path, capsys: py
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ntx-graph: built {tmp_path / 'store'}: ")
     assert "validated in" in err and re.search(r"\d,\d{3} triples", err)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_long_step_shows_its_elapsed_time(tmp_path: Path, generated: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntx_graph import validate
+
+    monkeypatch.setattr(validate, "TICK_SECONDS", 0.001)
+    out = _Terminal()
+    build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    text = out.getvalue()
+    assert re.search(r"\r\x1b\[Kntx-graph: validation: checking the shapes\.\.\. \d+ s", text)
+    finished = [line.rpartition("\r\x1b[K")[2] for line in text.split("\n")]  # what the terminal keeps
+    assert sum(line.startswith("ntx-graph: validation: checked the shapes: conforms") for line in finished) == 1
+    assert sum(line.startswith("ntx-graph: built ") for line in finished) == 1
+    assert not any("..." in line for line in finished)  # every running display was replaced by its step's line
+
+
+def test_without_a_terminal_no_display_runs(tmp_path: Path, generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntx_graph import validate
+
+    monkeypatch.setattr(validate, "TICK_SECONDS", 0.001)
+    out = io.StringIO()
+    build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    assert "\r" not in out.getvalue() and "..." not in out.getvalue()
