@@ -506,22 +506,25 @@ def validation(cfg: Config, report: Report, files: dict[str, Path]) -> str:
         validation_seconds = float(manifest.get("validation_seconds", float("nan")))
         summary = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
         summary = summary.replace(str(directory), "DIR")
-        rows.append((fmt, manifest["triples"], done.seconds, validation_seconds, done.maxrss_mib, summary))
+        rows.append((fmt, manifest["triples"], done.seconds, validation_seconds, done.cpu_seconds, done.maxrss_mib,
+                     summary))
         shutil.rmtree(directory, ignore_errors=True)
         report.target(f"validation of {cfg.size_label} triples (`ntx-graph load --store`, validating)",
-                      "≤ 60 s", fmt_s(validation_seconds), validation_seconds <= 60)
+                      "≤ 60 s", f"{fmt_s(validation_seconds)} (whole process: {fmt_s(done.cpu_seconds)} of CPU)",
+                      validation_seconds <= 60)
         report.target(f"validation of {cfg.size_label} triples (`ntx-graph load --store`, validating)",
                       "peak RSS ≤ 1.5 GiB", f"{done.maxrss_mib:,.0f} MiB", done.maxrss_mib <= 1536)
     lines = [
         "`ntx-graph load FILE --store DIR`, whole process, once: it validates FILE with the bundled graph against "
         "the SHACL shapes (pyshacl-turbo over pyoxigraph, with ntx-graph's RDFS rules; pySHACL gives the same "
         "report, `tests/test_shacl_engines.py`), then builds the store. The validation time comes from the "
-        "store's manifest; the peak RSS is the whole process's.",
+        "store's manifest; CPU (user and system time, all threads) and the peak RSS are the whole process's.",
         "",
-        "| input | triples | whole process | of which validation | peak RSS | the command's last line |",
-        "|---|---|---|---|---|---|",
-        *(f"| {fmt} | {triples:,} | {fmt_s(total)} | {fmt_s(valid)} | {peak:,.0f} MiB | `{summary}` |"
-          for fmt, triples, total, valid, peak, summary in rows),
+        "| input | triples | whole process | of which validation | CPU, whole process | peak RSS | the command's "
+        "last line |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {fmt} | {triples:,} | {fmt_s(total)} | {fmt_s(valid)} | {fmt_s(cpu)} | {peak:,.0f} MiB | `{summary}` |"
+          for fmt, triples, total, valid, cpu, peak, summary in rows),
     ]
     return "\n".join(lines)
 
