@@ -32,8 +32,8 @@ def main() -> None:
     timer.cancel()
     child.returncode = os.waitstatus_to_exitcode(status)
     with open(result, "w", encoding="utf-8") as handle:
-        json.dump({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
-                   "returncode": child.returncode}, handle)
+        json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss, "returncode": child.returncode,
+                   "cpu_seconds": usage.ru_utime + usage.ru_stime}, handle)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ class Proc:
     returncode: int
     stdout: str
     stderr: str
-    cpu_seconds: float = float("nan")  # user + system time of the process and its children
+    cpu_seconds: float = float("nan")  # user + system CPU time of the command
 
 
 def run_process(cmd: Sequence[str | Path], *, timeout: float = 900, cwd: Path | None = None) -> Proc:
