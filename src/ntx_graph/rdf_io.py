@@ -416,6 +416,7 @@ def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> byte
         data = _bytes(serialize((Triple(q.subject, q.predicate, q.object) for q in dataset),
                                 format=RdfFormat.N_TRIPLES))
     lines = data.split(b"\n")
+    del data  # freed before the lines are joined again: a third less memory at the peak
     if lines and not lines[-1]:
         lines.pop()
     lines.sort()
