@@ -806,9 +806,9 @@ def export(cfg: Config, report: Report, files: dict[str, Path]) -> str:
                               "≤ 1.5 x `Store.dump` of the same store",
                               f"{m / store_dump:.2f} x ({fmt_s(m)} vs {fmt_s(store_dump)}; by CPU "
                               f"{cpu / store_cpu:.2f} x)", m / store_dump <= 1.5)
-    # where KnowledgeGraph.export spends its time at this size, under cProfile, in a child process
-    for fmt in formats:
-        table, triples = bounded.call(_profile_export, files["ntriples"], fmt, timeout=600, what=f"profile {fmt}")
+    # where KnowledgeGraph.export spends its time at this size, under cProfile, in one child process
+    profiles, triples = bounded.call(_profile_export, files["ntriples"], formats, timeout=600, what="export profile")
+    for fmt, table in zip(formats, profiles, strict=True):
         lines += ["", f"cProfile of `KnowledgeGraph.export('{fmt}')` on the in-memory graph ({triples:,} triples), "
                       "by own time (pyoxigraph's calls are single entries: `dump`, the `split`, `sort` and `join` "
                       "of the N-Triples lines, and for Turtle the parser's iteration inside `serialize`):", "",
@@ -816,19 +816,21 @@ def export(cfg: Config, report: Report, files: dict[str, Path]) -> str:
     return "\n".join(lines)
 
 
-def _profile_export(path: Path, fmt: str) -> tuple[list[str], int]:
+def _profile_export(path: Path, formats: Sequence[str]) -> tuple[list[list[str]], int]:
     from ntx_graph.graph import KnowledgeGraph
 
     graph = KnowledgeGraph.open([path], validate=False)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    graph.export(fmt)
-    profiler.disable()
-    buffer = io.StringIO()
-    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(10)
-    table = [re.sub(r"\S*/(ntx_graph/)", r"\1", line.rstrip()) for line in buffer.getvalue().splitlines()
-             if re.match(r"\s+\d", line) or "function calls" in line]
-    return table[:11], len(graph)
+    tables = []
+    for fmt in formats:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        graph.export(fmt)
+        profiler.disable()
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(10)
+        tables.append([re.sub(r"\S*/(ntx_graph/)", r"\1", line.rstrip()) for line in buffer.getvalue().splitlines()
+                       if re.match(r"\s+\d", line) or "function calls" in line][:11])
+    return tables, len(graph)
 
 
 # -- 6. HTTP -----------------------------------------------------------------------------------
