@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite needs: Debian's Chromium (page
-# tests), OpenLink Virtuoso 7 (triplestore integration tests), and axe-core
-# from npm (the page's accessibility audit) into the git-ignored .cache/npm.
-# Idempotent.
+# tests), OpenLink Virtuoso 7 (triplestore integration tests), axe-core
+# from npm (the page's accessibility audit) into the git-ignored .cache/npm,
+# and the W3C SPARQL test suites (from rdflib's sdist on PyPI) into the
+# git-ignored .cache/w3c-sparql. Idempotent.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
@@ -23,3 +24,5 @@ axe="$(cd "$(dirname "$0")/.." && pwd)/.cache/npm"
 if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
   npm install --silent --no-save --no-audit --no-fund --prefix "$axe" axe-core@4 >/dev/null
 fi
+bash "$(dirname "$0")/fetch-w3c-sparql-suite.sh" ||
+  echo "install-system-packages: the W3C SPARQL test suites could not be fetched; tests/test_w3c_sparql.py will skip (fail under NTX_REQUIRE_SERVERS=1)" >&2

@@ -495,7 +495,7 @@ def test_live_bad_parameter(live: Live) -> None:
 def test_live_openapi(live: Live) -> None:
     doc = json.loads(fetch(f"{live.url}/openapi.json").body)
     operations = {path for path in doc["paths"] if path.startswith("/queries/")}
-    assert operations == {f"/queries/{name}" for name in SAVED}
+    assert operations == {f"/queries/{name}{tail}" for name in SAVED for tail in ("", ".{suffix}", ".rq")}
 
 
 def test_live_entity_page(live: Live) -> None:
