@@ -511,17 +511,19 @@ def echo_query() -> SavedQuery:
                       (Parameter("text", "string", default="x"), Parameter("iri", "iri", default="<urn:ntx:x>")))
 
 
+#: Every saved query with its default values, and those of EXTRA_CASES.
 CASES = [(q.name, None) for q in saved_queries()] + [
     case for case in EXTRA_CASES if case[0] in {q.name for q in saved_queries()}]
-CASE_IDS = [name + ("" if params is None else "-" + "-".join(params)) for name, params in CASES]
 
 
 # -- the tests every server passes -------------------------------------------------
 
 
 class ServerContract:
-    """Push the bundled graph, then every saved query must agree with the
-    embedded engine. Subclasses provide the module-scoped ``server`` fixture."""
+    """Push the bundled graph with the CLI, then query it: what every server
+    must pass (that every saved query agrees with the embedded engine there is
+    tests/test_agreement.py). Subclasses provide the module-scoped ``server``
+    fixture."""
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -559,16 +561,6 @@ class ServerContract:
         line = pushed.stderr.strip()
         assert "\n" not in line and f"{len(kg):,} triples" in line and "replaced" in line
         assert count_triples(server, MAIN_GRAPH) == len(kg)
-
-    @pytest.mark.parametrize(("name", "params"), CASES, ids=CASE_IDS)
-    def test_saved_query_agrees_with_the_embedded_engine(self, endpoint: RemoteEndpoint, kg: KnowledgeGraph,
-                                                         name: str, params: dict[str, str] | None) -> None:
-        local = kg.run(name, params)
-        saved = get_saved_query(name)
-        remote = endpoint.run(saved, params or {})
-        assert_same_answer(remote, local, name, order_keys(saved.text))
-        if local.kind != "ask":
-            assert len(local) > 0, f"{name} gives nothing, so the comparison proves little"
 
     def test_replace_twice_keeps_one_copy(self, server: Server, auth_args: list[str], kg: KnowledgeGraph) -> None:
         graph = MAIN_GRAPH + "/replace"

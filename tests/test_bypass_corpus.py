@@ -7,6 +7,7 @@ with its reason, an ``offline`` one may be answered but never connects."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -40,8 +41,8 @@ def _text(case: dict[str, str], listener: Listener) -> str:
 
 
 def _settle(listener: Listener) -> None:
-    time.sleep(0.05)  # a connection made just before the refusal is recorded by now
-    assert listener.hits == [], f"connected to the listener: {listener.hits[0][:60]!r}"
+    hits = listener.hits  # complete once the call has returned (see conftest.Listener)
+    assert hits == [], f"connected to the listener: {hits[0][:60]!r}"
 
 
 def _check_refusal(case: dict[str, str], message: str) -> None:
@@ -170,3 +171,17 @@ def test_endpoint_federation_only_when_the_server_allows_it(kg: KnowledgeGraph, 
     update = allowing(Request("POST", "/sparql", "", {"content-type": "application/sparql-query"},
                               b"#x\rDROP ALL"))
     assert update.status == 400
+
+
+def test_the_listener_sees_a_connection_at_once(listener: Listener) -> None:
+    """The control for every ``_settle``: a connection counts as soon as connect() returns,
+    accepted or still waiting in the backlog."""
+    assert listener.hits == []
+    with socket.create_connection(("127.0.0.1", listener.port)):
+        assert len(listener.hits) == 1
+    with socket.create_connection(("127.0.0.1", listener.port)) as conn:
+        conn.sendall(b"GET /sparql")
+        deadline = time.monotonic() + 5
+        while listener.hits[-1:] != [b"GET /sparql"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert listener.hits == [b"(connected)", b"GET /sparql"]

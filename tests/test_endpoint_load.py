@@ -39,7 +39,8 @@ from ntx_graph.remote import parse_answer
 from ntx_graph.results import QueryResult
 from servers import CASES, assert_same_answer, order_keys
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")]
+pytestmark = [pytest.mark.slow, pytest.mark.alone,
+              pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")]
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -1,21 +1,19 @@
-"""Pushing to and querying an Oxigraph server (``oxigraph serve``): every
-saved query must give the embedded engine's answer."""
+"""Pushing to and querying an Oxigraph server (``oxigraph serve``); that every
+saved query gives the embedded engine's answer there is test_agreement.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from servers import MAIN_GRAPH, Server, ServerContract, cli, free_port, oxigraph_server
+from servers import MAIN_GRAPH, Server, ServerContract, cli, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as started:
-        yield started
+def server(oxigraph: Server) -> Server:
+    """The session's server (conftest): these tests keep to graphs under MAIN_GRAPH."""
+    return oxigraph
 
 
 class TestOxigraph(ServerContract):

@@ -1,9 +1,8 @@
-"""Pushing to and querying a private Virtuoso 7: every saved query must give
-the embedded engine's answer, whatever Virtuoso's dialect."""
+"""Pushing to and querying a private Virtuoso 7, whatever its dialect; that
+every saved query gives the embedded engine's answer there is
+test_agreement.py."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -20,16 +19,15 @@ from servers import (
     ServerContract,
     cli,
     echo_query,
-    virtuoso_server,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as started:
-        yield started
+def server(virtuoso: Server) -> Server:
+    """The session's server (conftest): these tests keep to graphs under MAIN_GRAPH."""
+    return virtuoso
 
 
 class TestVirtuoso(ServerContract):

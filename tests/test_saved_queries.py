@@ -4,7 +4,7 @@ Each saved query has a test registered with ``@answers(NAME)`` that checks its
 exact rows, in order where the query orders them; a guard test fails when a
 query file has no such test. The queries run through the package's
 ``KnowledgeGraph`` (parameters typed and bound by the package, on pyoxigraph or
-rdflib). That the engines agree on every query is tests/test_engines_agree.py.
+rdflib). That the engines agree on every query is tests/test_agreement.py.
 """
 
 from __future__ import annotations

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from ntx_graph import resources
-from ntx_graph.validate import ENGINES, ValidationReport, validate
+from conftest import shacl_report
+from ntx_graph.validate import ENGINES, Engine, ValidationReport, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 CASES = {"bundled graph": None, **{p.stem: p for p in sorted(FIXTURES.glob("*.ttl")) if not p.name.startswith("_")}}
 
 
-def _report(case: Path | None, engine: str) -> ValidationReport:
-    if case is None:
-        return validate(engine=engine)  # type: ignore[arg-type]
-    return validate([*resources.ontology_files(), FIXTURES / "_context.ttl", case], include_bundled=False,
-                    engine=engine)  # type: ignore[arg-type]
+def _report(case: Path | None, engine: Engine) -> ValidationReport:
+    """The report, computed once per session (test_shapes checks the same fast ones)."""
+    return shacl_report(None if case is None else case.name, engine)
 
 
 def test_there_are_fixtures_to_compare() -> None:

@@ -17,24 +17,21 @@ without a default is required. In the query the parameter is the variable
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from functools import cache
-from pathlib import Path
+import os
 
 from ntx_graph.errors import NtxError, QueryNotFound
 from ntx_graph.record import Record
-from ntx_graph.resources import queries_dir
+from ntx_graph.resources import queries_folder
+
+TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    PathLike = str | os.PathLike[str]
 
 #: The types a parameter may have.
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "boolean")
-
-_PARAM = re.compile(
-    r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>[a-z]+)"
-    r"(?:\s+of\s+(?P<cls>\S+))?"
-    r"(?:\s*=\s*(?P<default>[^|]*?))?"
-    r"\s*(?:\|\s*(?P<description>.*))?$"
-)
 
 
 class Parameter(Record):
@@ -60,18 +57,26 @@ class Parameter(Record):
 class SavedQuery(Record):
     """A saved SPARQL query and the metadata from its header."""
 
-    __slots__ = ("name", "title", "description", "text", "path", "parameters")  # noqa: RUF023 (the fields' order)
+    __slots__ = ("name", "title", "description", "text", "file", "parameters")  # noqa: RUF023 (the fields' order)
     name: str
     title: str
     description: str
     text: str
-    path: Path
+    #: The ``.rq`` file, as a string (see :attr:`path`).
+    file: str
     parameters: tuple[Parameter, ...]
 
-    def __init__(self, name: str, title: str, description: str, text: str, path: Path,
+    def __init__(self, name: str, title: str, description: str, text: str, path: PathLike,
                  parameters: tuple[Parameter, ...] = ()) -> None:
-        self._init(name=name, title=title, description=description, text=text, path=path,
+        self._init(name=name, title=title, description=description, text=text, file=os.fspath(path),
                    parameters=tuple(parameters))
+
+    @property
+    def path(self) -> Path:
+        """The ``.rq`` file (pathlib is imported on first use: it costs the CLI's start-up ~3 ms)."""
+        from pathlib import Path
+
+        return Path(self.file)
 
     @property
     def form(self) -> str:
@@ -80,7 +85,7 @@ class SavedQuery(Record):
         QuerySyntaxError if it cannot be read.
 
         >>> SavedQuery("q", "", "", "PREFIX ex: <http://e/> CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-        ...            Path("q.rq")).form
+        ...            "q.rq").form
         'CONSTRUCT'
         """
         from ntx_graph.sparql_text import analyse
@@ -96,13 +101,13 @@ class HeaderError(NtxError):
     """A saved query's header is malformed."""
 
 
-def parse_query_file(path: Path) -> SavedQuery:
+def parse_query_file(path: PathLike) -> SavedQuery:
     """Read a user's ``.rq`` file: its ``#+`` header is optional (the title
     is then the file's name)."""
     return parse_saved_query(path, header_required=False)
 
 
-def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery:
+def parse_saved_query(path: PathLike, *, header_required: bool = True) -> SavedQuery:
     """Read one ``.rq`` file and its header.
 
     >>> from ntx_graph.resources import queries_dir
@@ -110,13 +115,16 @@ def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery
     >>> q.name, q.form
     ('primary-uses', 'SELECT')
     """
+    file = os.fspath(path)
+    shown = os.path.basename(file)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(file, encoding="utf-8") as handle:
+            text = handle.read()
     except UnicodeDecodeError as error:
-        raise HeaderError(f"{path.name}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+        raise HeaderError(f"{shown}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                           f"{error.start})") from None
     except OSError as error:
-        raise HeaderError(f"{path.name}: cannot be read ({error.strerror or error})") from None
+        raise HeaderError(f"{shown}: cannot be read ({error.strerror or error})") from None
     fields: dict[str, list[str]] = {}
     params: list[Parameter] = []
     last: str | None = None
@@ -126,77 +134,91 @@ def parse_saved_query(path: Path, *, header_required: bool = True) -> SavedQuery
         content = line[2:]
         if content.startswith("   ") and last is not None:  # continuation
             if last == "param":
-                raise HeaderError(f"{path.name}:{lineno}: a param line cannot be continued")
+                raise HeaderError(f"{shown}:{lineno}: a param line cannot be continued")
             fields[last][-1] += " " + content.strip()
             continue
         key, sep, value = content.strip().partition(":")
         if not sep:
-            raise HeaderError(f"{path.name}:{lineno}: expected '#+ key: value'")
+            raise HeaderError(f"{shown}:{lineno}: expected '#+ key: value'")
         key, value = key.strip(), value.strip()
         last = key
         if key == "param":
-            params.append(_parse_param(value, f"{path.name}:{lineno}"))
+            params.append(_parse_param(value, f"{shown}:{lineno}"))
         elif key in ("title", "description"):
             fields.setdefault(key, []).append(value)
         else:
-            raise HeaderError(f"{path.name}:{lineno}: unknown header key {key!r}")
+            raise HeaderError(f"{shown}:{lineno}: unknown header key {key!r}")
     for key in ("title", "description"):
         if key not in fields:
             if header_required:
-                raise HeaderError(f"{path.name}: the header has no '#+ {key}:' line")
-            fields[key] = [path.stem if key == "title" else ""]
+                raise HeaderError(f"{shown}: the header has no '#+ {key}:' line")
+            fields[key] = [os.path.splitext(shown)[0] if key == "title" else ""]
     names = [p.name for p in params]
     if len(set(names)) != len(names):
-        raise HeaderError(f"{path.name}: a parameter is declared twice")
+        raise HeaderError(f"{shown}: a parameter is declared twice")
     return SavedQuery(
-        name=path.stem,
+        name=os.path.splitext(shown)[0],
         title=" ".join(fields["title"]),
         description=" ".join(fields["description"]),
         text=text,
-        path=path,
+        path=file,
         parameters=tuple(params),
     )
 
 
 def _parse_param(value: str, where: str) -> Parameter:
-    match = _PARAM.match(value)
-    if not match:
+    """``NAME TYPE [of CLASS] [= DEFAULT] [| DESCRIPTION]``, read with
+    ``str`` methods: no regular expression to compile for ``list``."""
+    head, _, description = value.partition("|")
+    head, equals, default = head.partition("=")
+    words = head.split()
+    name, ptype = (words[0], words[1]) if len(words) in (2, 4) else ("", "")
+    if (not (name.isidentifier() and name.isascii()) or not (ptype.isascii() and ptype.isalpha() and ptype.islower())
+            or (len(words) == 4 and words[2] != "of")):
         raise HeaderError(f"{where}: expected 'NAME TYPE [of CLASS] [= DEFAULT] [| DESCRIPTION]'")
-    ptype = match.group("type")
     if ptype not in PARAM_TYPES:
         raise HeaderError(f"{where}: unknown parameter type {ptype!r} (use one of {', '.join(PARAM_TYPES)})")
-    if match.group("cls") and ptype != "iri":
+    of_class = words[3] if len(words) == 4 else None
+    if of_class and ptype != "iri":
         raise HeaderError(f"{where}: 'of CLASS' is only for iri parameters")
-    default = match.group("default")
     return Parameter(
-        name=match.group("name"),
+        name=name,
         type=ptype,
-        default=default.strip() if default is not None and default.strip() else None,
-        description=(match.group("description") or "").strip(),
-        of_class=match.group("cls"),
+        default=default.strip() if equals and default.strip() else None,
+        description=description.strip(),
+        of_class=of_class,
     )
 
 
-@cache
-def _catalog(folder: Path) -> dict[str, SavedQuery]:
-    return {p.stem: parse_saved_query(p) for p in sorted(folder.glob("*.rq"))}
+_catalogs: dict[str, dict[str, SavedQuery]] = {}
+_files: dict[str, SavedQuery] = {}
 
 
-def saved_queries(folder: Path | None = None) -> list[SavedQuery]:
+def _catalog(folder: str) -> dict[str, SavedQuery]:
+    found = _catalogs.get(folder)
+    if found is None:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".rq"))
+        found = _catalogs[folder] = {n[:-3]: parse_saved_query(os.path.join(folder, n)) for n in names}
+    return found
+
+
+def saved_queries(folder: PathLike | None = None) -> list[SavedQuery]:
     """Every saved query, sorted by name."""
-    return list(_catalog(folder or queries_dir()).values())
+    return list(_catalog(os.fspath(folder or queries_folder())).values())
 
 
-def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
+def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
     """The saved query called ``name``; a unique prefix of a name also works.
 
     Raises :class:`QueryNotFound` naming the closest names.
     """
-    folder = folder or queries_dir()
-    exact = folder / f"{name}.rq"
-    if "/" not in name and name != ".." and exact.is_file():  # the common case: no need to read them all
-        return _one_file(exact)
-    catalog = _catalog(folder)
+    where = os.fspath(folder or queries_folder())
+    exact = os.path.join(where, f"{name}.rq")
+    if "/" not in name and name != ".." and os.path.isfile(exact):  # the common case: no need to read them all
+        if exact not in _files:
+            _files[exact] = parse_saved_query(exact)
+        return _files[exact]
+    catalog = _catalog(where)
     if name in catalog:
         return catalog[name]
     starting = [n for n in catalog if n.startswith(name)]
@@ -211,14 +233,9 @@ def get_saved_query(name: str, folder: Path | None = None) -> SavedQuery:
     raise QueryNotFound(f"no saved query named {name!r}{hint}")
 
 
-@cache
-def _one_file(path: Path) -> SavedQuery:
-    return parse_saved_query(path)
-
-
-def has_saved_query(name: str, folder: Path | None = None) -> bool:
+def has_saved_query(name: str, folder: PathLike | None = None) -> bool:
     """Whether ``name`` names a saved query (or is a unique prefix of one)."""
-    catalog = _catalog(folder or queries_dir())
+    catalog = _catalog(os.fspath(folder or queries_folder()))
     return name in catalog or len([n for n in catalog if n.startswith(name)]) == 1
 
 

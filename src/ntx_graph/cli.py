@@ -1,9 +1,13 @@
 """The ``ntx-graph`` command: a thin layer over the Python API.
 
-Each subcommand is two functions, ``args_NAME(parser)`` (its arguments) and
-``cmd_NAME(args) -> exit code``, and one entry in :data:`COMMANDS`. Only the
-invoked subcommand's arguments are built, and each command imports what it
-needs when it runs, so that start-up stays fast.
+Each subcommand is two functions, ``args_NAME()`` (its options, as a table
+of :class:`~ntx_graph.argv.Option`) and ``cmd_NAME(args) -> exit code``, and
+one entry in :data:`COMMANDS`. Only the invoked subcommand's table is built,
+it is read by the small parser of :mod:`ntx_graph.argv` (argparse costs a
+cold query ~5 ms to import), and each command imports what it needs when it
+runs, so that start-up stays fast: ``query`` on the bundled graph imports the
+standard library's cheapest modules, pyoxigraph and ntx-graph's own modules
+on its path, nothing else (``tests/test_cold_start.py`` checks).
 
 Exit codes: 0 success; 1 ``validate`` found SHACL violations; 2 a usage or
 input error (one line on stderr; ``--data`` breaking the shapes prints the
@@ -17,11 +21,11 @@ import os
 import sys
 
 from ntx_graph import __version__
+from ntx_graph.argv import HelpRequested, Namespace, Option, help_text, parse, usage_error
 from ntx_graph.errors import NtxError
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the CLI's start-up ~3 ms
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Sequence
     from typing import NoReturn
 
@@ -47,41 +51,38 @@ def __getattr__(name: str) -> tuple[str, ...]:
 # -- shared arguments ----------------------------------------------------------
 
 
-def _add_data_args(parser: argparse.ArgumentParser,
-                   base: str = "relative IRIs (<x>) in --data files against IRI (default: each file's own "
-                               "location, a file: IRI)") -> None:
-    from pathlib import Path
-
-    parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
-                        help="an RDF file to add to the bundled graph (repeatable; Turtle, N-Triples, RDF/XML, "
-                             "JSON-LD, TriG, guessed from the suffix); it must conform to the shapes")
-    parser.add_argument("--store", type=Path, metavar="DIR",
-                        help="use the persistent store built by 'ntx-graph load' instead of loading files")
-    parser.add_argument("--no-validate", action="store_true",
-                        help="accept --data files even if they break the SHACL shapes")
-    _add_base_arg(parser, base)
+def _data_args(base: str = "relative IRIs (<x>) in --data files against IRI (default: each file's own "
+                           "location, a file: IRI)") -> tuple[Option, ...]:
+    return (
+        Option("--data", "-d", action="append", metavar="FILE",
+               help="an RDF file to add to the bundled graph (repeatable; Turtle, N-Triples, RDF/XML, JSON-LD, TriG, "
+                    "guessed from the suffix); it must conform to the shapes"),
+        Option("--store", metavar="DIR",
+               help="use the persistent store built by 'ntx-graph load' instead of loading files"),
+        Option("--no-validate", action="store_true", help="accept --data files even if they break the SHACL shapes"),
+        _base_arg(base),
+    )
 
 
-def _add_base_arg(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--base", metavar="IRI", help=f"resolve {what}")
+def _base_arg(what: str) -> Option:
+    return Option("--base", metavar="IRI", help=f"resolve {what}")
 
 
-def _add_auth_args(parser: argparse._ActionsContainer) -> None:
-    parser.add_argument("--user", help="user name for HTTP authentication")
-    parser.add_argument("--password-env", metavar="VAR",
-                        help="name of the environment variable holding the password (never on the command line)")
-    parser.add_argument("--auth", choices=("basic", "digest"), default="basic",
-                        help="HTTP authentication scheme (default: basic)")
+def _auth_args(group: str | None = None) -> tuple[Option, ...]:
+    return (
+        Option("--user", group=group, help="user name for HTTP authentication"),
+        Option("--password-env", metavar="VAR", group=group,
+               help="name of the environment variable holding the password (never on the command line)"),
+        Option("--auth", choices=("basic", "digest"), default="basic", group=group,
+               help="HTTP authentication scheme (default: basic)"),
+    )
 
 
-def _add_output_arg(parser: argparse.ArgumentParser) -> None:
-    from pathlib import Path
-
-    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
-                        help="write to this file (atomically: never half-written) instead of standard output")
+OUTPUT_ARG = Option("--output", "-o", metavar="FILE",
+                    help="write to this file (atomically: never half-written) instead of standard output")
 
 
-def _password(args: argparse.Namespace) -> str | None:
+def _password(args: Namespace) -> str | None:
     if not args.password_env:
         return None
     value = os.environ.get(args.password_env)
@@ -90,7 +91,7 @@ def _password(args: argparse.Namespace) -> str | None:
     return value
 
 
-def _open(args: argparse.Namespace, *, include_ontology: bool = True) -> KnowledgeGraph:
+def _open(args: Namespace, *, include_ontology: bool = True) -> KnowledgeGraph:
     """The graph named by --store, or the bundled graph plus --data (checked
     against the shapes unless --no-validate)."""
     if getattr(args, "store", None) is not None:
@@ -127,11 +128,12 @@ def _text(value: str, what: str) -> str:
 # -- list, show ----------------------------------------------------------------
 
 
-def args_list(parser: argparse.ArgumentParser) -> None:
+def args_list() -> tuple[Option, ...]:
     """No arguments."""
+    return ()
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: Namespace) -> int:
     from ntx_graph.catalog import saved_queries
 
     lines = []
@@ -148,11 +150,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def args_show(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="a saved query's name (or a unique prefix of one)")
+def args_show() -> tuple[Option, ...]:
+    return (Option("name", action="one", help="a saved query's name (or a unique prefix of one)"),)
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: Namespace) -> int:
     from ntx_graph.catalog import get_saved_query
 
     q = get_saved_query(args.name)
@@ -170,38 +172,40 @@ def cmd_show(args: argparse.Namespace) -> int:
 # -- query -----------------------------------------------------------------------
 
 
-def args_query(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", nargs="?", metavar="QUERY",
-                        help="a saved query's name (or a unique prefix of one), a .rq file (its '#+' header "
-                             "is optional), or - to read SPARQL from standard input")
-    parser.add_argument("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query")
-    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                        help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe")
+def args_query() -> tuple[Option, ...]:
     from ntx_graph import formats
 
-    parser.add_argument("--format", "-f", choices=formats.query_names(),
-                        help=f"output format: {', '.join(formats.names(formats.RESULTS))} for SELECT/ASK, "
-                             f"{', '.join(formats.names(formats.GRAPH))} for CONSTRUCT/DESCRIBE (default: from "
-                             "the -o file's suffix, else table on a terminal and tsv otherwise for SELECT/ASK, "
-                             "turtle for CONSTRUCT/DESCRIBE)")
-    _add_output_arg(parser)
-    _add_data_args(parser, "relative IRIs (<x>) in the query and in --data files against IRI (without it, a "
-                           "data file's own location, a file: IRI)")
-    parser.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
-                        help="the SPARQL engine (default: oxigraph)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"stop a query that runs longer; 0 for no limit (default: {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--allow-federation", action="store_true",
-                        help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data")
-    remote = parser.add_argument_group("remote endpoint (instead of the embedded graph)")
-    remote.add_argument("--endpoint", metavar="URL", help="run the query on this SPARQL 1.1 endpoint")
-    remote.add_argument("--graph", metavar="IRI", help="the named graph holding the data on the endpoint")
-    _add_auth_args(remote)
-    remote.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="N",
-                        help=f"refuse a larger answer from the endpoint (default: {DEFAULT_MAX_ANSWER_BYTES})")
+    remote = "remote endpoint (instead of the embedded graph)"
+    return (
+        Option("name", action="?", metavar="QUERY",
+               help="a saved query's name (or a unique prefix of one), a .rq file (its '#+' header is optional), or - "
+                    "to read SPARQL from standard input"),
+        Option("--sparql", metavar="TEXT", help="SPARQL query text to run instead of a saved query"),
+        Option("--param", "-p", action="append", metavar="KEY=VALUE",
+               help="a parameter value (repeatable); IRIs may be prefixed names such as severity:severe"),
+        Option("--format", "-f", choices=formats.query_names(),
+               help=f"output format: {', '.join(formats.names(formats.RESULTS))} for SELECT/ASK, "
+                    f"{', '.join(formats.names(formats.GRAPH))} for CONSTRUCT/DESCRIBE (default: from the -o file's "
+                    "suffix, else table on a terminal and tsv otherwise for SELECT/ASK, turtle for "
+                    "CONSTRUCT/DESCRIBE)"),
+        OUTPUT_ARG,
+        *_data_args("relative IRIs (<x>) in the query and in --data files against IRI (without it, a data file's "
+                    "own location, a file: IRI)"),
+        Option("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+               help="the SPARQL engine (default: oxigraph)"),
+        Option("--timeout", convert=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+               help=f"stop a query that runs longer; 0 for no limit (default: {DEFAULT_TIMEOUT:g})"),
+        Option("--allow-federation", action="store_true",
+               help="allow SERVICE, FROM and FROM NAMED, which may fetch remote data"),
+        Option("--endpoint", metavar="URL", group=remote, help="run the query on this SPARQL 1.1 endpoint"),
+        Option("--graph", metavar="IRI", group=remote, help="the named graph holding the data on the endpoint"),
+        *_auth_args(remote),
+        Option("--max-answer-bytes", convert=int, default=DEFAULT_MAX_ANSWER_BYTES, metavar="N", group=remote,
+               help=f"refuse a larger answer from the endpoint (default: {DEFAULT_MAX_ANSWER_BYTES})"),
+    )
 
 
-def _query_source(args: argparse.Namespace) -> SavedQuery | str:
+def _query_source(args: Namespace) -> SavedQuery | str:
     """The saved query (from the catalogue or a file) or the SPARQL text to run."""
     if args.sparql is not None and args.name:
         raise NtxError("give either a query name or --sparql, not both")
@@ -217,20 +221,17 @@ def _query_source(args: argparse.Namespace) -> SavedQuery | str:
         except UnicodeDecodeError as error:
             raise NtxError(f"standard input is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
                            f"{error.start})") from None
-    from pathlib import Path
-
     from ntx_graph import catalog
 
     name = _text(args.name, "the query name")
-    path = Path(name)
-    if name.endswith(".rq") or os.sep in name or (path.is_file() and not catalog.has_saved_query(name)):
-        if not path.is_file():
-            raise NtxError(f"{path}: no such query file")
-        return catalog.parse_query_file(path)
+    if name.endswith(".rq") or os.sep in name or (os.path.isfile(name) and not catalog.has_saved_query(name)):
+        if not os.path.isfile(name):
+            raise NtxError(f"{name}: no such query file")
+        return catalog.parse_query_file(name)
     return catalog.get_saved_query(name)
 
 
-def cmd_query(args: argparse.Namespace) -> int:
+def cmd_query(args: Namespace) -> int:
     from ntx_graph.params import parse_assignments
 
     params = parse_assignments([_text(p, "--param") for p in args.param])
@@ -252,7 +253,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: dict[str, str],
+def _query_remote(args: Namespace, source: SavedQuery | str, params: dict[str, str],
                   timeout: float | None) -> QueryResult:
     from ntx_graph.remote import RemoteEndpoint
     from ntx_graph.sparql_text import analyse, check_policy
@@ -275,47 +276,48 @@ def _query_remote(args: argparse.Namespace, source: SavedQuery | str, params: di
 # -- export, validate, info --------------------------------------------------------
 
 
-def args_export(parser: argparse.ArgumentParser) -> None:
-    from pathlib import Path
-
+def args_export() -> tuple[Option, ...]:
     from ntx_graph import formats
 
-    parser.add_argument("--format", "-f", choices=(*formats.names(formats.EXPORT), "nanopub"),
-                        help="the RDF format, or nanopub: one nanopublication per claim, as TriG (default: from "
-                             "the -o file's suffix, else turtle)")
-    _add_output_arg(parser)
-    parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
-    parser.add_argument("--sign", type=Path, metavar="KEYFILE",
-                        help="with -f nanopub: sign each nanopublication with this RSA private key (PEM) and give "
-                             "it a trusty URI (needs the nanopub-sign package); nothing is published")
-    _add_data_args(parser)
+    return (
+        Option("--format", "-f", choices=(*formats.names(formats.EXPORT), "nanopub"),
+               help="the RDF format, or nanopub: one nanopublication per claim, as TriG (default: from the -o file's "
+                    "suffix, else turtle)"),
+        OUTPUT_ARG,
+        Option("--no-ontology", action="store_true", help="leave out the ontology and value scales"),
+        Option("--sign", metavar="KEYFILE",
+               help="with -f nanopub: sign each nanopublication with this RSA private key (PEM) and give it a trusty "
+                    "URI (needs the nanopub-sign package); nothing is published"),
+        *_data_args(),
+    )
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: Namespace) -> int:
     from ntx_graph.output import emit, export_format
 
     if args.sign is not None and args.format != "nanopub":
         raise NtxError("--sign applies to --format nanopub")
     kg = _open(args, include_ontology=not args.no_ontology)
     if args.sign is not None:
+        from pathlib import Path
+
         from ntx_graph.nanopub import export_nanopublications, read_key
 
-        emit(export_nanopublications(kg, key=read_key(args.sign)), args.output)
+        emit(export_nanopublications(kg, key=read_key(Path(args.sign))), args.output)
         return 0
     emit(kg.export(args.format if args.format == "nanopub" else export_format(args.format, args.output)),
          args.output)
     return 0
 
 
-def args_validate(parser: argparse.ArgumentParser) -> None:
-    from pathlib import Path
+def args_validate() -> tuple[Option, ...]:
+    return (
+        Option("files", action="*", metavar="FILE", help="RDF files to check together with the bundled graph"),
+        _base_arg("relative IRIs (<x>) in FILEs against IRI (default: each file's own location)"),
+    )
 
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                        help="RDF files to check together with the bundled graph")
-    _add_base_arg(parser, "relative IRIs (<x>) in FILEs against IRI (default: each file's own location)")
 
-
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: Namespace) -> int:
     from ntx_graph.validate import validate
 
     report = validate(args.files, base=args.base)
@@ -325,11 +327,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
-def args_info(parser: argparse.ArgumentParser) -> None:
-    _add_data_args(parser)
+def args_info() -> tuple[Option, ...]:
+    return _data_args()
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def cmd_info(args: Namespace) -> int:
     from ntx_graph.info import summary_text
 
     sys.stdout.write(summary_text(_open(args)))
@@ -339,23 +341,22 @@ def cmd_info(args: argparse.Namespace) -> int:
 # -- check ---------------------------------------------------------------------------
 
 
-def args_check(parser: argparse.ArgumentParser) -> None:
-    from pathlib import Path
+def args_check() -> tuple[Option, ...]:
+    return (
+        Option("--data", "-d", action="append", metavar="FILE", help="an RDF file to add to the bundled graph "
+                                                                      "(repeatable)"),
+        Option("--store", metavar="DIR", help="check the persistent store built by 'ntx-graph load'"),
+        Option("--no-bundled", action="store_true", help="leave out the bundled ontology and data"),
+        Option("--source", action="append", metavar="IRI=PATH",
+               help="read this source document (IRI or prefixed name) from PATH instead (repeatable)"),
+        Option("--coverage", action="store_true",
+               help="also list every sentence of each source that no quote cites (minus those in "
+                    "uncited-sentences.tsv beside it)"),
+        Option("--format", "-f", choices=("text", "json"), default="text", help="report format"),
+    )
 
-    parser.add_argument("--data", "-d", action="append", default=[], type=Path, metavar="FILE",
-                        help="an RDF file to add to the bundled graph (repeatable)")
-    parser.add_argument("--store", type=Path, metavar="DIR",
-                        help="check the persistent store built by 'ntx-graph load'")
-    parser.add_argument("--no-bundled", action="store_true", help="leave out the bundled ontology and data")
-    parser.add_argument("--source", action="append", default=[], metavar="IRI=PATH",
-                        help="read this source document (IRI or prefixed name) from PATH instead (repeatable)")
-    parser.add_argument("--coverage", action="store_true",
-                        help="also list every sentence of each source that no quote cites (minus those in "
-                             "uncited-sentences.tsv beside it)")
-    parser.add_argument("--format", "-f", choices=("text", "json"), default="text", help="report format")
 
-
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: Namespace) -> int:
     import json
 
     from ntx_graph.provenance import check
@@ -387,41 +388,39 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -- serve, push, load ---------------------------------------------------------------
 
 
-def args_serve(parser: argparse.ArgumentParser) -> None:
-    from argparse import BooleanOptionalAction
-
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="per-query time limit (default: 10)")
-    parser.add_argument("--max-rows", type=int, default=10000, metavar="N",
-                        help="cap on result rows (default: 10000)")
-    parser.add_argument("--max-request-bytes", type=int, default=1_000_000, metavar="N",
-                        help="cap on a request's size; larger gets 413 (default: 1000000)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N",
-                        help="query worker processes; each holds the graph and answers one query at a time, "
-                             "and is replaced when a query runs past the time or memory limit (default: 2)")
-    parser.add_argument("--processes", type=int, default=1, metavar="N",
-                        help="server processes sharing the port, each with its own workers (default: 1)")
-    parser.add_argument("--memory-limit", type=int, default=1024, metavar="MIB",
-                        help="address space of each query worker; a query past it gets 503 (default: 1024)")
-    parser.add_argument("--max-response-bytes", type=int, default=50_000_000, metavar="N",
-                        help="cap on an answer's size; larger gets 413 (default: 50000000)")
-    parser.add_argument("--client-share", type=int, default=0, metavar="N",
-                        help="most query workers one client address holds at once (default: workers - 1, at least 1)")
-    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
-                        help="also answer requests whose Host is NAME (repeatable; '*' for any); bound to loopback, "
-                             "only loopback names are answered by default (DNS-rebinding protection)")
-    parser.add_argument("--allow-federation", action="store_true",
-                        help="give the query workers the network (off by default: they run without any)")
-    parser.add_argument("--no-cache", action="store_true", help="do not keep answers in memory")
-    parser.add_argument("--access-log", action=BooleanOptionalAction, default=None,
-                        help="one log line per request on stderr (default: on unless stderr is a terminal)")
-    parser.add_argument("--log-queries", action="store_true", help="include query strings in the access log")
-    _add_data_args(parser)
+def args_serve() -> tuple[Option, ...]:
+    return (
+        Option("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
+        Option("--port", convert=int, default=8000, help="port to bind (default: 8000)"),
+        Option("--timeout", convert=float, default=10.0, metavar="SECONDS", help="per-query time limit (default: 10)"),
+        Option("--max-rows", convert=int, default=10000, metavar="N", help="cap on result rows (default: 10000)"),
+        Option("--max-request-bytes", convert=int, default=1_000_000, metavar="N",
+               help="cap on a request's size; larger gets 413 (default: 1000000)"),
+        Option("--workers", convert=int, default=2, metavar="N",
+               help="query worker processes; each holds the graph and answers one query at a time, and is replaced "
+                    "when a query runs past the time or memory limit (default: 2)"),
+        Option("--processes", convert=int, default=1, metavar="N",
+               help="server processes sharing the port, each with its own workers (default: 1)"),
+        Option("--memory-limit", convert=int, default=1024, metavar="MIB",
+               help="address space of each query worker; a query past it gets 503 (default: 1024)"),
+        Option("--max-response-bytes", convert=int, default=50_000_000, metavar="N",
+               help="cap on an answer's size; larger gets 413 (default: 50000000)"),
+        Option("--client-share", convert=int, default=0, metavar="N",
+               help="most query workers one client address holds at once (default: workers - 1, at least 1)"),
+        Option("--allowed-host", action="append", metavar="NAME",
+               help="also answer requests whose Host is NAME (repeatable; '*' for any); bound to loopback, only "
+                    "loopback names are answered by default (DNS-rebinding protection)"),
+        Option("--allow-federation", action="store_true",
+               help="give the query workers the network (off by default: they run without any)"),
+        Option("--no-cache", action="store_true", help="do not keep answers in memory"),
+        Option("--access-log", action="switch",
+               help="one log line per request on stderr (default: on unless stderr is a terminal)"),
+        Option("--log-queries", action="store_true", help="include query strings in the access log"),
+        *_data_args(),
+    )
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: Namespace) -> int:
     import logging
 
     from ntx_graph.server import Limits, serve
@@ -443,21 +442,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def args_push(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", required=True, metavar="GSP_URL",
-                        help="the Graph Store Protocol URL, e.g. http://host:8890/sparql-graph-crud-auth")
-    parser.add_argument("--graph", required=True, metavar="IRI", help="the named graph to write")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--replace", action="store_true", help="replace the graph's content (HTTP PUT; default)")
-    mode.add_argument("--append", action="store_true", help="add to the graph's content (HTTP POST)")
-    parser.add_argument("--no-ontology", action="store_true", help="leave out the ontology and value scales")
-    _add_auth_args(parser)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_PUSH_TIMEOUT, metavar="SECONDS",
-                        help=f"give up an upload that takes longer (default: {DEFAULT_PUSH_TIMEOUT:g})")
-    _add_data_args(parser)
+def args_push() -> tuple[Option, ...]:
+    return (
+        Option("--endpoint", required=True, metavar="GSP_URL",
+               help="the Graph Store Protocol URL, e.g. http://host:8890/sparql-graph-crud-auth"),
+        Option("--graph", required=True, metavar="IRI", help="the named graph to write"),
+        Option("--replace", action="store_true", exclusive="mode",
+               help="replace the graph's content (HTTP PUT; default)"),
+        Option("--append", action="store_true", exclusive="mode", help="add to the graph's content (HTTP POST)"),
+        Option("--no-ontology", action="store_true", help="leave out the ontology and value scales"),
+        *_auth_args(),
+        Option("--timeout", convert=float, default=DEFAULT_PUSH_TIMEOUT, metavar="SECONDS",
+               help=f"give up an upload that takes longer (default: {DEFAULT_PUSH_TIMEOUT:g})"),
+        *_data_args(),
+    )
 
 
-def cmd_push(args: argparse.Namespace) -> int:
+def cmd_push(args: Namespace) -> int:
     from ntx_graph.push import push_graph
 
     kg = _open(args, include_ontology=not args.no_ontology)
@@ -468,18 +469,18 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def args_load(parser: argparse.ArgumentParser) -> None:
-    from pathlib import Path
+def args_load() -> tuple[Option, ...]:
+    return (
+        Option("files", action="*", metavar="FILE", help="RDF files to add to the store"),
+        Option("--store", required=True, metavar="DIR", help="the store directory to build"),
+        Option("--no-bundled", action="store_true",
+               help="leave out the bundled ontology and data (a store of FILEs only)"),
+        Option("--no-validate", action="store_true", help="skip the SHACL check of FILEs"),
+        _base_arg("relative IRIs (<x>) in FILEs against IRI (default: each file's own location)"),
+    )
 
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="RDF files to add to the store")
-    parser.add_argument("--store", type=Path, required=True, metavar="DIR", help="the store directory to build")
-    parser.add_argument("--no-bundled", action="store_true",
-                        help="leave out the bundled ontology and data (a store of FILEs only)")
-    parser.add_argument("--no-validate", action="store_true", help="skip the SHACL check of FILEs")
-    _add_base_arg(parser, "relative IRIs (<x>) in FILEs against IRI (default: each file's own location)")
 
-
-def cmd_load(args: argparse.Namespace) -> int:
+def cmd_load(args: Namespace) -> int:
     from ntx_graph.persistent import build_store, summary
 
     progress = sys.stderr.isatty()
@@ -495,11 +496,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 class Command:
     """A subcommand: its one-line help, its description, ``--help`` examples,
-    and its two functions."""
+    and its two functions (its options' table, and what it runs)."""
 
-    def __init__(self, help: str, description: str, examples: str,
-                 arguments: Callable[[argparse.ArgumentParser], None],
-                 run: Callable[[argparse.Namespace], int]) -> None:
+    def __init__(self, help: str, description: str, examples: str, arguments: Callable[[], tuple[Option, ...]],
+                 run: Callable[[Namespace], int]) -> None:
         self.help, self.description, self.examples = help, description, examples
         self.arguments, self.run = arguments, run
 
@@ -577,70 +577,66 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def _chosen(argv: Sequence[str]) -> str | None:
-    """The subcommand named in ``argv`` (first word not an option), if any."""
-    for arg in argv:
-        if not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
-        if arg == "--":
-            return None
-    return None
+DESCRIPTION = "Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks."
+EPILOG = ("examples:\n  ntx-graph list\n  ntx-graph query off-label-uses-lacking-evidence\n"
+          "  ntx-graph query side-effects-by-severity -p min_severity=severity:severe -f csv\n"
+          "  ntx-graph serve\n\n'ntx-graph COMMAND --help' describes each command. Exit codes: 0 success, "
+          "1 SHACL violations (validate), 2 usage or input error, 3 internal error, 130 interrupted.")
+#: The options before the command.
+GLOBAL_OPTIONS = (
+    Option("--version", action="store_true", help="show program's version number and exit"),
+    Option("--debug", action="store_true",
+           help="log what happens on stderr, and the traceback of an internal error (also NTX_DEBUG=1)"),
+)
 
 
-def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    import argparse
+def parse_args(argv: Sequence[str]) -> Namespace:
+    """The command line read: ``command`` (its name), ``debug``, and the
+    command's options. ``--help`` and ``--version`` print and exit 0; usage
+    errors print one line and exit 2 (argparse's conventions)."""
+    position = next((i for i, arg in enumerate(argv) if not arg.startswith("-") or arg == "-"), len(argv))
+    before = list(argv[:position])
+    if "--" in before:  # "ntx-graph -- list": the command is after it
+        position = before.index("--")
+        before, after = before[:position], list(argv[position + 1:])
+        name = after[0] if after else None
+        rest = after[1:]
+    else:
+        name = argv[position] if position < len(argv) else None
+        rest = list(argv[position + 1:])
+    try:
+        top = parse(GLOBAL_OPTIONS, before, prog="ntx-graph")
+    except HelpRequested:
+        _print_help("ntx-graph", GLOBAL_OPTIONS, DESCRIPTION, EPILOG, tail="COMMAND ...", sections=[
+            ("commands", [(n, c.help) for n, c in COMMANDS.items()])])
+    if top.version:
+        sys.stdout.write(f"ntx-graph {__version__}\n")
+        raise SystemExit(0)
+    if name is None:
+        usage_error("the following arguments are required: COMMAND", "ntx-graph")
+    command = COMMANDS.get(name)
+    if command is None:
+        usage_error(f"argument COMMAND: invalid choice: {name!r} (choose from "
+                    f"{', '.join(repr(n) for n in COMMANDS)})", "ntx-graph")
+    prog = f"ntx-graph {name}"
+    spec = command.arguments()
+    try:
+        args = parse(spec, rest, prog=prog)
+    except HelpRequested:
+        _print_help(prog, spec, command.description, f"examples:\n  {command.examples}")
+    args.command, args.debug = name, top.debug
+    return args
 
-    class Parser(argparse.ArgumentParser):
-        """argparse with errors in the project's one-line form."""
 
-        def error(self, message: str) -> NoReturn:
-            sys.stderr.write(f"ntx-graph: error: {message} (see '{self.prog} --help')\n")
-            raise SystemExit(2)
-
-    class Formatter(argparse.RawDescriptionHelpFormatter):
-        """argparse's formatter with the terminal's width found without
-        importing shutil (argparse does, for every argument added: ~2 ms)."""
-
-        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                     width: int | None = None) -> None:
-            if width is None:
-                try:
-                    width = int(os.environ.get("COLUMNS", "")) - 2
-                except ValueError:
-                    try:
-                        width = os.get_terminal_size(sys.__stdout__.fileno()).columns - 2  # type: ignore[union-attr]
-                    except (AttributeError, ValueError, OSError):
-                        width = 78
-            super().__init__(prog, indent_increment, max_help_position, width)
-
-    parser = Parser(
-        prog="ntx-graph", formatter_class=Formatter,
-        description="Query the naltrexone knowledge graph: saved SPARQL questions, raw SPARQL, export and checks.",
-        epilog="examples:\n  ntx-graph list\n  ntx-graph query off-label-uses-lacking-evidence\n"
-               "  ntx-graph query side-effects-by-severity -p min_severity=severity:severe -f csv\n"
-               "  ntx-graph serve\n\n'ntx-graph COMMAND --help' describes each command. Exit codes: 0 success, "
-               "1 SHACL violations (validate), 2 usage or input error, 3 internal error, 130 interrupted.")
-    parser.add_argument("--version", action="version", version=f"ntx-graph {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="log what happens on stderr, and the traceback of an internal error (also NTX_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    sub.required = True
-    chosen = _chosen(argv)
-    for name, command in COMMANDS.items():
-        if name != chosen:  # only the invoked subcommand gets its arguments
-            sub.add_parser(name, help=command.help, add_help=False, formatter_class=Formatter)
-            continue
-        sub_parser = sub.add_parser(name, help=command.help, description=command.description,
-                                    epilog=f"examples:\n  {command.examples}",
-                                    formatter_class=Formatter)
-        command.arguments(sub_parser)
-    return parser
+def _print_help(prog: str, spec: Sequence[Option], description: str, epilog: str, *, tail: str = "",
+                sections: Sequence[tuple[str, Sequence[tuple[str, str]]]] = ()) -> NoReturn:
+    sys.stdout.write(help_text(prog, spec, description, epilog, tail=tail, sections=sections))
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser(arguments).parse_args(arguments)
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
     debug = args.debug or os.environ.get("NTX_DEBUG", "") not in ("", "0")
     if debug:
         import logging

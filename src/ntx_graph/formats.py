@@ -16,18 +16,22 @@ links and the service description all read this table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import PurePath
-from typing import Literal
+import os
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
 from ntx_graph.errors import NtxError
+from ntx_graph.record import Record
 
-#: What a format can carry: SELECT and ASK results, CONSTRUCT and DESCRIBE
-#: results, the whole graph (``export``), and input files (``read``).
-Use = Literal["results", "graph", "export", "read"]
+TYPE_CHECKING = False  # not typing's: importing typing costs the CLI's start-up ~3 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Literal
+
+    #: What a format can carry: SELECT and ASK results, CONSTRUCT and DESCRIBE
+    #: results, the whole graph (``export``), and input files (``read``).
+    Use = Literal["results", "graph", "export", "read"]
+
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
 RESULTS: Use = "results"
 GRAPH: Use = "graph"
@@ -35,27 +39,36 @@ EXPORT: Use = "export"
 READ: Use = "read"
 
 
-@dataclass(frozen=True)
-class Format:
+class Format(Record):
     """One format. The first media type is the one answered with (its
     Content-Type); the first suffix names it in saved-query URLs; the others
-    are accepted."""
+    are accepted. ``http``: offered by the HTTP endpoint (the terminal table
+    is not); ``charset``: text whose Content-Type names the charset; ``w3c``:
+    the name in the W3C formats namespace, where pyoxigraph's IRI is another.
+    (A :class:`~ntx_graph.record.Record`, not a dataclass: importing
+    ``dataclasses`` costs the CLI's start-up ~4 ms.)"""
 
+    __slots__ = ("name", "label", "uses", "media_types", "suffixes", "aliases",  # noqa: RUF023 (the fields' order)
+                 "results", "rdf", "rdflib", "http", "charset", "w3c")
     name: str
     label: str
     uses: frozenset[Use]
-    media_types: tuple[str, ...] = ()
-    suffixes: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    results: QueryResultsFormat | None = None
-    rdf: RdfFormat | None = None
-    rdflib: str | None = None
-    #: Offered by the HTTP endpoint (the terminal table is not).
-    http: bool = True
-    #: Text whose Content-Type names the charset.
-    charset: bool = False
-    #: The name in the W3C formats namespace, where pyoxigraph's IRI is another.
-    w3c: str | None = None
+    media_types: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    aliases: tuple[str, ...]
+    results: QueryResultsFormat | None
+    rdf: RdfFormat | None
+    rdflib: str | None
+    http: bool
+    charset: bool
+    w3c: str | None
+
+    def __init__(self, name: str, label: str, uses: frozenset[Use], media_types: tuple[str, ...] = (),
+                 suffixes: tuple[str, ...] = (), aliases: tuple[str, ...] = (), *,
+                 results: QueryResultsFormat | None = None, rdf: RdfFormat | None = None, rdflib: str | None = None,
+                 http: bool = True, charset: bool = False, w3c: str | None = None) -> None:
+        self._init(name=name, label=label, uses=uses, media_types=media_types, suffixes=suffixes, aliases=aliases,
+                   results=results, rdf=rdf, rdflib=rdflib, http=http, charset=charset, w3c=w3c)
 
     @property
     def media_type(self) -> str:
@@ -166,9 +179,10 @@ def get(name: str, use: Use, *, kind: str | None = None) -> Format:
     raise FormatError(f"{article} {kind} result cannot be written as {name!r}; use one of {choices}")
 
 
-def for_path(path: PurePath | str, use: Use) -> Format | None:
+def for_path(path: str | os.PathLike[str], use: Use) -> Format | None:
     """The format a file name's suffix means for ``use`` (None if unknown)."""
-    suffix = PurePath(path).suffix.lower().removeprefix(".")
+    name = os.path.basename(os.fspath(path))
+    suffix = os.path.splitext(name)[1].lower().removeprefix(".")
     if not suffix:
         return None
     return next((f for f in serving(use) if suffix in f.suffixes), None)

@@ -4,9 +4,8 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
+import os
 import sys
-import threading
-from pathlib import Path
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
 
@@ -21,7 +20,6 @@ from ntx_graph.errors import (
     ValidationFailed,
 )
 from ntx_graph.params import Term, bind, bind_values
-from ntx_graph.rdf_io import export_store, load_file
 from ntx_graph.results import QueryResult
 from ntx_graph.results import Term as AnyTerm
 from ntx_graph.sparql_text import analyse, check_policy
@@ -29,6 +27,7 @@ from ntx_graph.sparql_text import analyse, check_policy
 TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
     from typing import Any, Literal, TypeVar
 
     import rdflib
@@ -51,9 +50,9 @@ class KnowledgeGraph:
     ['alcohol dependence', 'opioid dependence']
     """
 
-    def __init__(self, store: Store, files: Sequence[Path], prefixes: Mapping[str, str]) -> None:
+    def __init__(self, store: Store, files: Sequence[str | os.PathLike[str]], prefixes: Mapping[str, str]) -> None:
         self.store = store
-        self.files = list(files)
+        self._files = [os.fspath(f) for f in files]  # strings: pathlib costs the CLI's start-up ~3 ms
         self.prefixes = dict(prefixes)
         self.base: str | None = None  # the base IRI the data files were read with, if not their own
         self._rdflib_graph: rdflib.Graph | None = None
@@ -71,14 +70,15 @@ class KnowledgeGraph:
         shapes: ValidationFailed (its ``report`` holds the SHACL report)
         otherwise. The bundled graph alone is not checked again.
         """
-        bundled = resources.bundled_files(ontology=include_ontology) if include_bundled else []
-        user = [Path(p) for p in data]
+        user = [os.fspath(p) for p in data]
         store = Store()
         prefixes: dict[str, str] = {}
-        for path in bundled:
-            load_file(store, path, prefixes)
-        for path in user:
-            load_file(store, path, prefixes, base=base)
+        bundled = resources.load_bundled(store, prefixes, ontology=include_ontology) if include_bundled else []
+        if user:
+            from ntx_graph.rdf_io import load_file
+
+            for path in user:
+                load_file(store, path, prefixes, base=base)
         kg = cls(store, bundled + user, prefixes)
         kg.base = base
         if data and validate:
@@ -96,6 +96,13 @@ class KnowledgeGraph:
         from ntx_graph.persistent import open_graph
 
         return open_graph(directory)
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the graph was loaded from: the bundled Turtle files, then the user's."""
+        from pathlib import Path
+
+        return [Path(f) for f in self._files]
 
     def __len__(self) -> int:
         return len(self.store)
@@ -241,15 +248,17 @@ class KnowledgeGraph:
             from ntx_graph.nanopub import export_nanopublications
 
             return export_nanopublications(self)
+        from ntx_graph.rdf_io import export_store
+
         return export_store(self.store, fmt, self.prefixes)
 
     def validate(self) -> ValidationReport:
         """The SHACL report for this graph's files (runs pyshacl on rdflib)."""
         from ntx_graph.validate import validate
 
-        bundled = set(resources.bundled_files())
-        extra = [p for p in self.files if p not in bundled]
-        return validate(extra, include_bundled=any(p in bundled for p in self.files), base=self.base)
+        bundled = set(resources.bundled_paths())
+        extra = [p for p in self._files if p not in bundled]
+        return validate(extra, include_bundled=any(p in bundled for p in self._files), base=self.base)
 
 
 def _debug(message: str, *args: object) -> None:
@@ -293,7 +302,7 @@ def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str],
     of a group so poorly that side-effects-needing-immediate-attention
     takes more than a minute on 20,000 triples, against 0.4 s with
     initBindings (drug-card: 15 s against 1 s); the answers are the same
-    (tests/test_differential.py, tests/test_executor.py)."""
+    (tests/test_agreement.py, tests/test_executor.py)."""
     from ntx_graph.rdflib_bridge import run_query
 
     return run_query(graph, sparql, bindings, prefixes)
@@ -301,21 +310,28 @@ def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str],
 
 def _in_thread(work: Callable[[], _T], timeout: float | None) -> _T:
     """``work()`` with a time limit; the thread is left to finish (Oxigraph
-    releases the GIL while it evaluates, and a thread cannot be killed)."""
+    releases the GIL while it evaluates, and a thread cannot be killed).
+    Written on ``_thread``, which the interpreter has loaded at start-up:
+    ``threading`` costs every cold query about 1 ms to import. The thread is
+    a daemon: the process does not wait for it at exit."""
     if timeout is None:
         return work()
+    import _thread
+
     box: dict[str, _T | BaseException] = {}
+    done = _thread.allocate_lock()
+    done.acquire()
 
     def target() -> None:
         try:
             box["value"] = work()
         except BaseException as error:  # handed to the caller
             box["error"] = error
+        finally:
+            done.release()
 
-    thread = threading.Thread(target=target, daemon=True, name="ntx-query")
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    _thread.start_new_thread(target, ())
+    if not done.acquire(timeout=min(timeout, _thread.TIMEOUT_MAX)):
         raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
     if "error" in box:
         error = box["error"]

@@ -10,22 +10,24 @@ target is replaced, the link itself stays.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
 
 from ntx_graph import formats
 from ntx_graph.errors import NtxError
+from ntx_graph.logs import get_logger
 
+TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+    from typing import IO
+
     from ntx_graph.results import QueryResult
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
@@ -42,6 +44,8 @@ def target_of(path: Path) -> Path:
     """The regular file that writing ``path`` replaces: ``path`` itself, or
     the file its symbolic links lead to. NtxError if that is not a regular
     file (a folder, a device, a FIFO, a socket) or its folder is missing."""
+    from pathlib import Path
+
     real = Path(os.path.realpath(path))
     try:  # os.stat follows links as the kernel does (also /dev/stdout's /proc/self/fd/1)
         mode: int | None = os.stat(path).st_mode
@@ -63,13 +67,21 @@ def target_of(path: Path) -> Path:
     return real
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+def atomic_output(path: str | os.PathLike[str]) -> AbstractContextManager[IO[bytes]]:
     """A binary file to write ``path``'s new content to; on leaving the
     block without an error it is synced and renamed over ``path``'s target
     (see :func:`target_of`); on an error it is removed and ``path`` is
-    untouched. An existing file's permissions are kept."""
+    untouched. An existing file's permissions are kept. (``contextlib`` is
+    imported here, not at start-up.)"""
+    import contextlib
+
+    return contextlib.contextmanager(_atomic_output)(path)
+
+
+def _atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    import contextlib
     import tempfile  # here: it costs milliseconds at start-up
+    from pathlib import Path
 
     shown = Path(path)
     real = target_of(shown)
@@ -121,7 +133,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         handle.write(data)
 
 
-def emit(data: bytes, output: Path | None) -> None:
+def emit(data: bytes, output: str | os.PathLike[str] | None) -> None:
     """Write to ``output`` atomically, or to standard output."""
     if output is None:
         sys.stdout.buffer.write(data)
@@ -130,7 +142,8 @@ def emit(data: bytes, output: Path | None) -> None:
         atomic_write(output, data)
 
 
-def result_format(result: QueryResult, fmt: str | None, output: Path | None, *, terminal: bool) -> str:
+def result_format(result: QueryResult, fmt: str | None, output: str | os.PathLike[str] | None, *,
+                  terminal: bool) -> str:
     """The format to write ``result`` in: ``fmt`` if given, else the one the
     ``output`` file's suffix names (``answer.json``), else the result's
     default for a terminal or not (see QueryResult.default_format)."""
@@ -140,7 +153,7 @@ def result_format(result: QueryResult, fmt: str | None, output: Path | None, *, 
     return by_suffix.name if by_suffix is not None else result.default_format(terminal=terminal)
 
 
-def emit_result(result: QueryResult, fmt: str | None, output: Path | None) -> None:
+def emit_result(result: QueryResult, fmt: str | None, output: str | os.PathLike[str] | None) -> None:
     """Write a query's answer to ``output`` (atomically) or standard output,
     in ``fmt`` or the format :func:`result_format` picks; tables on a
     terminal have their cells cut to 60 characters."""
@@ -155,7 +168,7 @@ def emit_result(result: QueryResult, fmt: str | None, output: Path | None) -> No
         result.write(handle, name, max_width=width)
 
 
-def export_format(fmt: str | None, output: Path | None) -> str:
+def export_format(fmt: str | None, output: str | os.PathLike[str] | None) -> str:
     """The export format: ``fmt``, else the one ``output``'s suffix names, else Turtle."""
     if fmt:
         return formats.get(fmt, formats.EXPORT).name

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 from pyoxigraph import Literal, NamedNode
 
 from ntx_graph.catalog import Parameter, SavedQuery
 from ntx_graph.errors import ParameterError
 from ntx_graph.results import XSD
 
-# Patterns are compiled on first use (re caches them), not at import: the CLI's
-# start-up compiles only what the command runs.
-_CURIE = r"([A-Za-z][A-Za-z0-9_.\-]*)?:([^\s<>\"{}|^`\\]*)"
+TYPE_CHECKING = False  # not typing's: the query path imports only what it runs (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Patterns are compiled on first use (re caches them), not at import, and what
+# every bound saved query needs (prefixed names, IRIs, variable names) is
+# checked with str methods: the CLI's start-up compiles only what it runs.
 _INTEGER = r"[+-]?[0-9]+"
 _DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 
@@ -30,14 +31,35 @@ def expand_iri(value: str, prefixes: Mapping[str, str]) -> NamedNode:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     else:
-        match = re.fullmatch(_CURIE, text)
-        if match and (match.group(1) or "") in prefixes:
-            text = prefixes[match.group(1) or ""] + match.group(2)
+        curie = _prefixed_name(text)
+        if curie is not None and curie[0] in prefixes:
+            text = prefixes[curie[0]] + curie[1]
     try:
         return NamedNode(text)
     except ValueError as error:
+        import re
+
         reason = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(error))
         raise ParameterError(f"{value!r} is not an absolute IRI or a known prefixed name ({reason})") from None
+
+
+def _prefixed_name(text: str) -> tuple[str, str] | None:
+    """(prefix, local name) if ``text`` reads as ``PREFIX:LOCAL``: the prefix
+    an ASCII letter then letters, digits, ``_``, ``.`` or ``-``; the local
+    name without white space or any of ``<>"{}|^`\\``. None otherwise.
+
+    >>> _prefixed_name("severity:mild"), _prefixed_name(":x"), _prefixed_name("1a:b")
+    (('severity', 'mild'), ('', 'x'), None)
+    """
+    prefix, colon, local = text.partition(":")
+    if not colon:
+        return None
+    if prefix and not (prefix[0].isascii() and prefix[0].isalpha()
+                       and all(c.isascii() and (c.isalnum() or c in "_.-") for c in prefix)):
+        return None
+    if any(c.isspace() or c in _NOT_IN_NAME for c in local):
+        return None
+    return prefix, local
 
 
 def to_term(param: Parameter, value: str, prefixes: Mapping[str, str]) -> Term:
@@ -51,10 +73,14 @@ def to_term(param: Parameter, value: str, prefixes: Mapping[str, str]) -> Term:
     if param.type == "string":
         return Literal(value)
     if param.type == "integer":
+        import re  # here, not at the top: an iri or string parameter needs no regex
+
         if not re.fullmatch(_INTEGER, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not an integer")
         return Literal(str(int(value)), datatype=NamedNode(XSD + "integer"))
     if param.type == "decimal":
+        import re
+
         if not re.fullmatch(_DECIMAL, value.strip()):
             raise ParameterError(f"{where}: {value!r} is not a decimal number")
         from decimal import Decimal, InvalidOperation
@@ -107,9 +133,9 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
 
 # -- binding: one VALUES block, the same for every engine ----------------------
 
-_VARNAME = r"[A-Za-z_][A-Za-z0-9_]*"
-#: A SPARQL IRIREF body (and an N-Triples one without \u escapes).
-_IRI_TEXT = r'[^<>"{}|^`\\\x00-\x20]*'
+_NOT_IN_NAME = frozenset('<>"{}|^`\\')
+#: What a SPARQL IRIREF body (and an N-Triples one without \u escapes) may not hold.
+_NOT_IN_IRI = frozenset('<>"{}|^`\\' + "".join(chr(c) for c in range(0x21)))
 #: A SPARQL string literal with an optional language tag or datatype IRI.
 _LITERAL_TEXT = (
     r'"(?:[^"\\\n\r]|\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*"'
@@ -137,10 +163,12 @@ def term_text(term: Term) -> str:
     from pyoxigraph import RdfFormat, parse
 
     if isinstance(term, NamedNode):
-        if not re.fullmatch(_IRI_TEXT, term.value):
+        if not _NOT_IN_IRI.isdisjoint(term.value):
             raise ParameterError(f"<{term.value}> cannot be sent as an IRI: it holds a character IRIs may not")
         text = str(term)
     elif isinstance(term, Literal):
+        import re
+
         text = _guard_codepoint_escapes(str(term))
         if not re.fullmatch(_LITERAL_TEXT, text):
             raise ParameterError(f"the literal {term.value[:40]!r} cannot be written safely")
@@ -156,6 +184,8 @@ def term_text(term: Term) -> str:
 
 
 def _guard_codepoint_escapes(text: str) -> str:
+    import re
+
     out: list[str] = []
     after_backslash = after_codepoint = False
     for match in re.finditer(_ESCAPE_OR_CHAR, text):
@@ -183,7 +213,7 @@ def values_block(bindings: Mapping[str, Term]) -> str:
     'VALUES (?a) { (<urn:a>) } VALUES (?b) { (<urn:b>) }'
     """
     for name in bindings:
-        if not re.fullmatch(_VARNAME, name):
+        if not (name.isidentifier() and name.isascii()):  # [A-Za-z_][A-Za-z0-9_]*
             raise ParameterError(f"{name!r} is not a variable name")
     return " ".join(f"VALUES (?{name}) {{ ({term_text(term)}) }}" for name, term in bindings.items())
 

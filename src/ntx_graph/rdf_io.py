@@ -265,8 +265,8 @@ def reading(path: Path) -> Iterator[None]:
         raise DataError(f"{path}: {' '.join(str(error).split())}") from None
 
 
-def load_file(store: Store, path: Path, prefixes: dict[str, str] | None = None, *, base: str | None = None,
-              max_bytes: int | None = None) -> None:
+def load_file(store: Store, path: str | os.PathLike[str], prefixes: dict[str, str] | None = None, *,
+              base: str | None = None, max_bytes: int | None = None) -> None:
     """Parse ``path`` into the default graph of ``store`` (see
     :func:`read_rdf`); the prefixes it declares are added to ``prefixes``
     (an earlier file's binding of a prefix wins).

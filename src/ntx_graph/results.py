@@ -9,12 +9,6 @@ text table for terminals is written here. Formats come from
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
-from typing import Literal as Kind
-
 from pyoxigraph import (
     BlankNode,
     Literal,
@@ -30,7 +24,12 @@ from ntx_graph import formats
 from ntx_graph.errors import NtxError
 from ntx_graph.formats import FormatError
 
+TYPE_CHECKING = False  # not typing's: importing typing (and dataclasses) costs the CLI's start-up ~6 ms
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import IO, Any
+    from typing import Literal as Kind
+
     import rdflib
 
 __all__ = ["XSD", "FormatError", "OutputTooLarge", "QueryResult", "Term", "compact", "display", "python_value"]
@@ -69,17 +68,39 @@ class _Budget:
         self.out.flush()
 
 
-@dataclass
 class QueryResult:
     """The answer to a query: solutions (SELECT), a boolean (ASK) or triples
-    (CONSTRUCT, DESCRIBE)."""
+    (CONSTRUCT, DESCRIBE). (A plain class with the equality and repr of a
+    dataclass: importing ``dataclasses`` costs the CLI's start-up ~4 ms.)"""
 
+    __slots__ = ("kind", "variables", "rows", "boolean", "triples", "prefixes")  # noqa: RUF023 (the fields' order)
     kind: Kind["select", "ask", "graph"]
-    variables: list[str] = field(default_factory=list)
-    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
-    boolean: bool | None = None
-    triples: list[Triple] = field(default_factory=list)
-    prefixes: Mapping[str, str] = field(default_factory=dict)
+    variables: list[str]
+    rows: list[tuple[Term | None, ...]]
+    boolean: bool | None
+    triples: list[Triple]
+    prefixes: Mapping[str, str]
+
+    def __init__(self, kind: Kind["select", "ask", "graph"], variables: list[str] | None = None,
+                 rows: list[tuple[Term | None, ...]] | None = None, boolean: bool | None = None,
+                 triples: list[Triple] | None = None, prefixes: Mapping[str, str] | None = None) -> None:
+        self.kind = kind
+        self.variables = [] if variables is None else variables
+        self.rows = [] if rows is None else rows
+        self.boolean = boolean
+        self.triples = [] if triples is None else triples
+        self.prefixes = {} if prefixes is None else prefixes
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QueryResult) and other._fields() == self._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass is
+
+    def __repr__(self) -> str:
+        return "QueryResult(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
 
     def __len__(self) -> int:
         return len(self.rows) if self.kind == "select" else len(self.triples)
@@ -214,6 +235,8 @@ def python_value(term: Term | None) -> Any:
             if dt in _INTEGERS:
                 return int(term.value)
             if dt == XSD + "decimal":
+                from decimal import Decimal
+
                 return Decimal(term.value)
             if dt in (XSD + "double", XSD + "float"):
                 return float(term.value)

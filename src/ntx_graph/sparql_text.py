@@ -24,11 +24,12 @@ hand-written over one compiled regex because importing a SPARQL parser
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from ntx_graph.errors import QueryRefused, QuerySyntaxError
 from ntx_graph.record import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the CLI's start-up ~3 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -96,12 +97,250 @@ _LEXICON = rf"""
 """
 _OPEN, _CLOSE = frozenset("{(["), frozenset("})]")
 _ESCAPE_RDFLIB = r"(?i)\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)"  # compiled on first use (re caches it)
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:"
 
 
-@lru_cache(maxsize=2)
-def _lexer(comment_end: str) -> re.Pattern[str]:
-    return re.compile(_LEXICON.replace("COMMENT", f"[^{comment_end}]*"), re.VERBOSE | re.DOTALL)
+# -- the scanner: _LEXICON read by hand -----------------------------------------------
+#
+# Importing ``re`` (with enum, functools and collections) and compiling
+# _LEXICON cost a cold query about 4 ms, a sixth of its budget, so the
+# tokens are read by this scanner instead. _LEXICON stays the grammar:
+# the scanner gives exactly its tokens (an ordered alternation, each
+# alternative greedy), which tests/test_cold_start.py checks against the
+# compiled expression on every saved query, the bypass corpus and random
+# text.
+
+_LETTERS = frozenset(_ALPHA)
+_DIGIT_SET = frozenset(_DIGITS)
+_HEX = frozenset(_DIGITS + "abcdefABCDEF")
+_WS = frozenset(" \t\r\n")
+_NAME0 = _LETTERS  # PN_CHARS_BASE's ASCII part (B)
+_NAME_U = _LETTERS | _DIGIT_SET | {"_"}  # BU0
+_NAME_C = _NAME_U | {"-"}  # C
+_NAME_CD = _NAME_C | {"."}  # CD
+_LOCAL0 = _NAME_U | {":"}
+_LOCAL_CDC = _NAME_CD | {":"}
+_LOCAL_CC = _NAME_C | {":"}
+_PLX_ESCAPED = frozenset("_~.-!$&'()*+,;=/?#@%")
+_NOT_IN_IRIREF = frozenset('<>"{}|^`\\' + "".join(chr(c) for c in range(0x21)))
+_PUNCT2 = ("^^", "&&", "||", "!=", "<=", ">=", "<<", ">>", "{|", "|}")
+_PUNCT1 = frozenset("{}()[];,.*=!<>|+-/^?~")
+
+
+def _run(text: str, i: int, ascii_members: frozenset[str]) -> int:
+    """The end of the run from ``i`` of ``ascii_members`` and non-ASCII characters."""
+    n = len(text)
+    while i < n and (text[i] in ascii_members or text[i] >= "\x80"):
+        i += 1
+    return i
+
+
+def _in(text: str, i: int, ascii_members: frozenset[str]) -> bool:
+    return i < len(text) and (text[i] in ascii_members or text[i] >= "\x80")
+
+
+def _digits(text: str, i: int) -> int:
+    n = len(text)
+    while i < n and text[i] in _DIGIT_SET:
+        i += 1
+    return i
+
+
+def _exponent(text: str, i: int) -> int:
+    """The end of ``[eE][+-]?[0-9]+`` at ``i``, or -1."""
+    if i >= len(text) or text[i] not in "eE":
+        return -1
+    j = i + 1
+    if j < len(text) and text[j] in "+-":
+        j += 1
+    end = _digits(text, j)
+    return end if end > j else -1
+
+
+def _long_string(text: str, i: int, quote: str) -> int:
+    """The end of a ``'''...'''`` (or ``\"\"\"...\"\"\"``) string at ``i``, or -1."""
+    close = quote * 3
+    if not text.startswith(close, i):
+        return -1
+    j, n = i + 3, len(text)
+    while j < n:
+        if text.startswith(close, j):
+            return j + 3
+        if text[j] == "\\":
+            if j + 1 >= n:
+                return -1
+            j += 2
+        else:
+            j += 1
+    return -1
+
+
+def _short_string(text: str, i: int, quote: str) -> int:
+    if text[i] != quote:
+        return -1
+    j, n = i + 1, len(text)
+    while j < n:
+        c = text[j]
+        if c == quote:
+            return j + 1
+        if c in "\n\r":
+            return -1
+        j += 2 if c == "\\" else 1
+    return -1
+
+
+def _iri(text: str, i: int) -> int:
+    j, n = i + 1, len(text)
+    while j < n:
+        c = text[j]
+        if c == ">":
+            return j + 1
+        if c == "\\":
+            size = 4 if text.startswith("u", j + 1) else 8 if text.startswith("U", j + 1) else 0
+            if not size or len(text) < j + 2 + size or not all(h in _HEX for h in text[j + 2:j + 2 + size]):
+                return -1
+            j += 2 + size
+        elif c in _NOT_IN_IRIREF:
+            return -1
+        else:
+            j += 1
+    return -1
+
+
+def _trimmed(text: str, start: int, end: int) -> int:
+    """``end`` moved back over trailing dots, not before ``start``."""
+    while end > start and text[end - 1] == ".":
+        end -= 1
+    return end
+
+
+def _plx(text: str, i: int) -> int:
+    """The end of ``%hh`` or ``\\c`` (PLX) at ``i``, or -1."""
+    if text.startswith("%", i):
+        return i + 3 if len(text) >= i + 3 and text[i + 1] in _HEX and text[i + 2] in _HEX else -1
+    if text.startswith("\\", i):
+        return i + 2 if i + 1 < len(text) and text[i + 1] in _PLX_ESCAPED else -1
+    return -1
+
+
+def _local(text: str, i: int) -> int:
+    """The end of a local name (PN_LOCAL) at ``i``; ``i`` if there is none."""
+    end = i + 1 if _in(text, i, _LOCAL0) else _plx(text, i)
+    if end < 0:
+        return i
+    last_unit = end  # the end of the last unit that may close the name (not a bare dot)
+    j = end
+    while True:
+        if _in(text, j, _LOCAL_CDC):
+            j += 1
+            if text[j - 1] != ".":
+                last_unit = j
+            continue
+        after = _plx(text, j)
+        if after < 0:
+            break
+        j = last_unit = after
+    return last_unit
+
+
+def _pname(text: str, i: int) -> int:
+    j = i
+    if _in(text, i, _NAME0):
+        run = _run(text, i + 1, _NAME_CD)
+        if text.startswith(":", run) and text[run - 1] != ".":
+            j = run
+        elif not text.startswith(":", i):
+            return -1
+    if not text.startswith(":", j):
+        return -1
+    return _local(text, j + 1)
+
+
+def _number(text: str, i: int) -> int:
+    whole = _digits(text, i)
+    if whole > i and text.startswith(".", whole):  # [0-9]+\.[0-9]*EXP
+        end = _exponent(text, _digits(text, whole + 1))
+        if end > 0:
+            return end
+    start = i + 1 if text.startswith(".", i) else i  # \.?[0-9]+EXP
+    digits = _digits(text, start)
+    if digits > start:
+        end = _exponent(text, digits)
+        if end > 0:
+            return end
+    if text.startswith(".", whole):  # [0-9]*\.[0-9]+
+        end = _digits(text, whole + 1)
+        if end > whole + 1:
+            return end
+    return whole if whole > i else -1
+
+
+def _lang(text: str, i: int) -> int:
+    if not text.startswith("@", i):
+        return -1
+    j = i + 1
+    while j < len(text) and text[j].isascii() and text[j].isalpha():
+        j += 1
+    if j == i + 1:
+        return -1
+    while text.startswith("-", j):
+        k = j + 1
+        while k < len(text) and text[k].isascii() and text[k].isalnum():
+            k += 1
+        if k == j + 1:
+            break
+        j = k
+    return j
+
+
+def _scan(text: str, comment_end: str) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each token of ``text``, as _LEXICON's groups
+    would match them one after the other from the start."""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        end = -1
+        kind = ""
+        if c in _WS:
+            end, kind = i + 1, "ws"
+            while end < n and text[end] in _WS:
+                end += 1
+        elif c == "#":
+            end, kind = i + 1, "comment"
+            while end < n and text[end] not in comment_end:
+                end += 1
+        if end < 0 and c in "'\"":
+            end = _long_string(text, i, "'")
+            if end < 0:
+                end = _long_string(text, i, '"')
+            if end < 0:
+                end = _short_string(text, i, "'")
+            if end < 0:
+                end = _short_string(text, i, '"')
+            kind = "string"
+        if end < 0 and c == "<":
+            end, kind = _iri(text, i), "iri"
+        if end < 0 and c in "?$" and _in(text, i + 1, _NAME_U):
+            end, kind = _run(text, i + 1, _NAME_U), "var"
+        if end < 0 and text.startswith("_:", i) and _in(text, i + 2, _NAME_U):
+            end, kind = _trimmed(text, i + 3, _run(text, i + 3, _NAME_CD)), "bnode"
+        if end < 0 and (c == ":" or c in _NAME0 or c >= "\x80"):
+            end, kind = _pname(text, i), "pname"
+        if end < 0 and (c in _NAME0 or c >= "\x80"):
+            end, kind = _run(text, i + 1, _NAME_U), "word"
+        if end < 0 and (c in _DIGIT_SET or c == "."):
+            end, kind = _number(text, i), "number"
+        if end < 0 and c == "@":
+            end, kind = _lang(text, i), "lang"
+        if end < 0:
+            two = text[i:i + 2]
+            if two in _PUNCT2:
+                end, kind = i + 2, "punct"
+            elif c in _PUNCT1:
+                end, kind = i + 1, "punct"
+            else:
+                end, kind = i + 1, "other"
+        yield kind, i, end
+        i = end
 
 
 class Token(Record):
@@ -187,30 +426,29 @@ class _Unreadable(Exception):
 def _tokens(text: str, comment_end: str) -> list[Token]:
     out: list[Token] = []
     depth = 0
-    for match in _lexer(comment_end).finditer(text):
-        kind = match.lastgroup or "other"
+    for kind, start, end in _scan(text, comment_end):
         if kind in ("ws", "comment"):
             continue
-        value = match.group()
+        value = text[start:end]
         if kind == "other":
-            raise _Unreadable(_other_message(value, text, match.start()), match.start())
+            raise _Unreadable(_other_message(value, text, start), start)
         if not value.isascii() and kind in ("var", "bnode", "pname", "word"):
             bad = next((c for c in value if not c.isascii() and not _pn_char(c)), "")
             if bad:
-                raise _Unreadable(_other_message(bad, text, match.start()), match.start())
+                raise _Unreadable(_other_message(bad, text, start), start)
         if kind == "word" and not value.isascii():
             folds = _folds_to(value)
             raise _Unreadable(f"the word {value!r} is not SPARQL: keywords and function names are ASCII letters"
-                              + (f" (rdflib would read it as {folds})" if folds else ""), match.start(), folds)
+                              + (f" (rdflib would read it as {folds})" if folds else ""), start, folds)
         if kind == "punct":
             if value in _OPEN:
                 depth += 1
                 if depth > MAX_NESTING:
                     raise _Unreadable(f"the query nests groups and brackets more than {MAX_NESTING} levels deep",
-                                      match.start())
+                                      start)
             elif value in _CLOSE:
                 depth -= 1
-        out.append(Token(kind, value, match.start()))
+        out.append(Token(kind, value, start))
     return out
 
 
@@ -252,13 +490,15 @@ def expand_escapes(text: str) -> str:
     """``text`` with codepoint escapes expanded as rdflib does (``\\u`` or
     ``\\U`` and 4 or 8 hex digits, either case); ValueError on a number that
     is not a character."""
+    if "\\" not in text:
+        return text
+    import re  # only for text with a backslash: a cold query of plain text does not import re
+
     def char(match: re.Match[str]) -> str:
         code = int(match.group(1), 16)
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             raise ValueError(f"the codepoint escape {match.group()} is not a character")
         return chr(code)
-    if "\\" not in text:
-        return text
     return re.sub(_ESCAPE_RDFLIB, char, text)
 
 
@@ -281,7 +521,12 @@ def _keyword_hits(toks: list[Token]) -> list[tuple[int, str]]:
     return hits
 
 
-@lru_cache(maxsize=512)
+#: The last analyses (a dict, not functools.lru_cache: functools costs a cold
+#: query ~1 ms to import); cleared when it holds ANALYSED_MAX texts.
+_analysed: dict[str, QueryInfo] = {}
+ANALYSED_MAX = 512
+
+
 def analyse(text: str) -> QueryInfo:
     """Read ``text`` as the engines do. Raises QuerySyntaxError when the text
     cannot be read (and so cannot be classified), QueryRefused when a
@@ -293,6 +538,16 @@ def analyse(text: str) -> QueryInfo:
     >>> analyse('SELECT * WHERE { #x\\rSERVICE <http://e/> { ?s ?p ?o } }').federation
     ('SERVICE',)
     """
+    found = _analysed.get(text)
+    if found is None:
+        found = _analyse(text)
+        if len(_analysed) >= ANALYSED_MAX:
+            _analysed.clear()
+        _analysed[text] = found
+    return found
+
+
+def _analyse(text: str) -> QueryInfo:
     rdflib_text, rdflib_problem = text, ""
     try:
         rdflib_text = expand_escapes(text)
@@ -382,7 +637,7 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         {"SERVICE": services, "FROM": from_graphs, "FROM NAMED": from_named}[keyword].append(target)
         federation.append(keyword)
     graphs = [toks[j + 1].text for j, t in enumerate(toks[:-1]) if t.keyword == "GRAPH"]
-    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not re.match(_SCHEME, t.text[1:]))
+    relative = tuple(t.text[1:-1] for t in toks if t.kind == "iri" and not _has_scheme(t.text[1:-1]))
     where, short = _where_brace(toks, i)
     return QueryInfo(
         text=text, form="" if update else first, update=update,
@@ -391,6 +646,18 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         from_graphs=tuple(from_graphs), from_named=tuple(from_named), graphs=tuple(graphs), has_base=has_base,
         prefixes=prefixes, relative_iris=relative,
     )
+
+
+def _has_scheme(iri: str) -> bool:
+    """Whether ``iri`` starts with a scheme, ``[A-Za-z][A-Za-z0-9+.-]*:``
+    (str methods: a cold query compiles no regex beyond the lexer).
+
+    >>> _has_scheme("http://e/"), _has_scheme("urn:x"), _has_scheme("x"), _has_scheme("1a:b"), _has_scheme(":b")
+    (True, True, False, False, False)
+    """
+    scheme, colon, _ = iri.partition(":")
+    return bool(colon and scheme and scheme.isascii() and scheme[0].isalpha()
+                and all(c.isalnum() or c in "+.-" for c in scheme))
 
 
 def _where_brace(toks: list[Token], start: int) -> tuple[int, bool]:
