@@ -316,3 +316,61 @@ def test_cli_load_prints_one_summary(tmp_path: Path, generated: Path, capsys: py
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ntx-graph: built {tmp_path / 'store'}: ")
     assert "validated in" in err and re.search(r"\d,\d{3} triples", err)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_long_step_shows_its_elapsed_time(tmp_path: Path, generated: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntx_graph import validate
+
+    monkeypatch.setattr(validate, "TICK_SECONDS", 0.001)
+    out = _Terminal()
+    build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    text = out.getvalue()
+    assert re.search(r"\r\x1b\[Kntx-graph: validation: checking the shapes\.\.\. \d+ s", text)
+    finished = [line.rpartition("\r\x1b[K")[2] for line in text.split("\n")]  # what the terminal keeps
+    assert sum(line.startswith("ntx-graph: validation: checked the shapes: conforms") for line in finished) == 1
+    assert sum(line.startswith("ntx-graph: built ") for line in finished) == 1
+    assert not any("..." in line for line in finished)  # every running display was replaced by its step's line
+
+
+def test_without_a_terminal_no_display_runs(tmp_path: Path, generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntx_graph import validate
+
+    monkeypatch.setattr(validate, "TICK_SECONDS", 0.001)
+    out = io.StringIO()
+    build_store([generated], tmp_path / "store", validate=True, progress=True, stream=out)
+    assert "\r" not in out.getvalue() and "..." not in out.getvalue()
+
+
+def test_ntriples_loaded_in_memory_by_pyoxigraph_keep_the_parsers_triples_and_messages(tmp_path: Path) -> None:
+    """N-Triples without blank node labels go to pyoxigraph's own loader: the same triples as the
+    parser gives, the same one-line error for a broken file, the input limit still applied."""
+    from pyoxigraph import RdfFormat, Store, parse
+
+    from ntx_graph.rdf_io import load_file
+
+    plain = tmp_path / "plain.nt"
+    write_generated(plain, 3, seed=2)
+    store = Store()
+    load_file(store, plain)
+    assert {str(q) for q in store} == {str(q) for q in parse(path=plain, format=RdfFormat.N_TRIPLES)}
+    broken = tmp_path / "broken.nt"
+    broken.write_text('<http://example.org/s> <http://example.org/p> "x" .\n<http://example.org/s> <p> "y" .\n')
+    with pytest.raises(DataError, match=r"^\S*broken\.nt: syntax error at line 2, column \d+: "):
+        load_file(Store(), broken)
+    with pytest.raises(DataError, match="larger than the input limit of 100 bytes"):
+        load_file(Store(), plain, max_bytes=100)
+
+
+def test_blank_nodes_of_two_ntriples_files_stay_apart_in_memory(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.nt", tmp_path / "second.nt"
+    for path, value in ((first, "one"), (second, "two")):
+        path.write_text(f'_:b <https://example.org/p> "{value}" .\n')
+    graph = KnowledgeGraph.open([first, second], include_bundled=False, validate=False)
+    subjects = {row[0] for row in graph.store.query("SELECT ?s WHERE { ?s <https://example.org/p> ?o }")}
+    assert len(subjects) == 2

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from typing import Literal as Kind
 
 from ntx_graph import resources
@@ -100,7 +100,11 @@ def validate(
         return _validate_pyshacl(files, shapes_path, base)
     if engine != "pyshacl-turbo":
         raise ValueError(f"unknown SHACL engine {engine!r}; use one of {', '.join(ENGINES)}")
-    return _validate_turbo(files, shapes_path, _Steps(progress), base)
+    steps = _Steps(progress)
+    try:
+        return _validate_turbo(files, shapes_path, steps, base)
+    finally:
+        steps.stop()  # an error in a step must not leave its display running
 
 
 def _validate_pyshacl(files: Sequence[Path], shapes_path: Path, base: str | None) -> ValidationReport:
@@ -136,6 +140,7 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
 
     from ntx_graph.rdf_io import load_file
 
+    steps.start(f"reading {len(files)} file{'' if len(files) == 1 else 's'}")
     store = Store()
     prefixes: dict[str, str] = {}
     for path in files:
@@ -143,6 +148,7 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
     shapes_store = Store()
     load_file(shapes_store, shapes_path)
     steps.done(f"read {len(files)} file{'' if len(files) == 1 else 's'}")
+    steps.start("inferring the RDFS triples the shapes read")
     added = infer_rdfs(store)
     steps.done(f"inferred {added:,} RDFS triples")
     data: object = store
@@ -156,6 +162,7 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
         _release_memory()
     except (ImportError, TypeError):  # another pyshacl-turbo version: the public Store input
         pass
+    steps.start("checking the shapes")
     try:
         conforms, report, _ = pyshacl_turbo.validate(data, shacl_graph=shapes_store, ont_graph=None,
                                                      inference=None, advanced=True)
@@ -229,18 +236,56 @@ def _release_memory() -> None:
         ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
+#: Seconds between two updates of a step's elapsed time on a terminal.
+TICK_SECONDS = 0.5
+
+
 class _Steps:
-    """One line per step of a validation on a stream, each with its time, and the total at the end."""
+    """One line per step of a validation on a stream, each with its time. On a terminal, a step
+    announced by :meth:`start` shows its elapsed time while it runs (pyoxigraph and pyshacl-turbo
+    release the GIL, so a thread can redraw the line), and :meth:`done` replaces it by the step's line."""
 
     def __init__(self, out: IO[str] | None) -> None:
         import time
 
         self.out = out
         self.last = time.perf_counter()
+        isatty = getattr(out, "isatty", None)
+        self.live = bool(out is not None and callable(isatty) and isatty())
+        self._ticker: tuple[Any, Any] | None = None
+
+    def start(self, text: str) -> None:
+        """Announce a step that may take a while (on a terminal only)."""
+        import threading
+        import time
+
+        if not self.live or self.out is None:
+            return
+        out, began, stop = self.out, self.last, threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(TICK_SECONDS):
+                out.write(f"\r\x1b[Kntx-graph: validation: {text}... {time.perf_counter() - began:.0f} s")
+                out.flush()
+
+        thread = threading.Thread(target=tick, name="validation-progress", daemon=True)
+        thread.start()
+        self._ticker = (stop, thread)
+
+    def stop(self) -> None:
+        """Stop the running step's display (if any) and clear its line."""
+        if self._ticker is not None:
+            stop, thread = self._ticker
+            stop.set()
+            thread.join()
+            self._ticker = None
+            if self.out is not None:
+                self.out.write("\r\x1b[K")
 
     def done(self, text: str) -> None:
         import time
 
+        self.stop()
         now = time.perf_counter()
         if self.out is not None:
             self.out.write(f"ntx-graph: validation: {text} ({now - self.last:.1f} s)\n")
