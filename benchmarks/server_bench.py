@@ -259,11 +259,13 @@ def measure(seconds: int, rounds: int, store_drugs: int = 0, store_dir: Path | N
 
 def hostile() -> str:
     """The summary line of tests/test_endpoint_load.py's mixed hostile load, and its verdicts."""
-    done = subprocess.run([EXE, "-m", "pytest", str(ROOT / "tests" / "test_endpoint_load.py"), "-q",
+    python = os.environ.get("NTX_BENCH_TEST_PYTHON", EXE)  # the benchmark's clean venv has no pytest
+    done = subprocess.run([python, "-m", "pytest", str(ROOT / "tests" / "test_endpoint_load.py"), "-q",
                            "-p", "no:cacheprovider", "-k", "not sigterm"], capture_output=True, text=True,
                           timeout=600, cwd=ROOT)
     summary = next((line for line in done.stdout.splitlines() if line.startswith("load:")), "no summary line")
-    verdict = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+    verdict = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-300:]
+    verdict = verdict.replace(str(Path.home()), "~")
     return f"{summary}\n\nVerdict of its tests: {verdict} (load average {os.getloadavg()[0]:.2f} at the end)"
 
 
