@@ -1,11 +1,12 @@
 """Fixtures shared by several test modules, and how the suite runs in parallel.
 
-The README's test command runs the suite on two pytest-xdist workers
-(``-n 2 --dist loadfile``). Each module is one unit of work, so that its
+The README's test command runs the suite on three pytest-xdist workers
+(``-n 3 --dist loadfile``: many tests wait on servers and child processes, so
+three keep two cores busy). Each module is one unit of work, so that its
 module fixtures are built once; the modules in :data:`GROUPS` share a worker
 and so its session fixtures (one start of each triplestore, one cache of SHACL
-reports). A module marked ``alone`` (one that measures fairness or time under
-its own load) runs while no other test runs: see :class:`AloneLock`.
+reports). A test marked ``alone`` (one whose timing other tests' load could
+disturb) runs while no other test runs: see :class:`AloneLock`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def test_the_test_extra_installs_what_the_command_uses() -> None:
     extra = re.search(r"^test = \[\n(.*?)^\]", pyproject, re.MULTILINE | re.DOTALL)  # tomllib is 3.11+
     assert extra, "pyproject.toml has no test extra"
     names = set(re.findall(r'^\s*"([A-Za-z0-9_.-]+)', extra.group(1), re.MULTILINE))
-    assert "-n 2 --dist loadfile" in _readme_test_command()
+    assert "-n 3 --dist loadfile" in _readme_test_command()
     assert {"pytest", "pytest-xdist"} <= names
 
 

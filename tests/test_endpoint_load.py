@@ -39,7 +39,7 @@ from ntx_graph.remote import parse_answer
 from ntx_graph.results import QueryResult
 from servers import CASES, assert_same_answer, order_keys
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone,
+pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -540,6 +540,7 @@ def _busy_workers(pid: int) -> int:
     return sum(1 for state in children(pid).values() if state == "R")
 
 
+@pytest.mark.alone  # it waits until every worker is seen running (state R), which other tests' load could delay
 def test_sigterm_drains_requests_in_flight() -> None:
     """SIGTERM while three requests are inside workers (one past the time
     limit, two valid): all three get their answers, then the server exits 0.
