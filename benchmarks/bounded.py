@@ -3,37 +3,28 @@
 Work done inside pyoxigraph (a SPARQL query, a load) cannot be interrupted
 from Python: a signal handler runs only once the call returns. A case that
 may run away is therefore run in a forked child, and the parent, which only
-waits, kills the child when the time is up. Two forms:
-
-- :func:`call` forks once for one call: ``call(fn, *args, timeout=60)``
-  returns ``fn(*args)`` or raises :class:`TimedOut` (or :class:`Failed` with
-  the child's traceback). ``fn`` may be any callable, a closure included
-  (the child is a fork, nothing is pickled but the answer).
-- :class:`Worker` keeps one forked child for many calls, so that state built
-  once (a million-triple graph) serves them all in the same process: the
-  child runs ``setup()`` once, then each ``worker.call(name, *args,
-  timeout=...)`` runs ``handlers[name](state, *args)`` there. When a call
-  overruns, the child is killed, :class:`TimedOut` is raised, and the next
-  call starts a new child (running ``setup()`` again).
-
-Both need the ``fork`` start method (Linux, macOS); arguments and answers
-must pickle. ``benchmarks/run.py`` runs each of its sections through
+waits, kills the child when the time is up: ``call(fn, *args, timeout=60)``
+returns ``fn(*args)`` or raises :class:`TimedOut` (or :class:`Failed` with
+the child's traceback). ``fn`` may be any callable, a closure included (the
+child is a fork, nothing is pickled but the answer). It needs the ``fork``
+start method (Linux, macOS); the answer must pickle. (The saved-query cases,
+many calls on one large graph, use their own long-lived child instead:
+``benchmarks/query_worker.py``.) ``benchmarks/run.py`` runs each of its sections through
 :func:`call`, so one hung section cannot stop the run.
 """
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-__all__ = ["Failed", "TimedOut", "Worker", "call"]
+__all__ = ["Failed", "TimedOut", "call"]
 
 T = TypeVar("T")
 _FORK = multiprocessing.get_context("fork")
@@ -113,62 +104,3 @@ def call(fn: Callable[..., T], *args: Any, timeout: float, what: str | None = No
     finally:
         parent.close()
         _kill(process)
-
-
-def _serve(conn: Connection, setup: Callable[[], Any], handlers: Mapping[str, Callable[..., Any]]) -> None:
-    state = setup()
-    conn.send(("ok", None))
-    while True:
-        try:
-            name, args = conn.recv()
-        except EOFError:
-            return
-        _answer(conn, functools.partial(handlers[name], state, *args))
-
-
-class Worker:
-    """One forked child that holds ``setup()``'s state and runs ``handlers`` on it, each call under a time limit."""
-
-    def __init__(self, setup: Callable[[], Any], handlers: Mapping[str, Callable[..., Any]], *,
-                 setup_timeout: float = 600) -> None:
-        self.setup, self.handlers, self.setup_timeout = setup, dict(handlers), setup_timeout
-        self._process: Any = None
-        self._conn: Connection | None = None
-        self.restarts = 0
-
-    def _ensure(self) -> Connection:
-        if self._conn is not None and self._process is not None and self._process.is_alive():
-            return self._conn
-        self.close()
-        ours, theirs = _FORK.Pipe(duplex=True)
-        self._process = _start(_serve, theirs, self.setup, self.handlers)
-        theirs.close()
-        self._conn = ours
-        _receive(ours, self._process, "worker setup", self.setup_timeout)
-        return ours
-
-    def call(self, name: str, *args: Any, timeout: float) -> Any:
-        """``handlers[name](state, *args)`` in the child; TimedOut (and a new child next time) past ``timeout``."""
-        conn = self._ensure()
-        conn.send((name, args))
-        try:
-            return _receive(conn, self._process, name, timeout)
-        except (TimedOut, Failed):
-            if not self._process.is_alive():
-                self.restarts += 1
-                self.close()
-            raise
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._process is not None:
-            _kill(self._process)
-            self._process = None
-
-    def __enter__(self) -> Worker:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()

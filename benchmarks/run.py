@@ -1119,8 +1119,9 @@ repository (`--data-dir`, by default `~/.cache/ntx-graph-benchmarks/data`; a cha
 files). Each section runs in a forked child process with a time limit (`SECTION_LIMITS`), and every case
 in it has its own limit, so a runaway query or load ends as a line in the report, not as a hung run; the
 report is rewritten after each section, so a failure late in the run keeps what was measured before it.
-`benchmarks/bounded.py` holds that mechanism (`call` for one call, `Worker` for many calls on state built
-once). `benchmarks/tasks.py` holds the tasks that need their own process (loads and exports, whose peak
+`benchmarks/bounded.py` holds that mechanism; the saved-query cases run in one long-lived child,
+`benchmarks/query_worker.py`, killed and restarted when a case overruns. `benchmarks/tasks.py` holds the
+tasks that need their own process (loads and exports, whose peak
 memory and CPU time are read with `os.wait4`), `benchmarks/launch.py` starts each measured process,
 `benchmarks/floor_cli.py` is the pyoxigraph floor and `benchmarks/rdflib_query.py` the minimal rdflib peer.
 Peers: `roqet` comes from Debian's `rasqal-utils`; Comunica (`npm i @comunica/query-sparql-file@4`) and
