@@ -367,6 +367,37 @@ def test_ntriples_loaded_in_memory_by_pyoxigraph_keep_the_parsers_triples_and_me
         load_file(Store(), plain, max_bytes=100)
 
 
+def test_large_ntriples_go_to_the_bulk_loader_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """N-Triples without blank node labels, larger than a block, are bulk-loaded by pyoxigraph in
+    line-aligned blocks: the same triples and count as the parser gives, comments and blank lines not
+    counted, and a syntax error names its line in the whole file."""
+    from pyoxigraph import RdfFormat, parse
+
+    from ntx_graph import rdf_io
+
+    monkeypatch.setattr(rdf_io, "BULK_BLOCK_BYTES", 1000)
+    path = tmp_path / "plain.nt"
+    write_generated(path, 3, seed=5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[10:10] = ["# a comment", "", "   # an indented comment"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 20 * rdf_io.BULK_BLOCK_BYTES
+    blocks: list[int] = []
+    original = rdf_io.bulk_load_plain
+    monkeypatch.setattr(persistent, "bulk_load_plain",
+                        lambda *args, **kwargs: original(*args, **{**kwargs, "on_block": blocks.append}))
+    info = build_store([path], tmp_path / "store", include_bundled=False)
+    expected = {str(q) for q in parse(path=path, format=RdfFormat.N_TRIPLES)}
+    assert len(blocks) > 20 and sum(blocks) == info.files[0]["triples"] == len(expected) == info.triples
+    store = open_store(tmp_path / "store")[0]
+    assert {str(q) for q in store} == expected
+    del store
+    lines[-5] = "<http://example.org/s> <p> <http://example.org/o> ."
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"plain\.nt: syntax error at line {len(lines) - 4}, column \d+: "):
+        build_store([path], tmp_path / "store2", include_bundled=False)
+
+
 _FILLER = "".join(f'<http://example.org/s{i}> <http://example.org/p> "a line of filler text {i}" .\n'
                   for i in range(30000))  # about 2 MiB
 _TURTLE_CASES = {
