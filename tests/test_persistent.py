@@ -409,8 +409,8 @@ _TURTLE_CASES = {
     "redefined": "@prefix ex: <http://one.example/> .\nex:a ex:b 1 .\n"
                  "@prefix ex: <http://two.example/> .\nex:a ex:b 2 .\n",
     "the word in a literal at the end": '@prefix ex: <http://example.org/> .\nex:a ex:b "no prefix here" .\n',
-    "late in a large file": "@prefix ex: <http://example.org/> .\n" + _FILLER + "@prefix late: <http://late.example/> .\n"
-                            "late:a ex:b 3 .\n",
+    "late in a large file": "@prefix ex: <http://example.org/> .\n" + _FILLER
+                            + "@prefix late: <http://late.example/> .\nlate:a ex:b 3 .\n",
     "early in a large file": "@prefix ex: <http://example.org/> .\nPREFIX e2: <http://e2.example/>\n" + _FILLER,
     "none": _FILLER,
 }
