@@ -51,3 +51,8 @@ class ValidationFailed(NtxError):
         super().__init__(message)
         self.report = report
         self.summary = summary
+
+
+def one_line(text: object) -> str:
+    """``text`` on one line: every run of whitespace, newlines included, made one space."""
+    return " ".join(str(text).split())

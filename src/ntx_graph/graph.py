@@ -17,7 +17,6 @@ from ntx_graph.errors import (
     QuerySyntaxError,
     QueryTimeout,
     TooManyResults,
-    ValidationFailed,
 )
 from ntx_graph.params import Term, bind, bind_values
 from ntx_graph.results import QueryResult
@@ -82,11 +81,7 @@ class KnowledgeGraph:
         kg = cls(store, bundled + user, prefixes)
         kg.base = base
         if data and validate:
-            report = kg.validate()
-            if not report.conforms:
-                raise ValidationFailed(f"the data does not conform to the shapes ({report.summary()}); "
-                                       "open it with validate=False to load it anyway", report=report.text,
-                                       summary=report.summary())
+            kg.validate().check("the data does", "open it with validate=False to load it anyway")
         return kg
 
     @classmethod

@@ -5,12 +5,11 @@ RocksDB-backed pyoxigraph store, built in a hidden sibling directory and
 renamed into place only once it is complete; :func:`open_store` opens such a
 store read-only.
 
-A store is complete exactly when its manifest (``ntx-graph-store.json``: format
-version, ntx-graph version, the files with their sizes and SHA-256, the triple
-count, the prefixes and the time the build completed) is present and valid.
-The manifest is written as the build's last step, so a build stopped by
-Ctrl-C, an error or a kill never leaves a directory that opens as complete,
-and an existing store is replaced only after the new one is finished.
+A store is complete exactly when its manifest (``ntx-graph-store.json``:
+format version, versions, the files with their sizes and SHA-256, the triple
+count, the prefixes, when the build completed) is present and valid. It is
+written last, so an interrupted build never opens as complete, and an
+existing store is replaced only after the new one is finished.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pyoxigraph import Store
 
 from ntx_graph import __version__, resources
-from ntx_graph.errors import DataError, NtxError
+from ntx_graph.errors import DataError, NtxError, one_line
 from ntx_graph.output import atomic_write, sync_folder
 from ntx_graph.rdf_io import read_rdf
 
@@ -82,29 +81,25 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
                 lenient: bool = False, stream: IO[str] | None = None, validate: bool = False,
                 base: str | None = None) -> StoreInfo:
     """Load the bundled graph (unless ``include_bundled`` is false) and
-    ``files`` into a new on-disk store at ``directory``.
+    ``files`` into a new on-disk store at ``directory`` (see the module docstring).
 
     With ``validate``, ``files`` are first checked against the SHACL shapes
-    (with the bundled graph, as :func:`ntx_graph.validate.validate` does); if
-    they do not conform, ValidationFailed (its ``report`` holds the SHACL
-    report) is raised before anything is built.
+    (:func:`ntx_graph.validate.validate`); ValidationFailed, before anything is
+    built, if they do not conform. On any error or interrupt the temporary
+    directory is removed and an existing store is left as it was.
+    ``progress`` reports the triples loaded and the rate on ``stream``
+    (stderr). ``lenient`` skips IRI validation (faster, for trusted files).
+    Relative IRIs resolve against ``base``, by default each file's location.
 
-    The store is built in a hidden temporary sibling directory; the manifest is
-    written last, then the directory is renamed into place, replacing an
-    existing ntx-graph store at ``directory`` only after the new one is
-    complete. On any error or interrupt the temporary directory is removed and
-    an existing store is left as it was. ``progress`` reports the triples
-    loaded and the rate on ``stream`` (stderr by default). ``lenient`` skips
-    IRI validation while parsing (faster, for trusted files). Relative IRIs in
-    ``files`` resolve against ``base``, by default each file's own location.
-
-    Raises DataError naming the file for an unreadable or invalid file, and
-    NtxError if ``directory`` exists and is not an ntx-graph store.
+    Raises DataError naming an unreadable or invalid file, and NtxError if
+    ``directory`` exists and is not an ntx-graph store.
     """
     import datetime
     import gc
     import secrets
     import shutil
+
+    import pyoxigraph
 
     started = time.perf_counter()
     target = Path(directory)
@@ -115,7 +110,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
         _check_readable(path)
     _check_replaceable(target)
     out = stream if stream is not None else sys.stderr
-    report = _Progress(out, started) if progress else None
+    report = _Progress(out) if progress else None
     validated, validation_seconds = False, 0.0
     if validate and files:
         _validate(files, include_bundled, out, report, base)
@@ -128,14 +123,17 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     _clean_stale(target)
     temporary = parent / f".{target.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
     if report:
-        report.start_loading()
+        report.loading = time.perf_counter()
     try:
         prefixes: dict[str, str] = {}
         records: list[dict[str, Any]] = []
-        store = _create(temporary)
+        try:
+            store = Store(str(temporary))
+        except OSError as error:
+            raise NtxError(f"{temporary}: cannot create the store ({one_line(error)})") from None
         for number, path in enumerate(sources, start=1):
             if report:
-                report.file(path, number, len(sources))
+                report.line(f"loading {path} ({number}/{len(sources)})")
             user = number > len(sources) - len(files)
             parsed = _load(store, path, prefixes, chunk_size, lenient, report, base if user else None)
             size, digest = _digest(path)
@@ -153,7 +151,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
             "format": STORE_FORMAT,
             "format_version": STORE_FORMAT_VERSION,
             "ntx_graph_version": __version__,
-            "pyoxigraph_version": _pyoxigraph_version(),
+            "pyoxigraph_version": str(getattr(pyoxigraph, "__version__", "unknown")),
             "files": records,
             "triples": triples,
             "prefixes": dict(sorted(prefixes.items())),
@@ -162,7 +160,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
             "validation_seconds": round(validation_seconds, 3),
             "completed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        _write_manifest(temporary, manifest)
+        atomic_write(temporary / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
         _swap_into_place(temporary, target)
     except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -172,7 +170,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     info = StoreInfo(directory=target, triples=triples, files=tuple(records), prefixes=dict(sorted(prefixes.items())),
                      seconds=seconds, manifest=manifest)
     if report:
-        report.done(info)
+        report.line(summary(info))
     return info
 
 
@@ -188,7 +186,7 @@ def open_store(directory: str | os.PathLike[str]) -> tuple[Store, dict[str, str]
     try:
         store = Store.read_only(str(path))
     except (OSError, RuntimeError) as error:  # RocksDB reports a damaged store as a RuntimeError
-        raise NtxError(f"{path}: the store cannot be opened ({_one_line(str(error))}); "
+        raise NtxError(f"{path}: the store cannot be opened ({one_line(error)}); "
                        "rebuild it with ntx-graph load") from None
     return store, dict(manifest["prefixes"]), manifest
 
@@ -215,8 +213,6 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
                           "rebuild it with ntx-graph load")
     try:
         manifest = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise incomplete from None
     except (OSError, ValueError):
         raise incomplete from None
     if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
@@ -236,7 +232,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     try:  # the IRIs as the query engine will take them: Oxigraph checks them itself
         Store().query("ASK {}", prefixes=prefixes)
     except (ValueError, SyntaxError) as error:
-        raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({_one_line(str(error))}); "
+        raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({one_line(error)}); "
                        "rebuild the store with ntx-graph load") from None
     return manifest
 
@@ -262,33 +258,20 @@ def is_store(directory: str | os.PathLike[str]) -> bool:
 class _Progress:
     """Progress lines on a stream: the triples loaded so far and the rate, and one summary at the end."""
 
-    def __init__(self, out: IO[str], started: float) -> None:
+    def __init__(self, out: IO[str]) -> None:
         self.out = out
-        self.started = started
-        self.loading = started
+        self.loading = time.perf_counter()  # reset when loading starts
         self.total = 0
 
-    def start_loading(self) -> None:
-        self.loading = time.perf_counter()
-
-    def file(self, path: Path, number: int, count: int) -> None:
-        self._line(f"loading {path} ({number}/{count})")
-
     def line(self, text: str) -> None:
-        self._line(text)
+        self.out.write(f"ntx-graph: {text}\n")
+        self.out.flush()
 
     def chunk(self, added: int) -> None:
         self.total += added
         elapsed = time.perf_counter() - self.loading
         rate = self.total / elapsed if elapsed > 0 else 0.0
-        self._line(f"  {self.total:,} triples loaded, {rate:,.0f} triples/s")
-
-    def done(self, info: StoreInfo) -> None:
-        self._line(summary(info))
-
-    def _line(self, text: str) -> None:
-        self.out.write(f"ntx-graph: {text}\n")
-        self.out.flush()
+        self.line(f"  {self.total:,} triples loaded, {rate:,.0f} triples/s")
 
 
 def summary(info: StoreInfo) -> str:
@@ -301,16 +284,12 @@ def summary(info: StoreInfo) -> str:
 
 def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, out: IO[str],
               report: _Progress | None, base: str | None) -> None:
-    from ntx_graph.errors import ValidationFailed
     from ntx_graph.validate import validate
 
     if report:
         report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
     checked = validate(files, include_bundled=include_bundled, progress=out if report else None, base=base)
-    if not checked.conforms:
-        raise ValidationFailed(f"the files do not conform to the shapes ({checked.summary()}); "
-                               "use --no-validate to load them anyway", report=checked.text,
-                               summary=checked.summary())
+    checked.check("the files do", "use --no-validate to load them anyway")
 
 
 def _check_readable(path: Path) -> None:
@@ -359,12 +338,6 @@ def _looks_like_store(directory: Path, names: Sequence[str]) -> bool:
     return isinstance(manifest, dict) and manifest.get("format") == STORE_FORMAT
 
 
-def _create(temporary: Path) -> Store:
-    try:
-        return Store(str(temporary))
-    except OSError as error:
-        raise NtxError(f"{temporary}: cannot create the store ({_one_line(str(error))})") from None
-
 
 def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, lenient: bool,
           report: _Progress | None, base: str | None = None) -> int:
@@ -400,10 +373,6 @@ def _digest(path: Path) -> tuple[int, str]:
             sha.update(block)
             size += len(block)
     return size, sha.hexdigest()
-
-
-def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    atomic_write(directory / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def _swap_into_place(temporary: Path, target: Path) -> None:
@@ -451,16 +420,4 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _pyoxigraph_version() -> str:
-    import pyoxigraph
-
-    return str(getattr(pyoxigraph, "__version__", "unknown"))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return True  # alive, or another user's (PermissionError)

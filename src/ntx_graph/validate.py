@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from typing import Literal as Kind
 
 from ntx_graph import resources
-from ntx_graph.errors import DataError
+from ntx_graph.errors import DataError, ValidationFailed, one_line
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -73,6 +73,12 @@ class ValidationReport:
         verdict = "conforms" if self.conforms else "does not conform"
         return (f"{verdict}: {parts} from {shapes} shape{'' if shapes == 1 else 's'}"
                 f" on {nodes} node{'' if nodes == 1 else 's'}")
+
+    def check(self, what: str, advice: str) -> None:
+        """ValidationFailed (``WHAT not conform to the shapes (SUMMARY); ADVICE``) unless the graph conforms."""
+        if not self.conforms:
+            raise ValidationFailed(f"{what} not conform to the shapes ({self.summary()}); {advice}",
+                                   report=self.text, summary=self.summary())
 
 
 def validate(
@@ -122,11 +128,11 @@ def _validate_pyshacl(files: Sequence[Path], shapes_path: Path, base: str | None
         conforms, report, _ = pyshacl.validate(
             data, shacl_graph=shapes_graph, ont_graph=None, inference="rdfs", advanced=True)
     except (ShapeLoadError, ConstraintLoadError) as error:
-        raise DataError(f"{shapes_path}: invalid shapes: {_one_line(str(error.message))}") from None
+        raise DataError(f"{shapes_path}: invalid shapes: {one_line(error.message)}") from None
     except ReportableRuntimeError as error:
-        raise DataError(f"{shapes_path}: SHACL validation failed: {_one_line(str(error.message))}") from None
+        raise DataError(f"{shapes_path}: SHACL validation failed: {one_line(error.message)}") from None
     except ParseBaseException as error:  # a SPARQL query of the shapes that rdflib cannot parse
-        raise DataError(f"{shapes_path}: invalid SPARQL in the shapes: {_one_line(str(error))}") from None
+        raise DataError(f"{shapes_path}: invalid SPARQL in the shapes: {one_line(error)}") from None
     return _report(bool(conforms), report, data.namespace_manager)
 
 
@@ -167,11 +173,11 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
         conforms, report, _ = pyshacl_turbo.validate(data, shacl_graph=shapes_store, ont_graph=None,
                                                      inference=None, advanced=True)
     except ValueError as error:  # pyshacl-turbo reports invalid shapes and SPARQL as ValueError
-        text = _one_line(str(error))
+        text = one_line(error)
         kind = "invalid SPARQL in the shapes" if text.startswith("SPARQL") else "invalid shapes"
         raise DataError(f"{shapes_path}: {kind}: {text[:300]}") from None
     except pyshacl_turbo.ReportableRuntimeError as error:
-        raise DataError(f"{shapes_path}: SHACL validation failed: {_one_line(str(error))[:300]}") from None
+        raise DataError(f"{shapes_path}: SHACL validation failed: {one_line(error)[:300]}") from None
     del data
     names = rdflib.Graph(bind_namespaces="core").namespace_manager
     for prefix, namespace in prefixes.items():
@@ -291,10 +297,6 @@ class _Steps:
             self.out.write(f"ntx-graph: validation: {text} ({now - self.last:.1f} s)\n")
             self.out.flush()
         self.last = now
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _results(report: Graph, names: NamespaceManager) -> list[tuple[str, ValidationResult]]:
