@@ -32,12 +32,13 @@ failure, so the list stays honest.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import os
 import re
 import stat
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
 
 __all__ = ["Problem", "ProvenanceReport", "Sentence", "SourceCheck", "check", "read_uncited_list", "sentences",
-           "source_files", "uncited"]
+           "solutions", "source_files", "uncited"]
 
 NTX = "https://w3id.org/ntx-graph/def/"
 OA = "http://www.w3.org/ns/oa#"
@@ -84,6 +85,7 @@ _SHORT = 60
 _SEARCHES = 100
 #: The largest source document read (a leaflet is a few kB; a million generated triples cite 4 MB).
 MAX_SOURCE_BYTES = 256 << 20
+_Namer = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -163,9 +165,10 @@ class ProvenanceReport:
     def text(self) -> str:
         """The report as lines of text, the summary last."""
         out = [f"FAIL {p.message}" for p in self.failures]
+        name = _namer(self.prefixes)
         for source in self.sources:
             for sentence in source.uncited:
-                out.append(f"UNCITED {_short(source.iri, self.prefixes)} [{sentence.start}, {sentence.end}) "
+                out.append(f"UNCITED {name(source.iri)} [{sentence.start}, {sentence.end}) "
                            f"{_clip(sentence.text)!r}")
         return "\n".join([*out, self.summary()]) + "\n"
 
@@ -279,13 +282,13 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     source of the graph."""
     quotes, documents = _collect(kg.store)
     overrides = _overrides(sources or {}, kg.prefixes, documents)
-    problems: list[Problem | _QuoteProblem] = []
+    problems: list[Problem] = []
     checked: list[SourceCheck] = []
-    name = _Namer(kg.prefixes)
+    name = _namer(kg.prefixes)
     orphans = [q for q in quotes.values() if len(q.sources) != 1]
     for quote in sorted(orphans, key=lambda q: q.iri):
         what = "no oa:hasSource" if not quote.sources else f"{len(quote.sources)} oa:hasSource values"
-        problems.append(_QuoteProblem("source", f"has {what}", quote.iri, None))
+        problems.append(Problem("source", f"has {what}", None, quote.iri))
     for quote in quotes.values():
         if len(quote.sources) == 1:
             documents.setdefault(next(iter(quote.sources)), _Source(next(iter(quote.sources)))).quotes.append(quote)
@@ -293,9 +296,9 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     for iri in sorted(documents):
         doc = documents[iri]
         checked.append(_check_source(doc, overrides.get(iri), locate, coverage, name, problems))
-    claims = _claims_of(kg.store, {p.quote for p in problems if isinstance(p, _QuoteProblem)})
-    failures = tuple(p.resolve(claims.get(p.quote, ()), name) if isinstance(p, _QuoteProblem) else p
-                     for p in problems)
+    # a quote's problem is named with its claims, looked up once for all failing quotes
+    claims = _claims_of(kg.store, {p.quote for p in problems if p.quote is not None})
+    failures = tuple(p if p.quote is None else _of_quote(p, claims.get(p.quote, ()), name) for p in problems)
     return ProvenanceReport(quotes=len(quotes), sources=tuple(checked), failures=failures,
                             coverage=coverage, prefixes=dict(kg.prefixes))
 
@@ -306,7 +309,7 @@ def _claims_of(store: Store, quotes: Collection[str]) -> dict[str, tuple[str, ..
         return {}
     values = " ".join(f"<{iri}>" for iri in sorted(quotes))
     found: dict[str, set[str]] = {}
-    for row in _select(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
+    for row in solutions(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
                               f"?claim {QUOTE_PATH} ?quote }}"):
         found.setdefault(str(row[0].value), set()).add(str(row[1].value))
     return {iri: tuple(sorted(claims)) for iri, claims in found.items()}
@@ -328,7 +331,7 @@ def source_files(kg: KnowledgeGraph) -> dict[str, Path | None]:
 def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
     """Every quote and every described source, from two queries."""
     quotes: dict[str, _Quote] = {}
-    for row in _select(store, _QUOTES):
+    for row in solutions(store, _QUOTES):
         iri = str(row[0].value)
         quote = quotes.get(iri)
         if quote is None:
@@ -341,7 +344,7 @@ def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
         if start is not None and end is not None:
             quote.positions.add((str(start.value), str(end.value)))
     documents: dict[str, _Source] = {}
-    for row in _select(store, _SOURCES):
+    for row in solutions(store, _SOURCES):
         iri = str(row["source"].value)
         doc = documents.setdefault(iri, _Source(iri))
         if row["path"] is not None:
@@ -351,7 +354,8 @@ def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
     return quotes, documents
 
 
-def _select(store: Store, query: str) -> QuerySolutions:
+def solutions(store: Store, query: str) -> QuerySolutions:
+    """The solutions of a SELECT query on ``store``."""
     answer = store.query(query)
     assert isinstance(answer, QuerySolutions)
     return answer
@@ -418,7 +422,7 @@ class _Locator:
 
 
 def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverage: bool,
-                  name: _Namer, problems: list[Problem | _QuoteProblem]) -> SourceCheck:
+                  name: _Namer, problems: list[Problem]) -> SourceCheck:
     label = name(doc.iri)
     recorded = next(iter(doc.digests)) if len(doc.digests) == 1 else None
     path = next(iter(sorted(doc.paths))) if doc.paths else None
@@ -477,27 +481,26 @@ def _read_source(file: Path) -> bytes:
         return handle.read(MAX_SOURCE_BYTES + 1)
 
 
-def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem | _QuoteProblem],
+def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem],
                  searches: list[int]) -> tuple[int, int] | None:
     """Check one quote; return its span if its offsets are usable. ``searches``
     holds how many more differing quotes may be looked for in the whole text."""
     if len(quote.exacts) != 1 or len(quote.positions) != 1:
-        problems.append(_QuoteProblem(
+        problems.append(Problem(
             "selector", f"needs one oa:TextQuoteSelector with oa:exact and one oa:TextPositionSelector with "
-                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote.iri, source))
+                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", source, quote.iri))
         return None
     exact = next(iter(quote.exacts))
     raw_start, raw_end = next(iter(quote.positions))
     try:
         start, end = int(raw_start), int(raw_end)
     except ValueError:
-        problems.append(_QuoteProblem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
-                                       quote.iri, source))
+        problems.append(Problem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
+                                source, quote.iri))
         return None
     if not 0 <= start < end <= len(text):
-        problems.append(_QuoteProblem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
-                                                       f"{len(text)} characters", quote.iri, source,
-                                       expected=exact))
+        problems.append(Problem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
+                                                f"{len(text)} characters", source, quote.iri, expected=exact))
         return None
     found = text[start:end]
     if found != exact:
@@ -507,15 +510,15 @@ def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem |
         elsewhere = text.find(exact) if searches[0] > 0 else -1
         searches[0] -= 1
         hint = f"; the quote occurs at offset {elsewhere}" if elsewhere >= 0 else ""
-        problems.append(_QuoteProblem(
+        problems.append(Problem(
             "mismatch", f"[{start}, {end}) differs from oa:exact at offset {start + at}: expected "
-                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote.iri, source,
+                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", source, quote.iri,
             expected=exact, found=found, offset=start + at))
     return start, end
 
 
 def _coverage(iri: str, file: Path, text: str, spans: list[tuple[int, int]], quotes: list[_Quote],
-              name: _Namer, problems: list[Problem | _QuoteProblem]) -> list[Sentence]:
+              name: _Namer, problems: list[Problem]) -> list[Sentence]:
     sidecar = file.parent / UNCITED_FILE
     listed = read_uncited_list(sidecar) if sidecar.is_file() else []
     index = _Spans(spans)
@@ -547,40 +550,23 @@ def _overlapping(quote: _Quote, sentence: Sentence) -> bool:
     return False
 
 
-class _Namer:
-    def __init__(self, prefixes: Mapping[str, str]) -> None:
-        self.prefixes = prefixes
-        self.cache: dict[str, str] = {}
-
-    def __call__(self, iri: str) -> str:
-        if iri not in self.cache:
-            self.cache[iri] = _short(iri, self.prefixes)
-        return self.cache[iri]
-
-
-def _short(iri: str, prefixes: Mapping[str, str]) -> str:
+def _namer(prefixes: Mapping[str, str]) -> _Namer:
+    """An IRI's prefixed name (or ``<IRI>``), each worked out once."""
     from ntx_graph.results import compact
 
-    return compact(iri, prefixes)
+    @functools.cache
+    def name(iri: str) -> str:
+        return compact(iri, prefixes)
+
+    return name
 
 
-@dataclass(frozen=True)
-class _QuoteProblem:
-    """A failing quote, named with its claims once they are looked up."""
-
-    kind: str
-    what: str
-    quote: str
-    source: str | None
-    expected: str | None = None
-    found: str | None = None
-    offset: int | None = None
-
-    def resolve(self, claims: tuple[str, ...], name: _Namer) -> Problem:
-        of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
-        in_source = f" in {name(self.source)}" if self.source else ""
-        return Problem(self.kind, f"quote {name(self.quote)}{of}{in_source}: {self.what}", self.source,
-                       self.quote, claims, self.expected, self.found, self.offset)
+def _of_quote(problem: Problem, claims: tuple[str, ...], name: _Namer) -> Problem:
+    """A quote's problem, its message headed by the quote, its claims and its source."""
+    assert problem.quote is not None
+    of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
+    in_source = f" in {name(problem.source)}" if problem.source else ""
+    return replace(problem, message=f"quote {name(problem.quote)}{of}{in_source}: {problem.message}", claims=claims)
 
 
 def _clip(text: str, at: int = 0) -> str:

@@ -45,9 +45,20 @@ def export_trig(kg: KnowledgeGraph) -> bytes:
     for name, triples in named.items():
         graphs.setdefault(name, [])
         graphs[name] = sorted_triples([*graphs[name], *triples])
-    quads = [Quad(t.subject, t.predicate, t.object, NamedNode(name))
-             for name in sorted(graphs) for t in graphs[name]]
-    used = _used_prefixes(quads, kg.prefixes)
+    return serialize_trig([Quad(t.subject, t.predicate, t.object, NamedNode(name))
+                           for name in sorted(graphs) for t in graphs[name]], kg.prefixes)
+
+
+def serialize_trig(quads: Sequence[Quad], prefixes: Mapping[str, str]) -> bytes:
+    """``quads`` as TriG, in their order, with the ``prefixes`` whose namespace
+    begins some IRI of them, the ``@prefix`` lines in name order."""
+    iris: set[str] = set()
+    for quad in quads:
+        iris.update(term.value for term in (quad.subject, quad.predicate, quad.object, quad.graph_name)
+                    if isinstance(term, NamedNode))
+        if isinstance(quad.object, Literal):
+            iris.add(quad.object.datatype.value)
+    used = {p: ns for p, ns in sorted(prefixes.items()) if p and any(iri.startswith(ns) for iri in iris)}
     lines = (serialize(quads, format=RdfFormat.TRIG, prefixes=used) or b"").split(b"\n", len(used))
     header = lines[:len(used)]  # one @prefix line per prefix given, in the serializer's own order
     assert all(line.startswith(b"@prefix ") for line in header)
@@ -92,14 +103,3 @@ def _named_graphs(files: Sequence[Path]) -> dict[str, list[Triple]]:
                 continue  # already the graph it goes to
             out.setdefault(quad.graph_name.value, []).append(Triple(quad.subject, quad.predicate, quad.object))
     return out
-
-
-def _used_prefixes(quads: Sequence[Quad], prefixes: Mapping[str, str]) -> dict[str, str]:
-    """The prefixes whose namespace begins some IRI of ``quads``, in name order."""
-    iris: set[str] = set()
-    for quad in quads:
-        iris.update(term.value for term in (quad.subject, quad.predicate, quad.object, quad.graph_name)
-                    if isinstance(term, NamedNode))
-        if isinstance(quad.object, Literal):
-            iris.add(quad.object.datatype.value)
-    return {p: ns for p, ns in sorted(prefixes.items()) if p and any(iri.startswith(ns) for iri in iris)}
