@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from ntx_graph.errors import NtxError, QueryNotFound
+from ntx_graph.errors import NtxError, QueryNotFound, reason
 from ntx_graph.record import Record
 from ntx_graph.resources import queries_folder
 
@@ -124,7 +124,7 @@ def parse_saved_query(path: PathLike, *, header_required: bool = True) -> SavedQ
         raise HeaderError(f"{shown}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                           f"{error.start})") from None
     except OSError as error:
-        raise HeaderError(f"{shown}: cannot be read ({error.strerror or error})") from None
+        raise HeaderError(f"{shown}: cannot be read ({reason(error)})") from None
     fields: dict[str, list[str]] = {}
     params: list[Parameter] = []
     last: str | None = None

@@ -39,7 +39,7 @@ from email.message import Message
 from pyoxigraph import NamedNode
 
 from ntx_graph import __version__
-from ntx_graph.errors import NtxError
+from ntx_graph.errors import NtxError, reason
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +297,13 @@ class Client:
                 raise self._timeout()
             return Response(answer.status, answer.reason, answer.headers, data)
         except ValueError as error:  # http.client refuses a URL or header with control characters
-            raise HttpError(f"cannot send a request to {shown(url)}: {_reason(error)}") from None
+            raise HttpError(f"cannot send a request to {shown(url)}: {reason(error)[:200]}") from None
         except (TimeoutError, OSError, http.client.HTTPException) as error:
             if expired.is_set() or isinstance(error, TimeoutError):
                 raise self._timeout() from None
             if not opened:
-                raise HttpError(f"cannot reach {shown(url)}: {_reason(error)}") from None
-            raise HttpError(f"the connection to {shown(url)} broke: {_reason(error)}") from None
+                raise HttpError(f"cannot reach {shown(url)}: {reason(error)[:200]}") from None
+            raise HttpError(f"the connection to {shown(url)} broke: {reason(error)[:200]}") from None
         finally:
             watchdog.cancel()
             connection.close()
@@ -328,13 +328,6 @@ class Client:
 def _challenges(headers: Message) -> list[str]:
     return [value.strip().split(" ", 1)[0].lower() for value in headers.get_all("WWW-Authenticate") or []
             if value.strip()]
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    text = str(error) or type(error).__name__
-    return " ".join(text.split())[:200]
 
 
 def server_message(body: bytes, limit: int = 300) -> str:

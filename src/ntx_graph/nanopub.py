@@ -46,7 +46,7 @@ from pyoxigraph import (
 )
 
 from ntx_graph import __version__, resources
-from ntx_graph.errors import NtxError
+from ntx_graph.errors import NtxError, reason
 from ntx_graph.provenance import QUOTE_LINKS, QUOTE_PATH, solutions
 from ntx_graph.results import XSD
 from ntx_graph.trig import serialize_trig
@@ -127,7 +127,7 @@ def read_key(path: Path) -> str:
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as error:
-        raise NtxError(f"{path}: cannot read the private key ({getattr(error, 'strerror', None) or error})") from None
+        raise NtxError(f"{path}: cannot read the private key ({reason(error)})") from None
     body = "".join(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("-----"))
     if not body:
         raise NtxError(f"{path}: holds no private key")

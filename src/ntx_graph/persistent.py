@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pyoxigraph import Store
 
 from ntx_graph import __version__, resources
-from ntx_graph.errors import DataError, NtxError, one_line
+from ntx_graph.errors import DataError, NtxError, one_line, plural, reason
 from ntx_graph.output import atomic_write, sync_folder
 from ntx_graph.rdf_io import read_rdf
 
@@ -119,7 +119,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise NtxError(f"{parent}: cannot create the directory ({error.strerror or error})") from None
+        raise NtxError(f"{parent}: cannot create the directory ({reason(error)})") from None
     _clean_stale(target)
     temporary = parent / f".{target.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
     if report:
@@ -165,7 +165,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
         if isinstance(error, OSError):
-            raise NtxError(f"{target}: the store cannot be written ({error.strerror or error})") from None
+            raise NtxError(f"{target}: the store cannot be written ({reason(error)})") from None
         raise
     info = StoreInfo(directory=target, triples=triples, files=tuple(records), prefixes=dict(sorted(prefixes.items())),
                      seconds=seconds, manifest=manifest)
@@ -278,7 +278,7 @@ def summary(info: StoreInfo) -> str:
     """One line saying what was built, how long it took in all (validation included) and the loading rate."""
     files = len(info.files)
     checked = f"validated in {info.validation_seconds:.1f} s, " if info.manifest.get("validated") else ""
-    return (f"built {info.directory}: {info.triples:,} triples from {files} file{'s' if files != 1 else ''} "
+    return (f"built {info.directory}: {info.triples:,} triples from {plural(files, 'file')} "
             f"in {info.seconds:.1f} s ({checked}loaded at {info.triples_per_second:,.0f} triples/s)")
 
 
@@ -287,7 +287,7 @@ def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, ou
     from ntx_graph.validate import validate
 
     if report:
-        report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
+        report.line(f"validating {plural(len(files), 'file')} against the SHACL shapes")
     checked = validate(files, include_bundled=include_bundled, progress=out if report else None, base=base)
     checked.check("the files do", "use --no-validate to load them anyway")
 
@@ -316,7 +316,7 @@ def _check_replaceable(target: Path) -> None:
     try:
         names = [entry.name for entry in target.iterdir()]
     except OSError as error:
-        raise NtxError(f"{target}: cannot be read ({error.strerror or error})") from None
+        raise NtxError(f"{target}: cannot be read ({reason(error)})") from None
     if not names or _looks_like_store(target, names):
         return
     raise NtxError(f"{target} exists and is not an ntx-graph store; choose another directory or remove it")

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from pyoxigraph import QuerySolutions
 
 from ntx_graph import resources
-from ntx_graph.errors import NtxError
+from ntx_graph.errors import NtxError, plural, reason
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -156,10 +156,10 @@ class ProvenanceReport:
 
     def summary(self) -> str:
         """The last line: quotes checked, sources checked, failures."""
-        line = (f"{self.quotes} quote{_s(self.quotes)} checked, {len(self.sources)} source{_s(len(self.sources))} "
-                f"checked, {len(self.failures)} failure{_s(len(self.failures))}")
+        line = (f"{plural(self.quotes, 'quote')} checked, {plural(len(self.sources), 'source')} checked, "
+                f"{plural(len(self.failures), 'failure')}")
         if self.coverage:
-            line += f", {self.uncited} uncited sentence{_s(self.uncited)}"
+            line += f", {plural(self.uncited, 'uncited sentence')}"
         return line
 
     def text(self) -> str:
@@ -184,10 +184,6 @@ class ProvenanceReport:
                         for s in self.sources],
             "summary": self.summary(),
         }
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 # -- sentences and coverage ----------------------------------------------------
@@ -249,7 +245,7 @@ def read_uncited_list(path: Path) -> list[str]:
     try:
         lines = path.read_bytes().decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise NtxError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+        raise NtxError(f"{path}: cannot be read ({reason(error)})") from None
     if not lines or lines[0].split("\t")[0] != "sentence":
         raise NtxError(f"{path}: the first line must be the header 'sentence<TAB>reason'")
     return [line.split("\t")[0] for line in lines[1:] if line.strip()]
@@ -438,17 +434,16 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
         file, where = None, ""
     quoted = sorted(doc.quotes, key=lambda q: q.iri)
     if file is None:
-        reason = f"its file {where} is missing" if where else "no ntx:repositoryPath and no --source for it"
-        problems.append(Problem("missing-source", f"source {label}: {reason}; {len(quoted)} quote"
-                                                  f"{_s(len(quoted))} not checked", doc.iri))
+        why = f"its file {where} is missing" if where else "no ntx:repositoryPath and no --source for it"
+        problems.append(Problem("missing-source", f"source {label}: {why}; {plural(len(quoted), 'quote')} not checked",
+                                doc.iri))
         return SourceCheck(doc.iri, path, None, recorded, None, len(quoted))
     try:
         data = _read_source(file)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
         problems.append(Problem("unreadable-source", f"source {label}: {file} cannot be read as UTF-8 text "
-                                                     f"({reason}); {len(quoted)} quote{_s(len(quoted))} not checked",
+                                                     f"({reason(error)}); {plural(len(quoted), 'quote')} not checked",
                                 doc.iri))
         return SourceCheck(doc.iri, path, file, recorded, None, len(quoted))
     actual = hashlib.sha256(data).hexdigest()

@@ -42,7 +42,7 @@ from pyoxigraph import (
 )
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
-from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
+from ntx_graph.errors import NtxError, ParameterError, QueryTimeout, one_line
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
 from ntx_graph.params import bind, bind_values, expand_iri, values_block
 from ntx_graph.results import XSD, QueryResult, Term
@@ -224,8 +224,8 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
         raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: it is nested too "
                        "deeply") from None
     except (ValueError, SyntaxError, KeyError, TypeError, ElementTree.ParseError) as error:
-        detail = " ".join(str(error).split())[:200]
-        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: {detail}") from None
+        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: "
+                       f"{one_line(error)[:200]}") from None
     if form == "ASK":
         if isinstance(answer, bool):
             return QueryResult("ask", boolean=answer, prefixes=prefixes)

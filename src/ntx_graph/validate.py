@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from typing import Literal as Kind
 
 from ntx_graph import resources
-from ntx_graph.errors import DataError, ValidationFailed, one_line
+from ntx_graph.errors import DataError, ValidationFailed, one_line, plural
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -67,12 +67,11 @@ class ValidationReport:
         if not self.results:
             return "conforms: the graph satisfies every shape" if self.conforms else "does not conform"
         counts = Counter(result.severity.lower() for result in self.results)
-        parts = ", ".join(f"{n} {severity}{'' if n == 1 else 's'}" for severity, n in sorted(counts.items()))
+        parts = ", ".join(plural(n, severity) for severity, n in sorted(counts.items()))
         shapes = len({result.source_shape for result in self.results})
         nodes = len({result.focus_node for result in self.results})
         verdict = "conforms" if self.conforms else "does not conform"
-        return (f"{verdict}: {parts} from {shapes} shape{'' if shapes == 1 else 's'}"
-                f" on {nodes} node{'' if nodes == 1 else 's'}")
+        return f"{verdict}: {parts} from {plural(shapes, 'shape')} on {plural(nodes, 'node')}"
 
     def check(self, what: str, advice: str) -> None:
         """ValidationFailed (``WHAT not conform to the shapes (SUMMARY); ADVICE``) unless the graph conforms."""
@@ -146,14 +145,14 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
 
     from ntx_graph.rdf_io import load_file
 
-    steps.start(f"reading {len(files)} file{'' if len(files) == 1 else 's'}")
+    steps.start(f"reading {plural(len(files), 'file')}")
     store = Store()
     prefixes: dict[str, str] = {}
     for path in files:
         load_file(store, path, prefixes, base=base)
     shapes_store = Store()
     load_file(shapes_store, shapes_path)
-    steps.done(f"read {len(files)} file{'' if len(files) == 1 else 's'}")
+    steps.done(f"read {plural(len(files), 'file')}")
     steps.start("inferring the RDFS triples the shapes read")
     added = infer_rdfs(store)
     steps.done(f"inferred {added:,} RDFS triples")
