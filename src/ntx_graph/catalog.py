@@ -219,13 +219,11 @@ def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
             _files[exact] = parse_saved_query(exact)
         return _files[exact]
     catalog = _catalog(where)
-    if name in catalog:
-        return catalog[name]
-    starting = [n for n in catalog if n.startswith(name)]
-    if len(starting) == 1:
-        return catalog[starting[0]]
-    if len(starting) > 1:
-        raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(starting)}")
+    matches = _matches(catalog, name)
+    if len(matches) == 1:
+        return catalog[matches[0]]
+    if matches:
+        raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(matches)}")
     import difflib
 
     close = difflib.get_close_matches(name, list(catalog), n=3, cutoff=0.5)
@@ -235,8 +233,12 @@ def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
 
 def has_saved_query(name: str, folder: PathLike | None = None) -> bool:
     """Whether ``name`` names a saved query (or is a unique prefix of one)."""
-    catalog = _catalog(os.fspath(folder or queries_folder()))
-    return name in catalog or len([n for n in catalog if n.startswith(name)]) == 1
+    return len(_matches(_catalog(os.fspath(folder or queries_folder())), name)) == 1
+
+
+def _matches(catalog: dict[str, SavedQuery], name: str) -> list[str]:
+    """The names ``name`` selects: itself, else those it begins."""
+    return [name] if name in catalog else [n for n in catalog if n.startswith(name)]
 
 
 def _names(names: Iterable[str]) -> str:

@@ -1,22 +1,21 @@
 """The one HTTP client of ntx-graph, for remote SPARQL queries and Graph Store uploads.
 
-One policy: ``http``/``https`` only, no credentials in URLs or messages, no
-proxy from the environment, redirects only within the scheme, host and port
-given (307/308 repeat the request, 301/302/303 only a GET or HEAD; five at
-most), one deadline per exchange enforced on the socket (each blocking call
-gets the time left, and a watchdog shuts the socket down at the deadline, so
-a server dripping one byte at a time is abandoned on time), answers read in
-chunks up to a byte cap, digest answered per client with the standard
-library's RFC 2617 code, one wording of errors (:class:`HttpError`).
+One policy: ``http``/``https`` only; no credentials in URLs or messages; no
+proxy from the environment; redirects only to the same scheme, host and port
+(307/308 repeat the request, 301/302/303 only a GET or HEAD; five at most);
+one deadline per exchange, enforced on the socket (each call gets the time
+left, and a watchdog shuts the socket at the deadline, so a dripping server is
+abandoned on time); answers read in chunks up to a byte cap; digest answered
+with the standard library's RFC 2617 code; one wording of errors.
 
-SPARQLWrapper's public API cannot give this: ``query()`` uses
-``urllib.request.urlopen``, whose process-wide opener takes proxies from the
-environment and follows redirects to any host; ``setHTTPAuth(DIGEST)``
-installs a process-wide opener holding the password; ``setTimeout`` keeps
-whole seconds (0.5 is 0: none) per socket read, which a dripping server never
-trips; ``convert()`` reads the whole body; ``setQuery`` guesses the operation
-with a regex that ends comments only at ``\\n`` and posts what it takes for an
-update as ``update=``. So the protocol request (a form POST) is sent here.
+SPARQLWrapper's public API cannot give this: ``query()`` uses ``urlopen``,
+whose process-wide opener takes proxies from the environment and follows
+redirects anywhere; ``setHTTPAuth(DIGEST)`` installs a process-wide opener
+holding the password; ``setTimeout`` keeps whole seconds per socket read,
+which a dripping server never trips; ``convert()`` reads the whole body;
+``setQuery`` guesses the operation with a regex that ends comments only at
+``\\n`` and posts what it takes for an update as ``update=``. So the protocol
+request (a form POST) is sent here.
 """
 
 from __future__ import annotations

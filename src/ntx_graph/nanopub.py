@@ -1,27 +1,23 @@
 """Every claim as a nanopublication: its assertion, its provenance, its publication info.
 
-A claim is a node with an ``ntx:evidenceQuote`` (or ``ntx:principalQuote``,
-``ntx:modalityQuote``), or an instance of a subclass of ``ntx:Claim``. Its nanopublication
-``https://w3id.org/ntx-graph/np/PATH/`` (``PATH`` is the claim's path under
-``https://w3id.org/ntx-graph/id/``; other claims get ``claim/`` and a hash of
-their IRI) has four graphs, named by ``…/Head``, ``…/assertion``,
-``…/provenance`` and ``…/pubinfo``:
+A claim is a node with a quote link (``ntx:evidenceQuote``, ...) or an instance
+of a subclass of ``ntx:Claim``. Its nanopublication is
+``https://w3id.org/ntx-graph/np/PATH/`` (``PATH``: the claim's path under
+``https://w3id.org/ntx-graph/id/``, else ``claim/`` and a hash of its IRI), with
+the graphs ``…/Head``, ``…/assertion``, ``…/provenance`` and ``…/pubinfo``:
 
-* the assertion: the claim node's own statements, without its provenance
-  links (its quotes and ``prov:wasDerivedFrom``);
-* the provenance: the assertion ``prov:wasDerivedFrom`` each source document
-  and each quote; the claim's provenance links and its evidence level,
-  certainty and source modality; each quote with its Web Annotation selectors;
-  each source document's description (title, path, SHA-256, ...);
-* the publication info: the creation time (the ontology's ``dcterms:modified``
-  date at midnight UTC, so the output is the same on every run), the
-  licence the loaded ontology declares (none when the ontology is left
-  out), a label, and ntx-graph as the software that made it.
+* assertion: the claim's own statements, less its quotes and ``prov:wasDerivedFrom``;
+* provenance: the assertion derived from each quote and source; the claim's
+  provenance links, evidence level, certainty and source modality; each quote
+  with its selectors; each source's description;
+* pubinfo: the creation time (the ontology's ``dcterms:modified`` at midnight
+  UTC, so every run gives the same bytes), the loaded ontology's licence, a
+  label, and ntx-graph as the software that made it.
 
 Blank nodes become IRIs under the nanopublication, numbered canonically
-(RDFC-1.0). With a private key (:func:`read_key`), each nanopublication is
-signed and gets its trusty URI through the ``nanopub-sign`` package (the
-optional ``nanopub`` extra); nothing is ever published to a server.
+(RDFC-1.0). With a private key (:func:`read_key`) each one is signed and gets
+its trusty URI through ``nanopub-sign`` (the ``nanopub`` extra); nothing is
+ever published.
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """An on-disk Oxigraph store for graphs too large to parse at every start.
 
-:func:`build_store` loads the bundled graph and the given RDF files into a new
-RocksDB-backed pyoxigraph store, built in a hidden sibling directory and
-renamed into place only once it is complete; :func:`open_store` opens such a
-store read-only.
-
-A store is complete exactly when its manifest (``ntx-graph-store.json``:
-format version, versions, the files with their sizes and SHA-256, the triple
-count, the prefixes, when the build completed) is present and valid. It is
-written last, so an interrupted build never opens as complete, and an
-existing store is replaced only after the new one is finished.
+:func:`build_store` loads the bundled graph and RDF files into a new
+RocksDB-backed store, built in a hidden sibling directory and renamed into
+place once complete; :func:`open_store` opens one read-only. A store is
+complete exactly when its manifest (``ntx-graph-store.json``: versions, files
+with sizes and SHA-256, triple count, prefixes) is present and valid; it is
+written last, so an interrupted build never opens as complete, and an existing
+store is replaced only by a finished one.
 """
 
 from __future__ import annotations
@@ -81,18 +78,15 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
                 lenient: bool = False, stream: IO[str] | None = None, validate: bool = False,
                 base: str | None = None) -> StoreInfo:
     """Load the bundled graph (unless ``include_bundled`` is false) and
-    ``files`` into a new on-disk store at ``directory`` (see the module docstring).
+    ``files`` into a new store at ``directory``; on any error or interrupt an
+    existing store is left as it was.
 
-    With ``validate``, ``files`` are first checked against the SHACL shapes
-    (:func:`ntx_graph.validate.validate`); ValidationFailed, before anything is
-    built, if they do not conform. On any error or interrupt the temporary
-    directory is removed and an existing store is left as it was.
-    ``progress`` reports the triples loaded and the rate on ``stream``
-    (stderr). ``lenient`` skips IRI validation (faster, for trusted files).
-    Relative IRIs resolve against ``base``, by default each file's location.
-
-    Raises DataError naming an unreadable or invalid file, and NtxError if
-    ``directory`` exists and is not an ntx-graph store.
+    ``validate`` checks ``files`` against the SHACL shapes first
+    (ValidationFailed before anything is built). ``progress`` reports triples and
+    rate on ``stream`` (stderr). ``lenient`` skips IRI validation (for trusted
+    files). Relative IRIs resolve against ``base``, by default each file's location.
+    Raises DataError naming a bad file, NtxError if ``directory`` is something
+    other than an ntx-graph store.
     """
     import datetime
     import gc

@@ -1,27 +1,19 @@
 """Verify that every quote of a graph is its source's text, for any graph.
 
-:func:`check` reads every quote of a claim (``ntx:evidenceQuote``,
-``ntx:principalQuote``, ``ntx:modalityQuote``) and every other
-``oa:SpecificResource`` with one query, reads
-each source document once, and reports:
+:func:`check` reads every quote (``ntx:evidenceQuote``, ``ntx:principalQuote``,
+``ntx:modalityQuote``, any ``oa:SpecificResource``) and each source once, and
+reports a source file missing, unreadable or not matching its ``ntx:sha256``,
+and a quote without exactly one ``oa:exact`` and one ``oa:start``/``oa:end``,
+with offsets outside the text, or whose ``oa:exact`` is not the text there.
 
-* a source whose file is missing or unreadable, or whose SHA-256 differs from
-  the ``ntx:sha256`` the graph records;
-* a quote without exactly one ``oa:TextQuoteSelector``/``oa:exact`` and one
-  ``oa:TextPositionSelector``/``oa:start``/``oa:end``, whose offsets fall outside
-  the text, or whose ``oa:exact`` differs from the text at its offsets.
+Offsets count code points of the file decoded as UTF-8, no newline
+translation. ``ntx:repositoryPath`` resolves against the folder of the data
+file that declares it (the bundled graph's against the package data root).
 
-Offsets count characters (Unicode code points) of the file decoded as UTF-8,
-with no newline translation. A source's ``ntx:repositoryPath`` is resolved
-against the folder of the data file that declares it; the bundled graph's
-against the root of the package data (the repository root in a checkout);
-``sources`` overrides a source's file by its IRI.
-
-With ``coverage``, each source's sentences (:func:`sentences`) that no quote
-overlaps are listed (:func:`uncited`), except those in ``uncited-sentences.tsv``
-beside the source (a TSV file whose header is ``sentence<TAB>reason``); a
-listed sentence that is no sentence of the source, or that a quote cites, is a
-failure, so the list stays honest.
+With ``coverage``, the sentences no quote overlaps are listed (:func:`uncited`),
+except those in ``uncited-sentences.tsv`` beside the source (header
+``sentence<TAB>reason``); listing a sentence that is none of the source's, or
+that a quote cites, is a failure, so the list stays honest.
 
 >>> [s.text for s in sentences("Title\\n\\nOne. Two? Three!  Four\\nA heading: with. dots:\\n")]
 ['Title', 'One.', 'Two?', 'Three!', 'Four', 'A heading: with. dots:']

@@ -1,15 +1,11 @@
 """The graph as a TriG dataset: the ontology and the facts in named graphs of their own.
 
-* the ontology and its value scales (``ntx.ttl``, ``scales.ttl``) go to
-  :data:`ONTOLOGY_GRAPH`;
-* every other triple (the bundled facts and the user's data) goes to
-  :data:`DATA_GRAPH`, the graph name the README uses for triplestores;
-* a TriG or N-Quads ``--data`` file keeps its own named graphs (its default
-  graph goes to :data:`DATA_GRAPH`); a triple it states in a named graph is
-  written there only. Blank nodes in such a named graph are refused, since
-  they cannot be told apart from the same file's other blank nodes once loaded.
-
-The output is sorted and byte-identical across runs, like every export.
+The ontology and its value scales go to :data:`ONTOLOGY_GRAPH`, every other
+triple to :data:`DATA_GRAPH` (the graph name the README uses for triplestores).
+A TriG or N-Quads ``--data`` file keeps its named graphs (its default graph goes
+to :data:`DATA_GRAPH`); blank nodes in a named graph are refused, as they could
+not be told apart from the file's other blank nodes once loaded. The output is
+sorted and byte-identical across runs.
 """
 
 from __future__ import annotations

@@ -1,18 +1,14 @@
-"""Validate the graph against its SHACL shapes.
+"""Validate the graph against its SHACL shapes, with either of two engines that
+give the same report (``tests/test_shapes.py`` proves it on every fixture):
 
-Two engines give the same report (``tests/test_shapes.py`` proves it on every
-fixture and on the bundled graph):
+- ``pyshacl-turbo`` (default): the data is read by the one RDF reader into a
+  pyoxigraph store, the RDFS entailments the shapes need are added by SPARQL
+  updates (:func:`infer_rdfs`), and the Rust engine checks the shapes; a
+  million triples take about 40 s and under 1.5 GiB;
+- ``pyshacl``: the reference, pySHACL with full RDFS inference over rdflib;
+  exact, but minutes and gigabytes for a million triples.
 
-- ``pyshacl-turbo`` (the default): the data is read by pyoxigraph (the one
-  RDF reader, :func:`ntx_graph.rdf_io.load_file`) into an in-memory store, the
-  RDFS entailments the shapes depend on are added there by SPARQL updates
-  (:func:`infer_rdfs`), and pyshacl-turbo's Rust engine checks the shapes.
-  A million triples take about 40 s of CPU and stay under 1.5 GiB.
-- ``pyshacl``: the reference, pySHACL with RDFS inference over rdflib graphs;
-  exact but slow (minutes and gigabytes for a million triples).
-
-rdflib and the engines are imported inside :func:`validate` only, so importing
-this module costs nothing until a validation actually runs.
+rdflib and the engines are imported only when a validation runs.
 """
 
 from __future__ import annotations
@@ -89,15 +85,11 @@ def validate(
     progress: IO[str] | None = None,
     base: str | None = None,
 ) -> ValidationReport:
-    """Validate the bundled ontology and data (unless ``include_bundled`` is
-    false) plus ``extra_files`` against ``shapes`` (default: the bundled
-    shapes), with RDFS inference and SHACL-AF (SPARQL targets). Files are
-    read by ntx-graph's one RDF reader (relative IRIs against ``base``, by
-    default each file's own location).
-
-    ``progress`` receives one line per step (reading, inference, checking)
-    with the time it took. Raises DataError, naming the file, if a file cannot
-    be read or parsed, or if the shapes are invalid.
+    """Validate the bundled graph (unless ``include_bundled`` is false) and
+    ``extra_files`` against ``shapes`` (default: the bundled shapes), with RDFS
+    inference and SHACL-AF. Relative IRIs resolve against ``base``, by default
+    each file's location. ``progress`` gets one line per step with its time.
+    Raises DataError, naming the file, for an unreadable or invalid file or shapes.
     """
     files = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in extra_files)]
     shapes_path = Path(shapes) if shapes is not None else resources.shapes_file()
@@ -209,15 +201,11 @@ _RULES = (
 def infer_rdfs(store: Store) -> int:
     """Add to ``store`` the RDFS entailments the shapes rely on; return how many triples were added.
 
-    In this order: ``rdfs:subPropertyOf`` (a value of a subproperty is a value
-    of each superproperty), ``rdfs:domain`` and ``rdfs:range`` (a subject or an
-    IRI or blank node value gets the class), then ``rdfs:subClassOf`` (an
-    instance of a class is an instance of each superclass). The axioms are
-    read from the store itself (the ontology is loaded with the data); each
-    rule is one SPARQL update whose ``VALUES`` block holds the axioms, so the
-    work follows the instances of the properties and classes concerned. This
-    leaves out what RDFS entails but no shape reads (``rdfs:Resource`` types,
-    axiomatic triples); ``tests/test_shapes.py`` checks that the reports stay
+    In order: ``rdfs:subPropertyOf``, ``rdfs:domain``, ``rdfs:range`` (IRI and
+    blank node values only), then ``rdfs:subClassOf``, each one SPARQL update whose
+    ``VALUES`` block holds the axioms read from the store, so the work follows the
+    instances concerned. What no shape reads (``rdfs:Resource`` types, axiomatic
+    triples) is left out; ``tests/test_shapes.py`` checks that the reports stay
     those of pySHACL's full RDFS inference.
     """
     from pyoxigraph import NamedNode
