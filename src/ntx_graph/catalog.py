@@ -101,14 +101,9 @@ class HeaderError(NtxError):
     """A saved query's header is malformed."""
 
 
-def parse_query_file(path: PathLike) -> SavedQuery:
-    """Read a user's ``.rq`` file: its ``#+`` header is optional (the title
-    is then the file's name)."""
-    return parse_saved_query(path, header_required=False)
-
-
 def parse_saved_query(path: PathLike, *, header_required: bool = True) -> SavedQuery:
-    """Read one ``.rq`` file and its header.
+    """Read one ``.rq`` file and its header (optional for a user's file, ``header_required=False``:
+    the title is then the file's name).
 
     >>> from ntx_graph.resources import queries_dir
     >>> q = parse_saved_query(queries_dir() / "primary-uses.rq")

@@ -13,6 +13,7 @@ rdflib and the engines are imported only when a validation runs.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -239,8 +240,6 @@ class _Steps:
     release the GIL, so a thread can redraw the line), and :meth:`done` replaces it by the step's line."""
 
     def __init__(self, out: IO[str] | None) -> None:
-        import time
-
         self.out = out
         self.last = time.perf_counter()
         isatty = getattr(out, "isatty", None)
@@ -250,7 +249,6 @@ class _Steps:
     def start(self, text: str) -> None:
         """Announce a step that may take a while (on a terminal only)."""
         import threading
-        import time
 
         if not self.live or self.out is None:
             return
@@ -276,8 +274,6 @@ class _Steps:
                 self.out.write("\r\x1b[K")
 
     def done(self, text: str) -> None:
-        import time
-
         self.stop()
         now = time.perf_counter()
         if self.out is not None:
