@@ -179,12 +179,6 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
     return result
 
 
-def _report(conforms: bool, report: Graph, names: NamespaceManager) -> ValidationReport:
-    results = _results(report, names)
-    text = "\n".join(line for line, _ in results)
-    return ValidationReport(conforms=conforms, results=tuple(r for _, r in results), text=text)
-
-
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 #: (name, pairs query, update): each rule adds the entailments of one kind of ontology axiom.
 _RULES = (
@@ -282,8 +276,8 @@ class _Steps:
         self.last = now
 
 
-def _results(report: Graph, names: NamespaceManager) -> list[tuple[str, ValidationResult]]:
-    """The results of a pySHACL report graph, sorted, each with its line of text."""
+def _report(conforms: bool, report: Graph, names: NamespaceManager) -> ValidationReport:
+    """The report of a SHACL report graph: its results sorted, one line of text each."""
     from rdflib import RDF, Literal, URIRef
 
     sh = _SH
@@ -310,7 +304,7 @@ def _results(report: Graph, names: NamespaceManager) -> list[tuple[str, Validati
             where += f" -> {_path(report, path, names)}"
         out.append((f"{where}: {message}", result))
     out.sort(key=lambda item: (item[1].focus_node, item[1].path or "", item[1].source_shape, item[1].message))
-    return out
+    return ValidationReport(conforms, tuple(r for _, r in out), "\n".join(line for line, _ in out))
 
 
 def _plain(term: Node | None) -> str:
