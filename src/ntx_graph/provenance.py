@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from pyoxigraph import QuerySolutions
 
 from ntx_graph import resources
-from ntx_graph.errors import NtxError, plural, reason
+from ntx_graph.errors import DataError, NtxError, plural, reason
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -393,18 +393,20 @@ class _Locator:
         return None, " or ".join(str(base / path) for base in dict.fromkeys(self.bases.values())) or recorded
 
     def _declaring(self, iri: str, recorded: str) -> Path | None:
-        """The data file stating the source's path (read again; only when several folders could hold it)."""
-        from pyoxigraph import Literal, NamedNode, parse
+        """The data file stating the source's path (read again by the one RDF reader; only when several
+        folders could hold it)."""
+        from pyoxigraph import Literal, NamedNode
 
-        from ntx_graph.rdf_io import RDF_FORMATS, format_of
+        from ntx_graph.rdf_io import read_rdf
 
         subject, predicate = NamedNode(iri), NamedNode(NTX + "repositoryPath")
         for file in self.files:
             try:
-                for t in parse(path=file, format=RDF_FORMATS[format_of(file)], lenient=True):
-                    if t.predicate == predicate and t.subject == subject and t.object == Literal(recorded):
+                with read_rdf(file, lenient=True) as rdf:
+                    if any(q.predicate == predicate and q.subject == subject and q.object == Literal(recorded)
+                           for q in rdf.quads):
                         return file
-            except (OSError, SyntaxError, ValueError):
+            except DataError:
                 continue
         return None
 

@@ -10,14 +10,14 @@ sorted and byte-identical across runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from ntx_graph import resources
-from ntx_graph.errors import DataError, NtxError
+from ntx_graph.errors import NtxError
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -34,7 +34,7 @@ def export_trig(kg: KnowledgeGraph) -> bytes:
 
     files = [Path(f) for f in kg.files]
     ontology = _ontology_triples(files)
-    named = _named_graphs(files)
+    named = _named_graphs(files, kg.base)
     claimed = set(ontology).union(*named.values())
     data = (t for t in (Triple(q.subject, q.predicate, q.object) for q in kg.store) if t not in claimed)
     graphs = {DATA_GRAPH: sorted_triples(data), ONTOLOGY_GRAPH: sorted_triples(ontology)}
@@ -72,19 +72,16 @@ def _ontology_triples(files: Sequence[Path]) -> list[Triple]:
     return out
 
 
-def _named_graphs(files: Sequence[Path]) -> dict[str, list[Triple]]:
-    """The named graphs of the TriG and N-Quads files among ``files``."""
-    from ntx_graph.rdf_io import RDF_FORMATS, format_of
+def _named_graphs(files: Sequence[Path], base: str | None) -> dict[str, list[Triple]]:
+    """The named graphs of the TriG and N-Quads files among ``files``, read again by the one RDF reader."""
+    from ntx_graph.rdf_io import RDF_FORMATS, format_of, read_rdf
 
     out: dict[str, list[Triple]] = {}
     for path in files:
-        fmt = RDF_FORMATS[format_of(path)]
-        if fmt not in (RdfFormat.TRIG, RdfFormat.N_QUADS):
+        if RDF_FORMATS[format_of(path)] not in (RdfFormat.TRIG, RdfFormat.N_QUADS):
             continue
-        try:
-            quads: Iterable[Quad] = list(parse(path=path, format=fmt))
-        except (OSError, SyntaxError, ValueError) as error:
-            raise DataError(f"{path}: cannot be read again for the TriG export ({error})") from None
+        with read_rdf(path, base=base) as rdf:
+            quads = list(rdf.parser)  # the parser's own quads, graph names kept
         for quad in quads:
             if isinstance(quad.graph_name, DefaultGraph):
                 continue
