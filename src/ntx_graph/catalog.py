@@ -203,10 +203,7 @@ def saved_queries(folder: PathLike | None = None) -> list[SavedQuery]:
 
 
 def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
-    """The saved query called ``name``; a unique prefix of a name also works.
-
-    Raises :class:`QueryNotFound` naming the closest names.
-    """
+    """The saved query called ``name``, or that a unique prefix names; QueryNotFound naming the closest."""
     where = os.fspath(folder or queries_folder())
     exact = os.path.join(where, f"{name}.rq")
     if "/" not in name and name != ".." and os.path.isfile(exact):  # the common case: no need to read them all

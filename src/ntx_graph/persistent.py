@@ -169,11 +169,8 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
 
 
 def open_store(directory: str | os.PathLike[str]) -> tuple[Store, dict[str, str], dict[str, Any]]:
-    """Open a complete store read-only: the store, its prefixes and its manifest.
-
-    Raises NtxError if ``directory`` does not exist, is not a complete
-    ntx-graph store (no valid manifest: an interrupted build, or another
-    directory), or was written by an incompatible version.
+    """Open a complete store read-only: the store, its prefixes and its manifest; NtxError
+    for a missing directory, an incomplete store (no valid manifest) or an incompatible version.
     """
     path = Path(directory)
     manifest = read_manifest(path)
@@ -296,12 +293,9 @@ def _check_readable(path: Path) -> None:
 
 
 def _check_replaceable(target: Path) -> None:
-    """Refuse to replace anything but a missing or empty directory or an ntx-graph store.
-
-    A store is recognised by its content, not by one file name: a manifest
-    whose ``format`` is ours, RocksDB's ``CURRENT`` file, and nothing else but
-    the files RocksDB writes, so that a directory of the user's that merely
-    holds a file named like the manifest is never replaced.
+    """Refuse to replace anything but a missing or empty directory or an ntx-graph store,
+    recognised by its content (our manifest, RocksDB's ``CURRENT``, only RocksDB's files
+    besides), so a user's folder holding a file named like the manifest is never replaced.
     """
     if not target.exists():
         return

@@ -325,12 +325,11 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
 
 def literal(value: str, datatype: str | None) -> Literal:
     """A literal, normalised where RDF 1.1 or Virtuoso allow two spellings:
-    ``xsd:string`` is the plain literal, and a boolean stored by value (``1``,
-    ``0``) is written ``true``/``false``.
+    ``xsd:string`` is the plain literal, and a boolean stored as ``1``/``0`` is
+    written ``true``/``false``.
 
     >>> str(literal("1", XSD + "boolean"))
     '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>'
-
     """
     if not datatype or datatype in (XSD + "string", _RDF + "langString"):
         return Literal(value)

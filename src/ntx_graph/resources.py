@@ -119,12 +119,9 @@ def prebuilt_name(turtle: str) -> str:
 
 def load_bundled(store: Store, prefixes: dict[str, str], *, ontology: bool = True,
                  prebuilt: str | None = "") -> list[str]:
-    """Load the bundled graph into ``store`` and add the prefixes its files
-    declare to ``prefixes`` (an earlier file's binding wins); returns the
-    Turtle files it is made of. ``prebuilt`` is the folder of the prebuilt
-    files (default: the installed one, if any; None: parse the Turtle).
-
-    The bundled graph is not validated here: the tests and the build check it.
+    """Load the bundled graph into ``store`` (not validated: the tests and the build check it)
+    and its files' prefixes into ``prefixes`` (an earlier file's binding wins); returns its
+    Turtle files. ``prebuilt``: the prebuilt files' folder (default the installed one; None: parse the Turtle).
     """
     from pyoxigraph import RdfFormat, parse
 
