@@ -83,7 +83,7 @@ class KnowledgeGraph:
         kg = cls(store, bundled + user, prefixes)
         kg.base = base
         if data and validate:
-            kg.validate().check("the data does", "open it with validate=False to load it anyway")
+            kg.validate().raise_unless_conforms("the data does", "open it with validate=False to load it anyway")
         return kg
 
     @classmethod

@@ -280,7 +280,7 @@ def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, ou
     if report:
         report.line(f"validating {plural(len(files), 'file')} against the SHACL shapes")
     checked = validate(files, include_bundled=include_bundled, progress=out if report else None, base=base)
-    checked.check("the files do", "use --no-validate to load them anyway")
+    checked.raise_unless_conforms("the files do", "use --no-validate to load them anyway")
 
 
 def _check_readable(path: Path) -> None:

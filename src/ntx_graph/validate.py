@@ -70,7 +70,7 @@ class ValidationReport:
         verdict = "conforms" if self.conforms else "does not conform"
         return f"{verdict}: {parts} from {plural(shapes, 'shape')} on {plural(nodes, 'node')}"
 
-    def check(self, what: str, advice: str) -> None:
+    def raise_unless_conforms(self, what: str, advice: str) -> None:
         """ValidationFailed (``WHAT not conform to the shapes (SUMMARY); ADVICE``) unless the graph conforms."""
         if not self.conforms:
             raise ValidationFailed(f"{what} not conform to the shapes ({self.summary()}); {advice}",
