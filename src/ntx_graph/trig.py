@@ -37,10 +37,8 @@ def export_trig(kg: KnowledgeGraph) -> bytes:
     named = _named_graphs(files, kg.base)
     claimed = set(ontology).union(*named.values())
     data = (t for t in (Triple(q.subject, q.predicate, q.object) for q in kg.store) if t not in claimed)
-    graphs = {DATA_GRAPH: sorted_triples(data), ONTOLOGY_GRAPH: sorted_triples(ontology)}
-    for name, triples in named.items():
-        graphs.setdefault(name, [])
-        graphs[name] = sorted_triples([*graphs[name], *triples])
+    graphs = {DATA_GRAPH: sorted_triples(data), ONTOLOGY_GRAPH: sorted_triples(ontology),
+              **{name: sorted_triples(triples) for name, triples in named.items()}}  # never the two above
     return serialize_trig([Quad(t.subject, t.predicate, t.object, NamedNode(name))
                            for name in sorted(graphs) for t in graphs[name]], kg.prefixes)
 
