@@ -40,6 +40,7 @@ from pyoxigraph import (
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
 from ntx_graph.errors import NtxError, ParameterError, QueryTimeout, one_line
+from ntx_graph.formats import is_graph_form
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
 from ntx_graph.params import bind, bind_values, expand_iri, values_block
 from ntx_graph.results import XSD, QueryResult, Term
@@ -112,7 +113,7 @@ class RemoteEndpoint:
         check_policy(info, allow_federation=allow_federation, engine="remote")
         form = info.form
         fields = [("query", text)] + ([("default-graph-uri", self.graph)] if self.graph else [])
-        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        graph_form = is_graph_form(form)
         try:
             client = Client(self.url, self.credentials, self.timeout, self.max_bytes)
             answer = client.check(client.request("POST", body=urllib.parse.urlencode(fields).encode("ascii"), headers={
@@ -221,7 +222,7 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
             cell = answer.rows[0][0] if answer.rows else None
             return QueryResult("ask", boolean=_truthy(cell), prefixes=prefixes)
         raise NtxError("the endpoint did not answer the ASK query with a boolean")
-    if form in ("CONSTRUCT", "DESCRIBE"):
+    if is_graph_form(form):
         if isinstance(answer, list):
             return QueryResult("graph", triples=answer, prefixes=prefixes)
         if isinstance(answer, _Table):
@@ -236,7 +237,7 @@ _Answer = bool | _Table | list[Triple]
 
 
 def _decode(data: bytes, ctype: str, form: str) -> _Answer:
-    graph_form = form in ("CONSTRUCT", "DESCRIBE")
+    graph_form = is_graph_form(form)
     if ctype in ("application/sparql-results+json", "application/json") or (
             ctype == "application/ld+json" and not graph_form):
         doc = json.loads(data.decode("utf-8"))
