@@ -227,7 +227,7 @@ def _query_source(args: Namespace) -> SavedQuery | str:
     if name.endswith(".rq") or os.sep in name or (os.path.isfile(name) and not catalog.has_saved_query(name)):
         if not os.path.isfile(name):
             raise NtxError(f"{name}: no such query file")
-        return catalog.parse_query_file(name)
+        return catalog.parse_saved_query(name, header_required=False)
     return catalog.get_saved_query(name)
 
 
