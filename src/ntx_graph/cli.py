@@ -269,7 +269,7 @@ def _query_remote(args: Namespace, source: SavedQuery | str, params: dict[str, s
         from ntx_graph.rdf_io import declared_prefixes
         from ntx_graph.remote import bundled_prefixes
 
-        prefixes = bundled_prefixes()
+        prefixes = dict(bundled_prefixes())
         for path in args.data:
             for name, iri in declared_prefixes(path).items():
                 prefixes.setdefault(name, iri)
