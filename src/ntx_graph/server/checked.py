@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.guard import check_query
-from ntx_graph.server.messages import Response, text
-from ntx_graph.server.negotiation import NotAcceptable, negotiate
+from ntx_graph.server.messages import Response
+from ntx_graph.server.negotiation import negotiate
+from ntx_graph.server.paging import Page, page_response
 from ntx_graph.server.tasks import QueryJob, run_query
 
 
-def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...]) -> Response:
+def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...],
+                  page: Page | None = None) -> Response:
     """Check the text (read-only, no outbound: the endpoint's guard over the
-    one analyser), choose the format from its form, and run it."""
-    # Refused is an NtxError, answered 400
+    one analyser; Refused is answered 400), choose the format from its form
+    (NotAcceptable: 406), run it, and answer the rows of ``page`` if given."""
     info = check_query(job.sparql, job.graphs, kg.prefixes, allow_federation=job.allow_federation)
-    try:
-        fmt = negotiate(info.form, accept, requested)
-    except NotAcceptable as error:
-        return text(406, str(error))
-    return run_query(kg, job, fmt)
+    response = run_query(kg, job, negotiate(info.form, accept, requested))
+    return response if page is None else page_response(response, page)

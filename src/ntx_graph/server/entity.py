@@ -15,8 +15,6 @@ from ntx_graph.params import expand_iri
 from ntx_graph.results import XSD, compact
 from ntx_graph.server.messages import HTML, Response, text
 
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: The most triples listed in each direction.
 MAX_FACTS = 500
@@ -89,9 +87,21 @@ class EntityView:
     as_property: int = 0
 
 
+def entity_iri(iri: str, prefixes: Mapping[str, str]) -> NamedNode:
+    """The entity named by ``iri`` (an IRI or a prefixed name); ParameterError if none is given."""
+    if not iri.strip():
+        raise ParameterError("give the entity's IRI: /entity?iri=...")
+    return expand_iri(iri, prefixes)
+
+
+def about(sparql: str, e: NamedNode) -> str:
+    """``sparql`` with ``?this`` standing for ``e``."""
+    return re.sub(r"\?this\b", lambda _: str(e), sparql)  # str(e) is a checked <IRI>
+
+
 def select_about(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
     """Run a SELECT with ``?this`` standing for ``e``."""
-    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(e), sparql))  # str(e) is a checked <IRI>
+    answer = kg.store.query(about(sparql, e))
     assert isinstance(answer, QuerySolutions)
     return answer
 
@@ -132,9 +142,7 @@ def _value(term: object, labels: Mapping[str, str], prefixes: Mapping[str, str])
 
 def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     """The entity page's content for ``iri`` (an IRI or a prefixed name)."""
-    if not iri.strip():
-        raise ParameterError("give the entity's IRI: /entity?iri=...")
-    entity = expand_iri(iri, kg.prefixes)
+    entity = entity_iri(iri, kg.prefixes)
     out = list(select_about(kg, _OUT % (MAX_FACTS + 1), entity))
     inc = list(select_about(kg, _IN % (MAX_FACTS + 1), entity))
     evidence = list(select_about(kg, _EVIDENCE, entity))
@@ -201,10 +209,8 @@ def entity_answer(kg: KnowledgeGraph, iri: str, fmt: str) -> Response:
     if fmt == "html":
         view = describe(kg, iri)
         return Response(200 if view.known else 404, entity_html(view).encode(), HTML)
-    if not iri.strip():
-        raise ParameterError("give the entity's IRI: /entity?iri=...")
-    entity = expand_iri(iri, kg.prefixes)
-    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(entity), _TRIPLES % (MAX_TRIPLES + 1)))
+    entity = entity_iri(iri, kg.prefixes)
+    answer = kg.store.query(about(_TRIPLES % (MAX_TRIPLES + 1), entity))
     triples = [Triple(t.subject, t.predicate, t.object) for t in answer]  # type: ignore[union-attr]
     if not triples:
         return text(404, f"the graph has no triples about <{entity.value}>")

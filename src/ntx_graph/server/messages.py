@@ -78,6 +78,15 @@ def text(status: int, message: str, headers: Mapping[str, str] | None = None) ->
     return Response(status, (line + "\n").encode(), TEXT, dict(headers or {}))
 
 
+def single(args: Mapping[str, list[str]], name: str) -> str | None:
+    """The one value of the query-string argument ``name`` (None if absent);
+    HttpError 400 if it is given more than once."""
+    values = args.get(name, [])
+    if len(values) > 1:
+        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
 def json_response(value: Any, status: int = 200, content_type: str = JSON) -> Response:
     """``value`` as indented JSON."""
     return Response(status, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), content_type)

@@ -8,12 +8,19 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ntx_graph import formats
+from ntx_graph.results import compact
 from ntx_graph.server.entity import Claim, EntityView, Value
 from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
 
 #: The site's navigation, on every page.
 NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a><a href=\"/source\">Sources</a>"
        "<a href=\"/sparql\">Service description</a><a href=\"/api\">API</a>")
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, with an s unless there is one: ``plural(2, 'row') == '2 rows'``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def entity_url(iri: str) -> str:
@@ -90,8 +97,7 @@ def entity_html(view: EntityView) -> str:
         parts.append("<p class=\"empty\">The graph has no triples about this IRI.</p>")
         return layout(name, "\n".join(parts))
     if view.as_property:
-        count = view.as_property
-        parts.append(f"<p class=\"uses\">Used as a property in {count} triple{'s' if count != 1 else ''}.</p>")
+        parts.append(f"<p class=\"uses\">Used as a property in {plural(view.as_property, 'triple')}.</p>")
     parts.append("<section class=\"evidence\"><h2>Evidence</h2>")
     if view.claims:
         parts.append("<p class=\"hint\">Claims about this entity and the verbatim quotes of the source "
@@ -111,10 +117,11 @@ def entity_html(view: EntityView) -> str:
     return layout(name, "\n".join(parts))
 
 
-#: URL suffixes of the RDF formats, with their names for people.
-RDF_SUFFIXES = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdf": "RDF/XML"}
-#: URL suffixes of the SPARQL results formats, with their names for people.
-RESULT_SUFFIXES = {"json": "JSON", "csv": "CSV", "tsv": "TSV", "xml": "XML"}
+#: The RDF formats that pages link to (and that ``/entity.SUFFIX`` serves).
+RDF_LINKED = ("turtle", "ntriples", "jsonld", "rdfxml")
+#: URL suffixes of the RDF and of the SPARQL results formats linked, with their names for people.
+RDF_SUFFIXES = {formats.BY_NAME[name].suffix: formats.BY_NAME[name].label for name in RDF_LINKED}
+RESULT_SUFFIXES = {name: name.upper() for name in ("json", "csv", "tsv", "xml")}
 
 
 def formats_html(links: Mapping[str, str], label: str = "Download") -> str:
@@ -206,16 +213,13 @@ def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: S
                 gaps: Sequence[Uncited], warnings: Sequence[str], prefixes: Mapping[str, str]) -> str:
     """The source reader: the text with its quoted spans marked, the claims
     on each, and the index of quotes."""
-    from ntx_graph.results import compact
-
     title = labels.get(iri) or iri.rsplit("/", 1)[-1]
     claims = sum(len(q.claims) for q in quotes)
     parts = [f"<h1>{escape(title)}</h1>",
              f"<p class=\"iri\"><a href=\"{escape(entity_url(iri))}\"><code>{escape(iri)}</code></a></p>",
-             f"<p class=\"hint\">{len(quotes)} quoted passage{'s' if len(quotes) != 1 else ''} carry {claims} "
-             f"claim{'s' if claims != 1 else ''}; {len(gaps)} sentence{'s' if len(gaps) != 1 else ''} "
-             "no claim cites, in grey with a dotted underline. Hover over or focus a highlighted passage to list the "
-             "claims that rest on it.</p>"]
+             f"<p class=\"hint\">{plural(len(quotes), 'quoted passage')} carry {plural(claims, 'claim')}; "
+             f"{plural(len(gaps), 'sentence')} no claim cites, in grey with a dotted underline. Hover over or "
+             "focus a highlighted passage to list the claims that rest on it.</p>"]
     parts += [f"<p class=\"warning\" role=\"note\">{escape(w)}</p>" for w in warnings]
     if text is not None:
         parts.append("<div class=\"reader\">"

@@ -15,8 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.checked import checked_query
-from ntx_graph.server.messages import HttpError, Response, text
+from ntx_graph.server.messages import HttpError, Response, single, text
 from ntx_graph.server.negotiation import GRAPH_OFFERS, content_type
 from ntx_graph.server.tasks import QueryJob, run_query
 
@@ -49,19 +48,13 @@ def read_page(args: dict[str, list[str]]) -> Page | None:
     given = {name: args.pop(name) for name in PAGE_ARGS if name in args}
     if not given:
         return None
-    values = {}
-    for name, items in given.items():
-        if len(items) != 1:
-            raise HttpError(400, f"the {name!r} parameter is given {len(items)} times; give it once")
-        values[name] = items[0].strip()
-    numbers = {}
+    values = {name: (single(given, name) or "").strip() for name in given}
     for name in ("_offset", "_limit"):
-        if name in values:
-            if not values[name].isdigit():
-                raise HttpError(400, f"{name} must be a whole number of rows, not {values[name]!r}")
-            numbers[name] = int(values[name])
-    sort = values.get("_sort", "")
-    return Page(numbers.get("_offset", 0), numbers.get("_limit"), sort.lstrip("-").lstrip("?"), sort.startswith("-"))
+        if name in values and not values[name].isdecimal():
+            raise HttpError(400, f"{name} must be a whole number of rows, not {values[name]!r}")
+    limit, sort = values.get("_limit"), values.get("_sort", "")
+    return Page(int(values.get("_offset", 0)), None if limit is None else int(limit), sort.lstrip("-").lstrip("?"),
+                sort.startswith("-"))
 
 
 def _key(term: dict[str, Any] | None) -> tuple[int, Decimal, str]:
@@ -102,10 +95,3 @@ def page_response(response: Response, page: Page) -> Response:
 def paged_query(kg: KnowledgeGraph, job: QueryJob, page: Page) -> Response:
     """Run a saved query's ``job`` and answer the rows of ``page``."""
     return page_response(run_query(kg, job), page)
-
-
-def paged_checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...],
-                        page: Page) -> Response:
-    """Check and run an ad-hoc query's ``job`` (see ``checked_query``) and
-    answer the rows of ``page``."""
-    return page_response(checked_query(kg, job, accept, requested), page)

@@ -22,21 +22,20 @@ from ntx_graph.server import views
 from ntx_graph.server.catalog_view import describe_query, listing
 from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
-from ntx_graph.server.guard import Refused, check_dataset
+from ntx_graph.server.guard import check_dataset
 from ntx_graph.server.limits import Limits
-from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
+from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, single, text
 from ntx_graph.server.negotiation import (
     GRAPH_OFFERS,
     RESULT_OFFERS,
     SUFFIXES,
-    NotAcceptable,
     choose,
     content_type,
     negotiate,
 )
 from ntx_graph.server.openapi import openapi
-from ntx_graph.server.pages import queries_html, saved_query_html
-from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_checked_query, paged_query, read_page
+from ntx_graph.server.pages import RDF_LINKED, queries_html, saved_query_html
+from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
@@ -51,8 +50,8 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
 #: The names of the formats of graph answers.
 GRAPH_FORMATS = frozenset(name for _, name in GRAPH_OFFERS)
-#: The RDF suffixes of /entity.SUFFIX, by format name.
-ENTITY_SUFFIXES = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml", "html": "html"}
+#: The format names of /entity.SUFFIX, by suffix.
+ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in RDF_LINKED}, "html": "html"}
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -113,11 +112,7 @@ class Router:
 
     def finish(self, request: Request, outcome: Response | Exception) -> Response:
         """``outcome`` (an error becomes its response) with the headers every response carries."""
-        if isinstance(outcome, NotAcceptable):
-            response = text(406, str(outcome))
-        elif isinstance(outcome, Refused):
-            response = text(400, str(outcome))
-        elif isinstance(outcome, NtxError):
+        if isinstance(outcome, NtxError):  # NotAcceptable 406, Refused 400, and the others by their kind
             response = error_response(outcome)
         elif isinstance(outcome, Exception):  # the traceback to the server's log, never to the client
             _log.error("internal error answering %s %s", request.method, request.path, exc_info=outcome)
@@ -180,7 +175,7 @@ class Router:
     def entity(self, request: Request, suffix: str) -> Deferred:
         """The entity page, or its triples as RDF by Accept, suffix or ``format``."""
         args = request.args
-        iri = _one(args, "iri") or ""
+        iri = single(args, "iri") or ""
         if suffix:
             if suffix not in ENTITY_SUFFIXES:
                 raise HttpError(404, f"no format {suffix!r} for an entity; use one of {', '.join(ENTITY_SUFFIXES)}")
@@ -225,9 +220,7 @@ class Router:
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs,
                        allow_federation=self.limits.allow_federation)
         # the text is analysed in the worker, within the time limit and the client's share of workers
-        if page is None:
-            return Deferred((checked_query, (job, accept, proto.formats)))
-        return Deferred((paged_checked_query, (job, accept, proto.formats, page)))
+        return Deferred((checked_query, (job, accept, proto.formats, page)))
 
     def _run(self, job: QueryJob, page: Page | None) -> Deferred:
         if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
@@ -264,7 +257,7 @@ class Router:
         saved, suffix = self._find(segment)
         args = request.args
         if suffix == "rq":
-            params = {name: _one(args, name) or "" for name in args}
+            params = {name: single(args, name) or "" for name in args}
             if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
@@ -285,7 +278,7 @@ class Router:
                                                                          *PAGE_OFFERS)) == "html"
         run = args.pop("_run", None) is not None or not wants_page
         base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
-        params = {name: _one(args, name) or "" for name in args}
+        params = {name: single(args, name) or "" for name in args}
         if wants_page:
             return self.saved_page(saved, params, run)
         check_parameters(saved, params, self.snapshot.prefixes)
@@ -313,14 +306,11 @@ class Router:
             return page(views.error_html(str(error)))
 
         def then(result: Response | Exception) -> Response:
-            if isinstance(result, Exception) and not isinstance(result, NtxError):
+            if isinstance(result, NtxError):
+                return page(views.error_html(str(result)))
+            if isinstance(result, Exception):
                 raise result
-            try:
-                if isinstance(result, NtxError):
-                    raise result
-                return page(views.answer_html(result, graph, self.snapshot.prefixes))
-            except NtxError as error:
-                return page(views.error_html(str(error)))
+            return page(views.answer_html(result, graph, self.snapshot.prefixes))
 
         return Deferred(work.task, then)
 
@@ -333,10 +323,3 @@ def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[s
             raise ParameterError(f"query {saved.name!r} needs parameter {param.name!r} ({param.type}): "
                                  f"add ?{param.name}=VALUE to the URL")
     bind(saved, params, prefixes)
-
-
-def _one(args: dict[str, list[str]], name: str) -> str | None:
-    values = args.get(name, [])
-    if len(values) > 1:
-        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
-    return values[0] if values else None

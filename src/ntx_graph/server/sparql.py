@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from ntx_graph.server.guard import READ_ONLY
-from ntx_graph.server.messages import HttpError, Request
+from ntx_graph.server.messages import HttpError, Request, single
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -31,13 +31,6 @@ def _decode(body: bytes, what: str) -> str:
         raise HttpError(400, f"the {what} is not valid UTF-8") from None
 
 
-def _one(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name, [])
-    if len(values) > 1:
-        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
-    return values[0] if values else None
-
-
 def read_protocol(request: Request) -> ProtocolRequest:
     """The parts of a SPARQL Protocol query request; HttpError when the
     request is malformed, an update, or of an unsupported content type."""
@@ -58,7 +51,7 @@ def read_protocol(request: Request) -> ProtocolRequest:
                                  f"or as {SPARQL_QUERY}")
     if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
         raise HttpError(400, READ_ONLY)
-    query = _one(params, "query")
+    query = single(params, "query")
     if body_query is not None:
         if query is not None:
             raise HttpError(400, "give the query either in the body or as the 'query' parameter, not both")

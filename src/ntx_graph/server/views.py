@@ -17,7 +17,7 @@ from ntx_graph.params import bind, bind_values
 from ntx_graph.results import compact
 from ntx_graph.server.entity import Value
 from ntx_graph.server.messages import HttpError, Response
-from ntx_graph.server.pages import layout, results_html
+from ntx_graph.server.pages import layout, plural, results_html
 
 #: Rows shown on a saved query's page (the downloads hold them all).
 PAGE_ROWS = 200
@@ -97,6 +97,6 @@ def answer_html(response: Response, graph: bool, prefixes: Mapping[str, str]) ->
         table = [[_json_value(b[v], prefixes) if v in b else None for v in head] for b in data["results"]["bindings"]]
         total = int(response.headers.get("X-Total-Count", len(table)))
     shown = min(total, PAGE_ROWS)
-    count = f"<p class=\"status\">{total} {'triple' if graph else 'row'}{'s' if total != 1 else ''}"
+    count = f"<p class=\"status\">{plural(total, 'triple' if graph else 'row')}"
     count += f"; the first {shown} are shown, the downloads hold all.</p>" if total > shown else ".</p>"
     return count + results_html(head, table)
