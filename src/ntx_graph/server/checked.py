@@ -14,8 +14,8 @@ from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.guard import check_query
 from ntx_graph.server.messages import Response
 from ntx_graph.server.negotiation import negotiate
-from ntx_graph.server.paging import Page, page_response
-from ntx_graph.server.tasks import QueryJob, run_query
+from ntx_graph.server.paging import Page, paged_query
+from ntx_graph.server.tasks import QueryJob
 
 
 def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...],
@@ -24,5 +24,4 @@ def checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tup
     one analyser; Refused is answered 400), choose the format from its form
     (NotAcceptable: 406), run it, and answer the rows of ``page`` if given."""
     info = check_query(job.sparql, job.graphs, kg.prefixes, allow_federation=job.allow_federation)
-    response = run_query(kg, job, negotiate(info.form, accept, requested))
-    return response if page is None else page_response(response, page)
+    return paged_query(kg, job, page, negotiate(info.form, accept, requested))

@@ -192,7 +192,7 @@ def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: 
     fields = "".join(_field(p, given) for p in item["parameters"])
     query = ("?" + urlencode({k: v for k, v in given.items() if v})) if given else ""
     links = {label: f"{base}.{suffix}{query}" for suffix, label in
-             (RDF_SUFFIXES if item["form"] in ("CONSTRUCT", "DESCRIBE") else RESULT_SUFFIXES).items()}
+             (RDF_SUFFIXES if formats.is_graph_form(str(item["form"])) else RESULT_SUFFIXES).items()}
     links["SPARQL text"] = f"{base}.rq{query}"
     parts = [
         f"<h1>{escape(str(item['title']))}</h1>",

@@ -35,7 +35,7 @@ from ntx_graph.server.negotiation import (
 )
 from ntx_graph.server.openapi import openapi
 from ntx_graph.server.pages import RDF_LINKED, queries_html, saved_query_html
-from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_query, read_page
+from ntx_graph.server.paging import Page, paged, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
@@ -48,8 +48,6 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
                 ".svg": "image/svg+xml", ".png": "image/png"}
 #: What a person's browser is offered besides data: the page.
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
-#: The names of the formats of graph answers.
-GRAPH_FORMATS = frozenset(name for _, name in GRAPH_OFFERS)
 #: The format names of /entity.SUFFIX, by suffix.
 ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in RDF_LINKED}, "html": "html"}
 #: Headers on every response.
@@ -223,11 +221,8 @@ class Router:
         return Deferred((checked_query, (job, accept, proto.formats, page)))
 
     def _run(self, job: QueryJob, page: Page | None) -> Deferred:
-        if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
-            return Deferred((run_query, (job,)))
-        if job.fmt != "json":
-            raise HttpError(400, PAGING_NEEDS_JSON)
-        return Deferred((paged_query, (job, page)))
+        page = paged(job.fmt, page)  # a format that cannot be paged is refused here, before any work
+        return Deferred((run_query, (job,)) if page is None else (paged_query, (job, page)))
 
     # -- saved queries ---------------------------------------------------
 
@@ -296,7 +291,7 @@ class Router:
 
         if not run and any(p.required for p in saved.parameters):
             return page("")
-        graph = saved.form in ("CONSTRUCT", "DESCRIBE")
+        graph = formats.is_graph_form(saved.form)
         try:
             check_parameters(saved, params, self.snapshot.prefixes)
             job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
