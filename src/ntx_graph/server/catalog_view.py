@@ -31,8 +31,3 @@ def describe_query(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
         parameters.append(item)
     return {"name": saved.name, "title": saved.title, "description": saved.description, "form": saved.form,
             "parameters": parameters, "text": saved.text, "links": links(saved)}
-
-
-def listing(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Every saved query, by name."""
-    return [describe_query(q, snapshot) for q in snapshot.queries.values()]

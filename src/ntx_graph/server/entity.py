@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolution, QuerySolutions, Triple
 
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
@@ -106,6 +106,13 @@ def select_about(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolution
     return answer
 
 
+def span(row: QuerySolution) -> tuple[int | None, int | None]:
+    """A quote's ``?start`` and ``?end`` in a result row, as integers (None where unbound)."""
+    start, end = row["start"], row["end"]
+    return (int(start.value) if isinstance(start, Literal) else None,
+            int(end.value) if isinstance(end, Literal) else None)
+
+
 def labels_of(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
     """The preferred label (English, else untagged) of each IRI that has one."""
     wanted = sorted(set(iris))
@@ -168,12 +175,8 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
             claim.links.append(v(link))
         quote_iri = row["quote"].value
         if all(q.iri != quote_iri for q in claim.quotes):
-            start, end = row["start"], row["end"]
-            claim.quotes.append(Quote(
-                quote_iri, row["exact"].value,
-                int(start.value) if isinstance(start, Literal) else None,
-                int(end.value) if isinstance(end, Literal) else None,
-                v(row["source"]) if row["source"] is not None else None))
+            source = v(row["source"]) if row["source"] is not None else None
+            claim.quotes.append(Quote(quote_iri, row["exact"].value, *span(row), source))
     for claim in claims.values():
         claim.quotes.sort(key=lambda q: (q.start if q.start is not None else -1, q.iri))
     types = [v(row["o"]) for row in out if isinstance(row["p"], NamedNode) and row["p"].value == RDF_TYPE]

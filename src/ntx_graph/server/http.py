@@ -257,8 +257,7 @@ def _url(sock: socket.socket) -> str:
 
 def make_server(kg: KnowledgeGraph, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None, *,
                 access_log: bool = False, store: str | Path | None = None, **options: Any) -> NtxServer:
-    """A ready server (bound, workers started) that is not serving yet: call
-    ``serve_forever()`` (e.g. in a thread) and later ``shutdown()``."""
+    """An :class:`NtxServer`; ``options`` are :class:`Options` fields."""
     return NtxServer(kg, limits or Limits(), Options(host=host, port=port, access_log=access_log, **options),
                      store=store)
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions
+from pyoxigraph import NamedNode, QuerySolutions
 
 from ntx_graph import provenance
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.entity import labels_of, select_about
+from ntx_graph.server.entity import labels_of, select_about, span
 from ntx_graph.server.messages import HTML, HttpError, Response
 
 _SOURCES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
@@ -145,11 +145,8 @@ def _quotes(kg: KnowledgeGraph, doc: NamedNode) -> list[SourceQuote]:
     found: dict[str, SourceQuote] = {}
     for row in select_about(kg, _QUOTES, doc):
         iri = str(row["quote"].value)
-        start, end, claim = row["start"], row["end"], row["claim"]
-        quote = found.setdefault(iri, SourceQuote(
-            iri, str(row["exact"].value),
-            int(start.value) if isinstance(start, Literal) else None,
-            int(end.value) if isinstance(end, Literal) else None))
+        claim = row["claim"]
+        quote = found.setdefault(iri, SourceQuote(iri, str(row["exact"].value), *span(row)))
         if isinstance(claim, NamedNode) and claim.value not in quote.claims:
             quote.claims.append(claim.value)
     return list(found.values())

@@ -17,9 +17,9 @@ from urllib.parse import unquote
 from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
-from ntx_graph.params import bind
+from ntx_graph.params import bind, bind_values
 from ntx_graph.server import views
-from ntx_graph.server.catalog_view import describe_query, listing
+from ntx_graph.server.catalog_view import describe_query
 from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
 from ntx_graph.server.guard import check_dataset
@@ -48,6 +48,7 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
                 ".svg": "image/svg+xml", ".png": "image/png"}
 #: What a person's browser is offered besides data: the page.
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
+JSON_OFFERS = (("application/json", "json"),)
 #: The format names of /entity.SUFFIX, by suffix.
 ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in RDF_LINKED}, "html": "html"}
 #: Headers on every response.
@@ -148,7 +149,7 @@ class Router:
         if path.startswith("/queries/"):
             return self.saved(request, unquote(path[len("/queries/"):]))
         if path == "/openapi.json":
-            if choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS)) == "html":
+            if _prefers_page(request, JSON_OFFERS):
                 return Response(303, b"", HTML, {"Location": "/api"})
             return json_response(openapi(self.snapshot))
         if path == "/api":
@@ -193,11 +194,6 @@ class Router:
 
     # -- the SPARQL endpoint ---------------------------------------------
 
-    def endpoint_url(self, request: Request) -> str:
-        """The endpoint's absolute URL, from the Host header when it is sane."""
-        host = request.header("host")
-        return f"http://{host if _HOST.match(host) else self.host}/sparql"
-
     def sparql(self, request: Request) -> Response | Deferred:
         """The SPARQL 1.1 Protocol query operation, or the service description."""
         proto = read_protocol(request)
@@ -205,9 +201,9 @@ class Router:
         if proto.query is None:
             if request.method == "POST":
                 raise HttpError(400, "no query given: send query=... or a body of type application/sparql-query")
-            endpoint = self.endpoint_url(request)
-            if proto.formats == ("html",) or (not proto.formats and choose(accept, (*GRAPH_OFFERS, *PAGE_OFFERS))
-                                              == "html"):
+            host = request.header("host")  # the endpoint's absolute URL, from the Host header when it is sane
+            endpoint = f"http://{host if _HOST.match(host) else self.host}/sparql"
+            if proto.formats == ("html",) or (not proto.formats and _prefers_page(request, GRAPH_OFFERS)):
                 return Response(200, service_html(endpoint, self.snapshot.triples, self.limits).encode(), HTML)
             fmt = negotiate("DESCRIBE", accept, proto.formats)
             body = service_description(endpoint, self.snapshot.triples, self.limits, fmt)
@@ -228,9 +224,8 @@ class Router:
 
     def catalog(self, request: Request, suffix: str | None = None) -> Response:
         """The saved queries: JSON, or HTML for clients that prefer it."""
-        items = listing(self.snapshot)
-        kind = suffix or choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS))
-        if kind == "html":
+        items = [describe_query(q, self.snapshot) for q in self.snapshot.queries.values()]
+        if suffix == "html" or (not suffix and _prefers_page(request, JSON_OFFERS)):
             return Response(200, queries_html(items).encode(), HTML)
         return json_response(items)
 
@@ -253,24 +248,22 @@ class Router:
         args = request.args
         if suffix == "rq":
             params = {name: single(args, name) or "" for name in args}
+            body = saved.text
             if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
                 try:
-                    edited = SavedQuery(saved.name, saved.title, saved.description, request.body.decode("utf-8"),
-                                        saved.path, saved.parameters)
+                    body = request.body.decode("utf-8")
                 except UnicodeDecodeError:
                     raise HttpError(400, "the text is not UTF-8") from None
-                body = views.bound_text(edited, params, self.snapshot.prefixes)
-            else:
-                body = views.bound_text(saved, params, self.snapshot.prefixes) if params else saved.text
+            if params or request.method == "POST":  # as a VALUES block: plain SPARQL that any endpoint runs
+                body = bind_values(body, bind(saved, params, self.snapshot.prefixes))
             return Response(200, body.encode(), "application/sparql-query; charset=utf-8")
         page = read_page(args)
         requested: list[str] = [suffix] if suffix else []
         if "format" in args and saved.parameter("format") is None:
             requested += args.pop("format")
-        wants_page = not requested and choose(request.header("accept"), (*RESULT_OFFERS, *GRAPH_OFFERS,
-                                                                         *PAGE_OFFERS)) == "html"
+        wants_page = not requested and _prefers_page(request, (*RESULT_OFFERS, *GRAPH_OFFERS))
         run = args.pop("_run", None) is not None or not wants_page
         base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
         params = {name: single(args, name) or "" for name in args}
@@ -308,6 +301,11 @@ class Router:
             return page(views.answer_html(result, graph, self.snapshot.prefixes))
 
         return Deferred(work.task, then)
+
+
+def _prefers_page(request: Request, offers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the Accept header likes a page better than the data ``offers``."""
+    return choose(request.header("accept"), (*offers, *PAGE_OFFERS)) == "html"
 
 
 def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[str, str]) -> None:

@@ -1,6 +1,6 @@
 """Pieces of the HTML views that the router assembles: the browsable API
-page (Swagger UI, from the ``swagger-ui-bundle`` package), a saved query's
-answer as a table, and a saved query's text with its parameters bound."""
+page (Swagger UI, from the ``swagger-ui-bundle`` package) and a saved
+query's answer as a table."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from pathlib import Path
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, parse
 
-from ntx_graph.catalog import SavedQuery
-from ntx_graph.params import bind, bind_values
 from ntx_graph.results import compact
 from ntx_graph.server.entity import Value
 from ntx_graph.server.messages import HttpError, Response
@@ -46,12 +44,6 @@ def api_html() -> str:
             "<div id=\"swagger-ui\"></div>")
     return layout("API", body, scripts=("/vendor/swagger-ui/swagger-ui-bundle.js", "/static/api.js"),
                   styles=("/vendor/swagger-ui/swagger-ui.css",))
-
-
-def bound_text(saved: SavedQuery, params: Mapping[str, str], prefixes: Mapping[str, str]) -> str:
-    """The saved query's text with its parameters (defaults for those not
-    given) bound as a VALUES block: plain SPARQL that any endpoint runs."""
-    return bind_values(saved.text, bind(saved, params, prefixes))
 
 
 def _value(term: object, prefixes: Mapping[str, str]) -> Value:
