@@ -11,9 +11,9 @@ from typing import Any
 from ntx_graph import __version__, formats
 from ntx_graph.catalog import Parameter, SavedQuery
 from ntx_graph.server.negotiation import offers_for
+from ntx_graph.server.pages import SWAGGER_FILES
 from ntx_graph.server.paging import PAGE_ARGS
 from ntx_graph.server.snapshot import Snapshot
-from ntx_graph.server.views import SWAGGER_FILES
 
 _SCHEMA_TYPES = {"iri": "string", "string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean"}
 _ERRORS = {

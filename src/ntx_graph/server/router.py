@@ -18,7 +18,6 @@ from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind, bind_values
-from ntx_graph.server import views
 from ntx_graph.server.catalog_view import describe_query
 from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
@@ -34,7 +33,16 @@ from ntx_graph.server.negotiation import (
     negotiate,
 )
 from ntx_graph.server.openapi import openapi
-from ntx_graph.server.pages import RDF_LINKED, queries_html, saved_query_html
+from ntx_graph.server.pages import (
+    PAGE_ROWS,
+    RDF_LINKED,
+    answer_html,
+    api_html,
+    error_html,
+    queries_html,
+    saved_query_html,
+    swagger_file,
+)
 from ntx_graph.server.paging import Page, paged, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
@@ -153,10 +161,10 @@ class Router:
                 return Response(303, b"", HTML, {"Location": "/api"})
             return json_response(openapi(self.snapshot))
         if path == "/api":
-            return Response(200, views.api_html().encode(), HTML)
+            return Response(200, api_html().encode(), HTML)
         if path.startswith("/vendor/swagger-ui/"):
             name = path[len("/vendor/swagger-ui/"):]
-            return Response(200, views.swagger_file(name), STATIC_TYPES[Path(name).suffix],
+            return Response(200, swagger_file(name), STATIC_TYPES[Path(name).suffix],
                             {"Cache-Control": "max-age=86400"})
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
@@ -289,16 +297,16 @@ class Router:
             check_parameters(saved, params, self.snapshot.prefixes)
             job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
                            params=params, graphs=self.snapshot.graphs)
-            work = self._run(job, None if graph else Page(limit=views.PAGE_ROWS))
+            work = self._run(job, None if graph else Page(limit=PAGE_ROWS))
         except NtxError as error:
-            return page(views.error_html(str(error)))
+            return page(error_html(str(error)))
 
         def then(result: Response | Exception) -> Response:
             if isinstance(result, NtxError):
-                return page(views.error_html(str(result)))
+                return page(error_html(str(result)))
             if isinstance(result, Exception):
                 raise result
-            return page(views.answer_html(result, graph, self.snapshot.prefixes))
+            return page(answer_html(result, graph, self.snapshot.prefixes))
 
         return Deferred(work.task, then)
 
