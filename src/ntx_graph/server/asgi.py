@@ -32,8 +32,6 @@ Send = Callable[[Message], Awaitable[None]]
 access_log = logging.getLogger("ntx_graph.server.access")
 #: The most of an oversized body read (and discarded) so that the client sees the 413.
 DRAIN_LIMIT = 8 * 1024 * 1024
-#: Encoded once: added to every response.
-_SECURITY = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
 #: The headers that tell of a request body.
 _BODY_HEADERS = frozenset(("content-length", "transfer-encoding"))
 
@@ -43,6 +41,10 @@ def _encoded(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes],
     """A response's own headers over the security headers, encoded (the same few sets recur)."""
     merged = {**SECURITY_HEADERS, **dict(headers)}
     return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged.items())
+
+
+#: Encoded once: the headers of a response that has none of its own.
+_SECURITY = _encoded(())
 
 
 def is_loopback(host: str) -> bool:

@@ -199,9 +199,9 @@ class NtxServer:
             raise
         address, port = self.sock.getsockname()[:2]
         self.server_address = (str(address), int(port))
-        self.url = _url(self.sock)
+        self.url = f"http://{_authority(self.sock)}/"
         self.cache = ResponseCache(options.cache_bytes) if options.cache_bytes else None
-        self.router = Router(snapshot, limits, self.pool, host=self.url[len("http://"):-1])
+        self.router = Router(snapshot, limits, self.pool, host=_authority(self.sock))
         self.app = App(self.router, hosts=HostPolicy(str(address), options.allowed_hosts),
                        max_in_flight=options.max_in_flight, log_queries=options.log_queries, cache=self.cache)
         grace = options.grace if options.grace is not None else limits.queue_wait + limits.timeout + 2
@@ -249,10 +249,10 @@ class NtxServer:
             self._dump.close()
 
 
-def _url(sock: socket.socket) -> str:
-    """The URL of the server listening on ``sock``."""
+def _authority(sock: socket.socket) -> str:
+    """``host:port`` of the server listening on ``sock``, as a URL writes it."""
     address, port = sock.getsockname()[:2]
-    return f"http://[{address}]:{port}/" if ":" in str(address) else f"http://{address}:{port}/"
+    return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
 
 
 def make_server(kg: KnowledgeGraph, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None, *,
@@ -287,17 +287,9 @@ def _warn_isolation(server: NtxServer) -> None:
                  "is the only defence against SERVICE and FROM")
 
 
-@dataclass(frozen=True)
-class _Child:
-    source: GraphSource
-    limits: Limits
-    options: Options
-
-
-def _child_main(child: _Child, sock: socket.socket) -> None:
-    _configure_logging(child.options)
-    kg = child.source.open()
-    server = NtxServer(kg, child.limits, child.options, sock=sock, source=child.source)
+def _child_main(source: GraphSource, limits: Limits, options: Options, sock: socket.socket) -> None:
+    _configure_logging(options)
+    server = NtxServer(source.open(), limits, options, sock=sock, source=source)
     try:
         server.serve_forever()
     finally:
@@ -333,7 +325,7 @@ def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store
     children: list[multiprocessing.process.BaseProcess] = []
 
     def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_child_main, args=(_Child(dump.source, limits, options), sock),
+        process = context.Process(target=_child_main, args=(dump.source, limits, options, sock),
                                   name="ntx-graph-server")
         process.start()
         return process
@@ -350,7 +342,7 @@ def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         children.extend(start() for _ in range(processes))
-        _say(f"serving {_url(sock)} (read-only, {processes} processes)")
+        _say(f"serving http://{_authority(sock)}/ (read-only, {processes} processes)")
         while not stopping.is_set():
             for index, process in enumerate(children):
                 process.join(0.2)

@@ -18,31 +18,15 @@ from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
 from ntx_graph.params import bind, bind_values
+from ntx_graph.server import pages
 from ntx_graph.server.catalog_view import describe_query
 from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
 from ntx_graph.server.guard import check_dataset
 from ntx_graph.server.limits import Limits
 from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, single, text
-from ntx_graph.server.negotiation import (
-    GRAPH_OFFERS,
-    RESULT_OFFERS,
-    SUFFIXES,
-    choose,
-    content_type,
-    negotiate,
-)
+from ntx_graph.server.negotiation import GRAPH_OFFERS, RESULT_OFFERS, SUFFIXES, choose, content_type, negotiate
 from ntx_graph.server.openapi import openapi
-from ntx_graph.server.pages import (
-    PAGE_ROWS,
-    RDF_LINKED,
-    answer_html,
-    api_html,
-    error_html,
-    queries_html,
-    saved_query_html,
-    swagger_file,
-)
 from ntx_graph.server.paging import Page, paged, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
@@ -58,7 +42,7 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
 JSON_OFFERS = (("application/json", "json"),)
 #: The format names of /entity.SUFFIX, by suffix.
-ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in RDF_LINKED}, "html": "html"}
+ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in pages.RDF_LINKED}, "html": "html"}
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -161,10 +145,10 @@ class Router:
                 return Response(303, b"", HTML, {"Location": "/api"})
             return json_response(openapi(self.snapshot))
         if path == "/api":
-            return Response(200, api_html().encode(), HTML)
+            return Response(200, pages.api_html().encode(), HTML)
         if path.startswith("/vendor/swagger-ui/"):
             name = path[len("/vendor/swagger-ui/"):]
-            return Response(200, swagger_file(name), STATIC_TYPES[Path(name).suffix],
+            return Response(200, pages.swagger_file(name), STATIC_TYPES[Path(name).suffix],
                             {"Cache-Control": "max-age=86400"})
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
@@ -234,7 +218,7 @@ class Router:
         """The saved queries: JSON, or HTML for clients that prefer it."""
         items = [describe_query(q, self.snapshot) for q in self.snapshot.queries.values()]
         if suffix == "html" or (not suffix and _prefers_page(request, JSON_OFFERS)):
-            return Response(200, queries_html(items).encode(), HTML)
+            return Response(200, pages.queries_html(items).encode(), HTML)
         return json_response(items)
 
     def _find(self, segment: str) -> tuple[SavedQuery, str | None]:
@@ -288,7 +272,7 @@ class Router:
         item = describe_query(saved, self.snapshot)
 
         def page(answer: str) -> Response:
-            return Response(200, saved_query_html(item, params, answer).encode(), HTML)
+            return Response(200, pages.saved_query_html(item, params, answer).encode(), HTML)
 
         if not run and any(p.required for p in saved.parameters):
             return page("")
@@ -297,16 +281,16 @@ class Router:
             check_parameters(saved, params, self.snapshot.prefixes)
             job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
                            params=params, graphs=self.snapshot.graphs)
-            work = self._run(job, None if graph else Page(limit=PAGE_ROWS))
+            work = self._run(job, None if graph else Page(limit=pages.PAGE_ROWS))
         except NtxError as error:
-            return page(error_html(str(error)))
+            return page(pages.error_html(str(error)))
 
         def then(result: Response | Exception) -> Response:
             if isinstance(result, NtxError):
-                return page(error_html(str(result)))
+                return page(pages.error_html(str(result)))
             if isinstance(result, Exception):
                 raise result
-            return page(answer_html(result, graph, self.snapshot.prefixes))
+            return page(pages.answer_html(result, graph, self.snapshot.prefixes))
 
         return Deferred(work.task, then)
 
