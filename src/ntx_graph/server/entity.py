@@ -131,15 +131,17 @@ def labels_of(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
     return {iri: label for iri, (_, label) in found.items()}
 
 
-def _value(term: object, labels: Mapping[str, str], prefixes: Mapping[str, str]) -> Value:
+def term_value(term: object, prefixes: Mapping[str, str], labels: Mapping[str, str] | None = None, *,
+               datatype: bool = True) -> Value:
+    """A term for display; ``datatype``: note a literal's datatype (other than xsd:string)."""
     if isinstance(term, NamedNode):
-        return Value("iri", term.value, labels.get(term.value, ""), compact(term.value, prefixes))
+        return Value("iri", term.value, (labels or {}).get(term.value, ""), compact(term.value, prefixes))
     if isinstance(term, BlankNode):
         return Value("bnode", term.value, short="_:" + term.value)
     if isinstance(term, Literal):
         if term.language:
             note = "@" + term.language
-        elif term.datatype.value in (XSD + "string", ""):
+        elif not datatype or term.datatype.value in (XSD + "string", ""):
             note = ""
         else:
             note = compact(term.datatype.value, prefixes)
@@ -165,7 +167,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     labels = labels_of(kg, iris)
 
     def v(term: object) -> Value:
-        return _value(term, labels, kg.prefixes)
+        return term_value(term, kg.prefixes, labels)
 
     claims: dict[str, Claim] = {}
     for row in evidence:

@@ -43,6 +43,13 @@ class Request:
         """A header's value, or ``""``."""
         return self.headers.get(name.lower(), "")
 
+    def body_text(self, what: str) -> str:
+        """The body as UTF-8 text; HttpError 400 naming ``what`` if it is not UTF-8."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HttpError(400, f"the {what} is not valid UTF-8") from None
+
     @property
     def media_type(self) -> str:
         """The body's media type, without parameters, in lower case."""

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, parse
+from pyoxigraph import RdfFormat, parse
 
 from ntx_graph import formats
 from ntx_graph.results import compact
-from ntx_graph.server.entity import Claim, EntityView, Value
+from ntx_graph.server.entity import Claim, EntityView, Value, term_value
 from ntx_graph.server.messages import HttpError, Response
 from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
 
@@ -276,16 +276,6 @@ def api_html() -> str:
                   styles=("/vendor/swagger-ui/swagger-ui.css",))
 
 
-def _value(term: object, prefixes: Mapping[str, str]) -> Value:
-    if isinstance(term, NamedNode):
-        return Value("iri", term.value, short=compact(term.value, prefixes))
-    if isinstance(term, BlankNode):
-        return Value("bnode", term.value, short="_:" + term.value)
-    if isinstance(term, Literal):
-        return Value("literal", term.value, note="@" + term.language if term.language else "")
-    return Value("literal", str(term))
-
-
 def _json_value(term: Mapping[str, str], prefixes: Mapping[str, str]) -> Value:
     kind = term.get("type")
     if kind == "uri":
@@ -308,7 +298,7 @@ def answer_html(response: Response, graph: bool, prefixes: Mapping[str, str]) ->
     if graph:
         triples = list(parse(response.body, format=RdfFormat.N_TRIPLES))
         table: list[list[Value | None]] = [
-            [_value(t.subject, prefixes), _value(t.predicate, prefixes), _value(t.object, prefixes)]
+            [term_value(term, prefixes, datatype=False) for term in (t.subject, t.predicate, t.object)]
             for t in triples[:PAGE_ROWS]]
         total, head = len(triples), ["subject", "predicate", "object"]
     else:

@@ -244,10 +244,7 @@ class Router:
             if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
-                try:
-                    body = request.body.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise HttpError(400, "the text is not UTF-8") from None
+                body = request.body_text("text")
             if params or request.method == "POST":  # as a VALUES block: plain SPARQL that any endpoint runs
                 body = bind_values(body, bind(saved, params, self.snapshot.prefixes))
             return Response(200, body.encode(), "application/sparql-query; charset=utf-8")

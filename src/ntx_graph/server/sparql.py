@@ -24,13 +24,6 @@ class ProtocolRequest:
     formats: tuple[str, ...]
 
 
-def _decode(body: bytes, what: str) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HttpError(400, f"the {what} is not valid UTF-8") from None
-
-
 def read_protocol(request: Request) -> ProtocolRequest:
     """The parts of a SPARQL Protocol query request; HttpError when the
     request is malformed, an update, or of an unsupported content type."""
@@ -39,10 +32,10 @@ def read_protocol(request: Request) -> ProtocolRequest:
     if request.method == "POST":
         media = request.media_type
         if media == FORM:
-            for key, values in parse_qs(_decode(request.body, "form body"), keep_blank_values=True).items():
+            for key, values in parse_qs(request.body_text("form body"), keep_blank_values=True).items():
                 params.setdefault(key, []).extend(values)
         elif media == SPARQL_QUERY:
-            body_query = _decode(request.body, "query")
+            body_query = request.body_text("query")
         elif media == SPARQL_UPDATE:
             raise HttpError(400, READ_ONLY)
         else:
