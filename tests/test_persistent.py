@@ -367,6 +367,79 @@ def test_ntriples_loaded_in_memory_by_pyoxigraph_keep_the_parsers_triples_and_me
         load_file(Store(), plain, max_bytes=100)
 
 
+def test_large_ntriples_go_to_the_bulk_loader_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """N-Triples without blank node labels, larger than a block, are bulk-loaded by pyoxigraph in
+    line-aligned blocks: the same triples and count as the parser gives, comments and blank lines not
+    counted, and a syntax error names its line in the whole file."""
+    from pyoxigraph import RdfFormat, parse
+
+    from ntx_graph import rdf_io
+
+    monkeypatch.setattr(rdf_io, "BULK_BLOCK_BYTES", 1000)
+    path = tmp_path / "plain.nt"
+    write_generated(path, 3, seed=5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[10:10] = ["# a comment", "", "   # an indented comment"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 20 * rdf_io.BULK_BLOCK_BYTES
+    blocks: list[int] = []
+    original = rdf_io.bulk_load_plain
+    monkeypatch.setattr(persistent, "bulk_load_plain",
+                        lambda *args, **kwargs: original(*args, **{**kwargs, "on_block": blocks.append}))
+    info = build_store([path], tmp_path / "store", include_bundled=False)
+    expected = {str(q) for q in parse(path=path, format=RdfFormat.N_TRIPLES)}
+    assert len(blocks) > 20 and sum(blocks) == info.files[0]["triples"] == len(expected) == info.triples
+    store = open_store(tmp_path / "store")[0]
+    assert {str(q) for q in store} == expected
+    del store
+    lines[-5] = "<http://example.org/s> <p> <http://example.org/o> ."
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"plain\.nt: syntax error at line {len(lines) - 4}, column \d+: "):
+        build_store([path], tmp_path / "store2", include_bundled=False)
+
+
+_FILLER = "".join(f'<http://example.org/s{i}> <http://example.org/p> "a line of filler text {i}" .\n'
+                  for i in range(30000))  # about 2 MiB
+_TURTLE_CASES = {
+    "top": "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n",
+    "middle": "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nPREFIX m: <http://m.example/>\nm:a ex:b 1 .\n",
+    "mixed case, over lines": "<http://example.org/x> <http://example.org/p> 1 .\nPrEfIx\n  z:\n  <http://z.example/>\nz:a z:b 2 .\n",
+    "redefined": "@prefix ex: <http://one.example/> .\nex:a ex:b 1 .\n@prefix ex: <http://two.example/> .\nex:a ex:b 2 .\n",
+    "the word in a literal at the end": '@prefix ex: <http://example.org/> .\nex:a ex:b "no prefix here" .\n',
+    "late in a large file": "@prefix ex: <http://example.org/> .\n" + _FILLER + "@prefix late: <http://late.example/> .\n"
+                            "late:a ex:b 3 .\n",
+    "early in a large file": "@prefix ex: <http://example.org/> .\nPREFIX e2: <http://e2.example/>\n" + _FILLER,
+    "none": _FILLER,
+}
+
+
+@pytest.mark.parametrize("case", _TURTLE_CASES)
+def test_turtle_loaded_in_memory_by_pyoxigraph_keeps_the_parsers_triples_and_prefixes(tmp_path: Path,
+                                                                                       case: str) -> None:
+    """Turtle without blank node labels goes to pyoxigraph's own loader, its prefixes read from the
+    file's head: the same triples and the same prefixes as one full parse gives."""
+    from pyoxigraph import RdfFormat, Store, parse
+
+    from ntx_graph.rdf_io import declared_prefixes, load_file
+
+    path = tmp_path / "data.ttl"
+    path.write_text(_TURTLE_CASES[case], encoding="utf-8")
+    store, prefixes = Store(), {}
+    load_file(store, path, prefixes)
+    expected = parse(path=path, format=RdfFormat.TURTLE, base_iri=path.resolve().as_uri())
+    assert {str(q) for q in store} == {str(q) for q in expected}
+    assert prefixes == declared_prefixes(path) == {str(k): str(v) for k, v in (expected.prefixes or {}).items()}
+    if case == "late in a large file":
+        assert prefixes["late"] == "http://late.example/"
+
+
+def test_broken_turtle_loaded_in_memory_names_the_place(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b "x" .\nex:a ex:b "y\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"^\S*broken\.ttl: syntax error at line 3, column \d+: "):
+        KnowledgeGraph.open([broken], include_bundled=False, validate=False)
+
+
 def test_blank_nodes_of_two_ntriples_files_stay_apart_in_memory(tmp_path: Path) -> None:
     first, second = tmp_path / "first.nt", tmp_path / "second.nt"
     for path, value in ((first, "one"), (second, "two")):

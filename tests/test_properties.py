@@ -116,3 +116,20 @@ _BUNDLED_SIZE = len(_KG)
 def test_rdf_format_table_covers_exports() -> None:
     assert set(EXPORT_FORMATS) <= set(RDF_FORMATS)
     assert RDF_FORMATS["turtle"] == RdfFormat.TURTLE
+
+
+_form_text = st.sampled_from(list("%+=&;\\aZ09 é\u00ff\u20ac\U0001f600")
+                             + ["%2", "%4", "%41", "%e2%82", "%E2%82%AC", "%zz", "%C3", "%25", "%0A", "%5C"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_form_text).map("".join))
+def test_form_decoding_reads_as_urllib_does(text: str) -> None:
+    """The endpoint's fast query-string reader gives what urllib's parse_qs gives, on any text."""
+    from urllib.parse import parse_qs, quote_plus
+
+    from ntx_graph.server.messages import parse_form
+
+    assert parse_form(text) == parse_qs(text, keep_blank_values=True)
+    encoded = f"query={quote_plus(text)}&x=1"
+    assert parse_form(encoded) == parse_qs(encoded, keep_blank_values=True)

@@ -156,14 +156,21 @@ def find(token: str, use: Use, *, http: bool | None = None) -> Format | None:
     """The format named ``token`` (a name, alias, file suffix or media type,
     any case) among those serving ``use``; a name wins over an alias, so
     ``json`` is SPARQL JSON for results and JSON-LD for graphs."""
+    key = (token, use, http)
+    if key in _found:  # the registry is fixed: a lookup is made once (every query answer makes one)
+        return _found[key]
     token = token.split(";")[0].strip().lower().removeprefix(".")
     candidates = serving(use, http=http)
-    for matches in (lambda f: f.name == token, lambda f: token in f.aliases or token in f.suffixes,
-                    lambda f: token in f.media_types):
-        for f in candidates:
-            if matches(f):
-                return f
-    return None
+    found = next((f for f in candidates if f.name == token), None)
+    found = found or next((f for f in candidates if token in f.aliases or token in f.suffixes), None)
+    found = found or next((f for f in candidates if token in f.media_types), None)
+    if len(_found) >= 256:  # tokens come from users: keep the memo small
+        _found.clear()
+    _found[key] = found
+    return found
+
+
+_found: dict[tuple[str, Use, bool | None], Format | None] = {}
 
 
 def get(name: str, use: Use, *, kind: str | None = None) -> Format:

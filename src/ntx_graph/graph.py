@@ -5,7 +5,6 @@ request, with rdflib's SPARQL engine)."""
 from __future__ import annotations
 
 import os
-import sys
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
 
@@ -19,6 +18,7 @@ from ntx_graph.errors import (
     TooManyResults,
     ValidationFailed,
 )
+from ntx_graph.logs import get_logger
 from ntx_graph.params import Term, bind, bind_values
 from ntx_graph.results import QueryResult
 from ntx_graph.results import Term as AnyTerm
@@ -32,12 +32,14 @@ if TYPE_CHECKING:
 
     import rdflib
 
+    from ntx_graph.sparql_text import QueryInfo
     from ntx_graph.validate import ValidationReport
 
     Engine = Literal["oxigraph", "rdflib"]
     _T = TypeVar("_T")
 
 ENGINES: tuple[Engine, ...] = ("oxigraph", "rdflib")
+_log = get_logger(__name__)
 
 
 class KnowledgeGraph:
@@ -164,7 +166,7 @@ class KnowledgeGraph:
         if engine not in ENGINES:
             raise NtxError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
         info = analyse(sparql)
-        _debug("analysed: %s, where { at %d, federation %s, relative IRIs %s; engine %s, %d bound, timeout %s",
+        _log.debug("analysed: %s, where { at %d, federation %s, relative IRIs %s; engine %s, %d bound, timeout %s",
                info.form, info.where, info.federation, info.relative_iris, engine, len(bindings or {}), timeout)
         check_policy(info, allow_federation=allow_federation, engine=engine)
         # rdflib gets the terms as initBindings instead (see _rdflib_query)
@@ -186,11 +188,13 @@ class KnowledgeGraph:
             dataset["default_graph"] = [NamedNode(g) for g in default_graphs]
         if named_graphs:
             dataset["named_graphs"] = [NamedNode(g) for g in named_graphs]
-        return _in_thread(lambda: self._oxigraph_query(text, max_rows, dataset), timeout)
+        prefixes = _used_prefixes(info, self.prefixes)
+        return _in_thread(lambda: self._oxigraph_query(text, max_rows, dataset, prefixes), timeout)
 
-    def _oxigraph_query(self, sparql: str, max_rows: int | None, dataset: Mapping[str, Any]) -> QueryResult:
+    def _oxigraph_query(self, sparql: str, max_rows: int | None, dataset: Mapping[str, Any],
+                        prefixes: dict[str, str]) -> QueryResult:
         try:
-            answer = self.store.query(sparql, prefixes=_used_prefixes(sparql, self.prefixes), **dataset)
+            answer = self.store.query(sparql, prefixes=prefixes, **dataset)
         except SyntaxError as error:
             raise QuerySyntaxError(f"SPARQL syntax error {syntax_message(str(error))}") from None
         except (OSError, RuntimeError, ValueError) as error:
@@ -261,15 +265,6 @@ class KnowledgeGraph:
         return validate(extra, include_bundled=any(p in bundled for p in self._files), base=self.base)
 
 
-def _debug(message: str, *args: object) -> None:
-    """Log at DEBUG, a logger for this module, only if logging is in use:
-    importing logging costs the CLI's start-up ~3 ms, and a program that
-    configured logging has imported it."""
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.getLogger(__name__).debug(message, *args)
-
-
 def _too_many(limit: int, what: str) -> TooManyResults:
     error = TooManyResults(f"the result has more than {limit} {what}, the limit; add a LIMIT (and OFFSET to page)")
     error.limit, error.what = limit, what
@@ -308,14 +303,14 @@ def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str],
     return run_query(graph, sparql, bindings, prefixes)
 
 
-def _used_prefixes(sparql: str, prefixes: dict[str, str]) -> dict[str, str]:
-    """The prefixes among ``prefixes`` that ``sparql`` may use: pyoxigraph
+def _used_prefixes(info: QueryInfo, prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes among ``prefixes`` that the analysed query uses: pyoxigraph
     parses every namespace it is given on each query (42 for the bundled
-    graph: about a third of a small query's time). A prefix the text does
-    not spell out cannot be used, unless codepoint escapes spell it."""
-    if "\\u" in sparql or "\\U" in sparql:
+    graph: about a third of a small query's time). Codepoint escapes may
+    spell a prefixed name the analysis does not see: then all are given."""
+    if "\\u" in info.text or "\\U" in info.text:
         return prefixes
-    return {prefix: namespace for prefix, namespace in prefixes.items() if prefix + ":" in sparql}
+    return {prefix: prefixes[prefix] for prefix in info.names_used if prefix in prefixes}
 
 
 def _in_thread(work: Callable[[], _T], timeout: float | None) -> _T:
@@ -378,7 +373,7 @@ def _in_child(work: Callable[[], _T], timeout: float | None) -> _T:
     writer.close()
     try:
         if not reader.poll(timeout):
-            _debug("rdflib child %s ran past %s s: killed", process.pid, timeout)
+            _log.debug("rdflib child %s ran past %s s: killed", process.pid, timeout)
             raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
         try:
             kind, value = reader.recv()

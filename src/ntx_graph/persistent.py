@@ -32,7 +32,7 @@ from pyoxigraph import Store
 from ntx_graph import __version__, resources
 from ntx_graph.errors import DataError, NtxError
 from ntx_graph.output import atomic_write, sync_folder
-from ntx_graph.rdf_io import read_rdf
+from ntx_graph.rdf_io import bulk_load_plain, read_rdf
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -372,6 +372,9 @@ def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, l
     import itertools
 
     with read_rdf(path, lenient=lenient, base=base) as rdf:
+        loaded = bulk_load_plain(store, rdf, path, lenient=lenient, on_block=report.chunk if report else None)
+        if loaded is not None:
+            return loaded  # N-Triples: no prefixes to keep
         count = 0
         while True:
             chunk = list(itertools.islice(rdf.quads, chunk_size))

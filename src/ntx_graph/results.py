@@ -68,6 +68,10 @@ class _Budget:
         self.out.flush()
 
 
+#: pyoxigraph's two booleans (it has no constructor for them), parsed on first use.
+_BOOLEANS: list[QueryBoolean] = []
+
+
 class QueryResult:
     """The answer to a query: solutions (SELECT), a boolean (ASK) or triples
     (CONSTRUCT, DESCRIBE). (A plain class with the equality and repr of a
@@ -178,7 +182,10 @@ class QueryResult:
             if least > sink.limit:
                 raise OutputTooLarge(sink.limit)
         try:
-            self.solutions().serialize(sink, format=fmt)  # type: ignore[arg-type]
+            if self.kind == "ask" or len(self.rows) < 64:  # small: one bytes object beats pyoxigraph's many writes
+                sink.write(self.solutions().serialize(format=fmt) or b"")
+            else:
+                self.solutions().serialize(sink, format=fmt)  # type: ignore[arg-type]
         except MemoryError as error:  # pyoxigraph's results reader (the rebuilt solutions): 16 MiB a row
             if "buffer maximal size" not in str(error):
                 raise  # memory really ran out
@@ -193,9 +200,12 @@ class QueryResult:
         answers can be read only once)."""
         if self.kind == "graph":
             raise FormatError("a graph result has triples, not solutions")
-        if self.kind == "ask":
-            doc = b'{"head":{},"boolean":true}' if self.boolean else b'{"head":{},"boolean":false}'
-            return parse_query_results(doc, format=QueryResultsFormat.JSON)
+        if self.kind == "ask":  # a QueryBoolean serialises again and again: the two are made once
+            if not _BOOLEANS:
+                for value in (False, True):
+                    doc = b'{"head":{},"boolean":%s}' % (b"true" if value else b"false")
+                    _BOOLEANS.append(parse_query_results(doc, format=QueryResultsFormat.JSON))  # type: ignore[arg-type]
+            return _BOOLEANS[bool(self.boolean)]
         # SPARQL TSV is each term in its N-Triples form: pyoxigraph reads it back exactly.
         lines = ["\t".join("?" + v for v in self.variables)]
         lines += ["\t".join("" if t is None else ntriples(t) for t in row) for row in self.rows]

@@ -373,14 +373,15 @@ class QueryInfo(Record):
     what follows SERVICE, FROM, FROM NAMED and GRAPH, as written (an IRI, a
     prefixed name or a variable). ``has_base`` and ``prefixes``: what the
     prologue declares. ``relative_iris``: IRIs written relative (``<x>``),
-    which need a base. ``rdflib_problem``: why rdflib's reading (escapes
+    which need a base. ``names_used``: the prefixes of the prefixed names
+    written (``ex`` for ``ex:a``), declared or not. ``rdflib_problem``: why rdflib's reading (escapes
     expanded) cannot be placed, ``""`` when it can; Oxigraph does not read
     the text that way.
     """
 
     __slots__ = ("text", "form", "update", "operation", "where", "construct_where",  # noqa: RUF023 (the order)
                  "federation", "services", "from_graphs", "from_named", "graphs", "has_base", "prefixes",
-                 "relative_iris", "rdflib_problem")
+                 "relative_iris", "names_used", "rdflib_problem")
     text: str
     form: str
     update: bool
@@ -395,17 +396,20 @@ class QueryInfo(Record):
     has_base: bool
     prefixes: dict[str, str]
     relative_iris: tuple[str, ...]
+    names_used: frozenset[str]
     rdflib_problem: str
 
     def __init__(self, text: str, form: str, update: bool, operation: str, where: int, *,
                  construct_where: bool = False, federation: tuple[str, ...] = (), services: tuple[str, ...] = (),
                  from_graphs: tuple[str, ...] = (), from_named: tuple[str, ...] = (), graphs: tuple[str, ...] = (),
                  has_base: bool = False, prefixes: dict[str, str] | None = None,
-                 relative_iris: tuple[str, ...] = (), rdflib_problem: str = "") -> None:
+                 relative_iris: tuple[str, ...] = (), names_used: frozenset[str] = frozenset(),
+                 rdflib_problem: str = "") -> None:
         self._init(text=text, form=form, update=update, operation=operation, where=where,
                    construct_where=construct_where, federation=federation, services=services,
                    from_graphs=from_graphs, from_named=from_named, graphs=graphs, has_base=has_base,
-                   prefixes=dict(prefixes or {}), relative_iris=relative_iris, rdflib_problem=rdflib_problem)
+                   prefixes=dict(prefixes or {}), relative_iris=relative_iris, names_used=names_used,
+                   rdflib_problem=rdflib_problem)
 
 
 def _where(text: str, offset: int) -> str:
@@ -645,6 +649,7 @@ def _read(text: str, toks: list[Token]) -> QueryInfo:
         where=where, construct_where=short, federation=tuple(federation), services=tuple(services),
         from_graphs=tuple(from_graphs), from_named=tuple(from_named), graphs=tuple(graphs), has_base=has_base,
         prefixes=prefixes, relative_iris=relative,
+        names_used=frozenset(t.text.partition(":")[0] for t in toks if t.kind == "pname"),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import unquote
 
 from ntx_graph.errors import NtxError, ParameterError, QueryNotFound, QuerySyntaxError, QueryTimeout
 from ntx_graph.results import FormatError
@@ -37,7 +37,7 @@ class Request:
 
     @cached_property
     def _args(self) -> dict[str, list[str]]:
-        return parse_qs(self.query_string, keep_blank_values=True)
+        return parse_form(self.query_string)
 
     def header(self, name: str) -> str:
         """A header's value, or ``""``."""
@@ -54,6 +54,37 @@ class Request:
     def media_type(self) -> str:
         """The body's media type, without parameters, in lower case."""
         return self.header("content-type").split(";")[0].strip().lower()
+
+
+def parse_form(text: str) -> dict[str, list[str]]:
+    """``urllib.parse.parse_qs(text, keep_blank_values=True)``, faster on
+    escaped text: urllib decodes each ``%XX`` in a Python loop (about 35 µs
+    for the flagship query's URL, a tenth of a small query's whole cost);
+    here the codec machinery decodes them, and urllib takes over for any
+    text the fast path cannot read exactly as it would.
+
+    >>> parse_form("query=ASK%20%7B%7D&a=1+2&a&=x")
+    {'query': ['ASK {}'], 'a': ['1 2', ''], '': ['x']}
+    """
+    form: dict[str, list[str]] = {}
+    for pair in text.split("&") if text else ():
+        if pair:
+            name, _, value = pair.partition("=")
+            form.setdefault(_unquote_plus(name), []).append(_unquote_plus(value))
+    return form
+
+
+def _unquote_plus(text: str) -> str:
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    if text.isascii():
+        try:  # every backslash doubled, every "%" made "\x": unicode_escape then reads only the %XX escapes
+            escaped = text.replace("\\", "\\\\").replace("%", "\\x").encode("ascii")
+            return escaped.decode("unicode_escape").encode("latin-1").decode("utf-8")
+        except UnicodeError:  # a malformed escape, or bytes that are not UTF-8: urllib's reading
+            pass
+    return unquote(text)
 
 
 @dataclass

@@ -4,10 +4,9 @@ sparql-query) into its parts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from ntx_graph.server.guard import READ_ONLY
-from ntx_graph.server.messages import HttpError, Request, single
+from ntx_graph.server.messages import HttpError, Request, parse_form, single
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -32,7 +31,7 @@ def read_protocol(request: Request) -> ProtocolRequest:
     if request.method == "POST":
         media = request.media_type
         if media == FORM:
-            for key, values in parse_qs(request.body_text("form body"), keep_blank_values=True).items():
+            for key, values in parse_form(request.body_text("form body")).items():
                 params.setdefault(key, []).extend(values)
         elif media == SPARQL_QUERY:
             body_query = request.body_text("query")
