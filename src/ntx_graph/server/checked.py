@@ -1,11 +1,9 @@
-"""Query text analysed in the worker.
+"""The task of an ad-hoc query, whose text is analysed in the worker.
 
 The lexical checks cost CPU in proportion to the text (about 2.6 s per MB of
-dense SPARQL here, 2.6 ms for the flagship query's 3 kB). The HTTP process
-does none of it: the worker that runs a query also analyses it, inside the
-time limit and the client's share of workers, so a client sending huge texts
-spends its own share, not the server's CPU, and the one HTTP process is free
-for HTTP.
+dense SPARQL here). Done by the worker that runs the query, they are bounded
+by the time limit and spend the client's own share of workers, not the CPU
+of the one HTTP process.
 """
 
 from __future__ import annotations

@@ -100,8 +100,7 @@ def uncited_reasons(folder: Path) -> dict[str, str]:
 
 
 def uncited(text: str, quotes: Sequence[SourceQuote], reasons: dict[str, str]) -> list[Uncited]:
-    """The sentences of ``text`` that no placed quote overlaps (split as the
-    provenance check splits them), each with its reason."""
+    """The sentences of ``text`` that no placed quote overlaps, each with its reason."""
     spans = [(q.start, q.end) for q in quotes if q.start is not None and q.end is not None and q.placed]
     return [Uncited(s, reasons.get(s.text, UNCITED_DEFAULT)) for s in provenance.uncited(text, spans)]
 
