@@ -12,8 +12,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolution, QuerySoluti
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.params import expand_iri
+from ntx_graph.rdf_io import serialize_triples
 from ntx_graph.results import XSD, compact
 from ntx_graph.server.messages import HTML, Response, text
+from ntx_graph.server.negotiation import content_type
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: The most triples listed in each direction.
@@ -24,11 +26,11 @@ MAX_TRIPLES = 10000
 _OUT = "SELECT ?p ?o WHERE { ?this ?p ?o } ORDER BY ?p ?o LIMIT %d"
 _IN = "SELECT ?s ?p WHERE { ?s ?p ?this } ORDER BY ?p ?s LIMIT %d"
 _AS_PROPERTY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?this ?o }"
+#: The prefixes of the queries of the entity page and the source reader.
+PREFIXES = "PREFIX ntx: <https://w3id.org/ntx-graph/def/>\nPREFIX oa: <http://www.w3.org/ns/oa#>\n"
 _LABELS = """SELECT ?x ?l WHERE { VALUES ?x { %s }
   ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"""
-_EVIDENCE = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
+_EVIDENCE = PREFIXES + """SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
   { BIND(?this AS ?claim) ?claim ntx:evidenceQuote ?quote }
   UNION { ?claim ?link ?this . ?claim ntx:evidenceQuote ?quote
           FILTER (?link != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) }
@@ -195,9 +197,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     )
 
 
-_TRIPLES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHERE {
+_TRIPLES = PREFIXES + """CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHERE {
   { ?this ?p ?o } UNION { ?s ?q ?this }
   UNION { ?this ntx:evidenceQuote ?quote . ?quote ?qp ?qo }
   UNION { ?this ntx:evidenceQuote/oa:hasSelector ?selector . ?selector ?sp ?so }
@@ -207,9 +207,7 @@ CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHE
 def entity_answer(kg: KnowledgeGraph, iri: str, fmt: str) -> Response:
     """The entity as a page (``fmt`` "html") or as RDF: its outgoing and
     incoming triples and its own evidence quotes with their selectors."""
-    from ntx_graph.rdf_io import serialize_triples
-    from ntx_graph.server.negotiation import content_type
-    from ntx_graph.server.pages import entity_html
+    from ntx_graph.server.pages import entity_html  # the pages import this module
 
     if fmt == "html":
         view = describe(kg, iri)

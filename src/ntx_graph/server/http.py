@@ -57,8 +57,6 @@ class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with bounded request heads, a cap on
     connections, and error answers that carry the security headers."""
 
-    url_limit = MAX_HEAD_BYTES
-
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_bytes = 0
@@ -77,8 +75,8 @@ class Protocol(HttpToolsProtocol):
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
-        if len(self.url) > self.url_limit:
-            self._refuse(414, f"the URL is longer than the limit of {self.url_limit} bytes; POST the query instead")
+        if len(self.url) > MAX_HEAD_BYTES:
+            self._refuse(414, f"the URL is longer than the limit of {MAX_HEAD_BYTES} bytes; POST the query instead")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_bytes += len(name) + len(value) + 4

@@ -22,27 +22,21 @@ from pyoxigraph import NamedNode, QuerySolutions
 from ntx_graph import provenance
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.entity import labels_of, select_about, span
+from ntx_graph.server.entity import PREFIXES, labels_of, select_about, span
 from ntx_graph.server.messages import HTML, HttpError, Response
 
-_SOURCES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT DISTINCT ?doc ?path ?sha WHERE {
+_SOURCES = PREFIXES + """SELECT DISTINCT ?doc ?path ?sha WHERE {
   { ?doc a ntx:SourceDocument } UNION { [] oa:hasSource ?doc }
   FILTER(isIRI(?doc))
   OPTIONAL { ?doc ntx:repositoryPath ?path }
   OPTIONAL { ?doc ntx:sha256 ?sha }
 }"""
-_QUOTES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT ?quote ?exact ?start ?end ?claim WHERE {
+_QUOTES = PREFIXES + """SELECT ?quote ?exact ?start ?end ?claim WHERE {
   ?quote oa:hasSource ?this ; oa:hasSelector ?textSelector .
   ?textSelector oa:exact ?exact .
   OPTIONAL { ?quote oa:hasSelector ?positionSelector . ?positionSelector oa:start ?start ; oa:end ?end }
   OPTIONAL { ?claim ntx:evidenceQuote ?quote }
 } ORDER BY ?start ?quote ?claim"""
-#: The file listing the sentences that state no fact, next to a source.
-UNCITED_FILE = "uncited-sentences.tsv"
 UNCITED_DEFAULT = "no claim cites this sentence"
 
 
@@ -88,7 +82,7 @@ def source_url(iri: str, start: int | None = None, end: int | None = None) -> st
 
 def uncited_reasons(folder: Path) -> dict[str, str]:
     """The reasons recorded in ``uncited-sentences.tsv`` next to a source."""
-    listing = folder / UNCITED_FILE
+    listing = folder / provenance.UNCITED_FILE
     if not listing.is_file():
         return {}
     reasons = {}
