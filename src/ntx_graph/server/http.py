@@ -183,7 +183,6 @@ class NtxServer:
     def __init__(self, kg: KnowledgeGraph, limits: Limits, options: Options, *, store: str | Path | None = None,
                  sock: socket.socket | None = None, source: GraphSource | None = None) -> None:
         self.limits = limits
-        self.options = options
         self.sock = sock or bind(options.host, options.port)
         self._dump: DumpedGraph | None = None
         try:

@@ -125,9 +125,9 @@ def single(args: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def json_response(value: Any, status: int = 200, content_type: str = JSON) -> Response:
+def json_response(value: Any) -> Response:
     """``value`` as indented JSON."""
-    return Response(status, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), content_type)
+    return Response(200, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), JSON)
 
 
 #: The HTTP status for each kind of error.

@@ -214,7 +214,7 @@ class Router:
 
     # -- saved queries ---------------------------------------------------
 
-    def catalog(self, request: Request, suffix: str | None = None) -> Response:
+    def catalog(self, request: Request, suffix: str | None) -> Response:
         """The saved queries: JSON, or HTML for clients that prefer it."""
         items = [describe_query(q, self.snapshot) for q in self.snapshot.queries.values()]
         if suffix == "html" or (not suffix and _prefers_page(request, JSON_OFFERS)):
