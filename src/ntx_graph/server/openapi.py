@@ -91,7 +91,7 @@ def _parameter(p: Parameter, snapshot: Snapshot) -> dict[str, Any]:
         schema["default"] = _typed(p.type, p.default)
     choices = snapshot.choices.get(p.of_class or "", ())
     if choices:
-        values = [c.short if not c.short.startswith("<") else c.iri for c in choices]
+        values = [c.short if not c.short.startswith("<") else c.value for c in choices]
         if p.default is not None and p.default not in values:
             values.append(p.default)
         schema["enum"] = values
