@@ -53,15 +53,27 @@ class Value:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Quote:
-    """A verbatim evidence quote and where it is in its source."""
+    """A verbatim evidence quote, where it is, its source (on the entity
+    page) and the claims resting on it (in the source reader)."""
 
     iri: str
     exact: str
     start: int | None
     end: int | None
-    source: Value | None
+    source: Value | None = None
+    claims: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        """The id of the quote's entry in the reader's page."""
+        return "quote-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+
+    @property
+    def placed(self) -> bool:
+        """Whether the quote has a usable position."""
+        return self.start is not None and self.end is not None and 0 <= self.start < self.end
 
 
 @dataclass

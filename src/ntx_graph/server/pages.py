@@ -16,9 +16,9 @@ from pyoxigraph import RdfFormat, parse
 
 from ntx_graph import formats
 from ntx_graph.results import compact
-from ntx_graph.server.entity import Claim, EntityView, Value, term_value
+from ntx_graph.server.entity import Claim, EntityView, Quote, Value, term_value
 from ntx_graph.server.messages import HttpError, Response
-from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
+from ntx_graph.server.reader import Uncited, marked_text, source_url
 
 #: The site's navigation, on every page.
 NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a><a href=\"/source\">Sources</a>"
@@ -220,7 +220,7 @@ def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: 
     return layout(str(item["title"]), "\n".join(p for p in parts if p))
 
 
-def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: Sequence[SourceQuote],
+def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: Sequence[Quote],
                 gaps: Sequence[Uncited], warnings: Sequence[str], prefixes: Mapping[str, str]) -> str:
     """The source reader: the text with its quoted spans marked, the claims
     on each, and the index of quotes."""
