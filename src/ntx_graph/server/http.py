@@ -286,11 +286,8 @@ def _warn_isolation(server: NtxServer) -> None:
 
 def _child_main(source: GraphSource, limits: Limits, options: Options, sock: socket.socket) -> None:
     _configure_logging(options)
-    server = NtxServer(source.open(), limits, options, sock=sock, source=source)
-    try:
+    with contextlib.closing(NtxServer(source.open(), limits, options, sock=sock, source=source)) as server:
         server.serve_forever()
-    finally:
-        server.close()
 
 
 def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
@@ -303,13 +300,10 @@ def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limi
     if processes > 1:
         _serve_processes(kg, limits, options, store, processes)
         return
-    server = NtxServer(kg, limits, options, store=store)
-    _say(f"serving {server.url} (read-only)")
-    _warn_isolation(server)
-    try:
+    with contextlib.closing(NtxServer(kg, limits, options, store=store)) as server:
+        _say(f"serving {server.url} (read-only)")
+        _warn_isolation(server)
         server.serve_forever()
-    finally:
-        server.close()
     _say("stopped")
 
 
