@@ -71,8 +71,16 @@ def term_html(value: Value) -> str:
     return f"<span class=\"literal\">{escape(value.value)}</span>{note}"
 
 
-def _rows(pairs: Iterable[tuple[Value, Value]]) -> str:
-    return "\n".join(f"<tr><td>{term_html(a)}</td><td>{term_html(b)}</td></tr>" for a, b in pairs)
+def _rows(rows: Iterable[Sequence[Value | None]]) -> str:
+    return "\n".join("<tr>" + "".join(f"<td>{term_html(t) if t is not None else ''}</td>" for t in row) + "</tr>"
+                     for row in rows)
+
+
+def _facts(title: str, columns: tuple[str, str], rows: Sequence[tuple[Value, Value]], more: bool) -> str:
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    note = "<p class=\"more\">Only the first 500 are listed.</p>" if more else ""
+    return (f"<section><h2>{title}</h2><table class=\"facts\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>\n{_rows(rows)}\n</tbody></table>{note}</section>")
 
 
 def _claim_html(claim: Claim, entity: Value) -> str:
@@ -117,14 +125,9 @@ def entity_html(view: EntityView) -> str:
     else:
         parts.append("<p class=\"empty\">No claim about this entity cites a quote.</p>")
     parts.append("</section>")
-    more = "<p class=\"more\">Only the first 500 are listed.</p>"
-    parts.append("<section><h2>Facts</h2><table class=\"facts\"><thead><tr><th>property</th><th>value</th>"
-                 f"</tr></thead><tbody>\n{_rows(view.outgoing)}\n</tbody></table>"
-                 f"{more if view.more_outgoing else ''}</section>")
+    parts.append(_facts("Facts", ("property", "value"), view.outgoing, view.more_outgoing))
     if view.incoming:
-        parts.append("<section><h2>Referenced by</h2><table class=\"facts\"><thead><tr><th>subject</th>"
-                     f"<th>property</th></tr></thead><tbody>\n{_rows(view.incoming)}\n</tbody></table>"
-                     f"{more if view.more_incoming else ''}</section>")
+        parts.append(_facts("Referenced by", ("subject", "property"), view.incoming, view.more_incoming))
     return layout(name, "\n".join(parts))
 
 
@@ -189,10 +192,8 @@ def _field(p: Mapping[str, Any], given: Mapping[str, str]) -> str:
 def results_html(variables: Sequence[str], rows: Sequence[Sequence[Value | None]]) -> str:
     """A results table, terms linked to their entity pages."""
     head = "".join(f"<th scope=\"col\">{escape(v)}</th>" for v in variables)
-    body = "\n".join("<tr>" + "".join(f"<td>{term_html(t) if t is not None else ''}</td>" for t in row) + "</tr>"
-                     for row in rows)
     return (f"<div class=\"results\"><table class=\"grid\"><thead><tr>{head}</tr></thead>"
-            f"<tbody>\n{body}\n</tbody></table></div>")
+            f"<tbody>\n{_rows(rows)}\n</tbody></table></div>")
 
 
 def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: str) -> str:
