@@ -995,3 +995,19 @@ def test_regression_rdflib_catastrophic_regex_stops_in_the_api(kg: KnowledgeGrap
         kg.query(CATASTROPHIC, engine="rdflib", timeout=1)
     assert time.monotonic() - started < 1 + 2
     assert kg.query("ASK { }", engine="rdflib", timeout=5).boolean is True  # and the engine still answers
+
+
+@pytest.mark.parametrize(("what", "text", "answer"), [
+    ("30,000 nested negations", "SELECT ?y WHERE { BIND(" + "!" * 30000 + "true AS ?y) }", "true"),
+    ("a sum of 8,000 terms", "SELECT ?y WHERE { BIND(" + "+".join(["1"] * 8000) + " AS ?y) }", "8000"),
+])
+def test_regression_a_deep_query_does_not_crash_the_process(tmp_path: Path, what: str, text: str,
+                                                              answer: str) -> None:
+    """pyoxigraph recurses about 1.5 KB of stack per level: these short texts overflowed the
+    default 8 MiB stack and killed the command with SIGSEGV (exit 139, no message). A long query now
+    runs on a thread whose stack grows with its text. In a fresh process, as a crash would end it."""
+    path = tmp_path / "deep.rq"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ntx_graph", "query", str(path), "-f", "csv"],
+                            capture_output=True, text=True, timeout=120, env=ENV)
+    assert (result.returncode, result.stdout.split()) == (0, ["y", answer]), (what, result.stderr)

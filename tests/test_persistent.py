@@ -402,12 +402,15 @@ _FILLER = "".join(f'<http://example.org/s{i}> <http://example.org/p> "a line of 
                   for i in range(30000))  # about 2 MiB
 _TURTLE_CASES = {
     "top": "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n",
-    "middle": "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nPREFIX m: <http://m.example/>\nm:a ex:b 1 .\n",
-    "mixed case, over lines": "<http://example.org/x> <http://example.org/p> 1 .\nPrEfIx\n  z:\n  <http://z.example/>\nz:a z:b 2 .\n",
-    "redefined": "@prefix ex: <http://one.example/> .\nex:a ex:b 1 .\n@prefix ex: <http://two.example/> .\nex:a ex:b 2 .\n",
+    "middle": "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n"
+              "PREFIX m: <http://m.example/>\nm:a ex:b 1 .\n",
+    "mixed case, over lines": "<http://example.org/x> <http://example.org/p> 1 .\n"
+                              "PrEfIx\n  z:\n  <http://z.example/>\nz:a z:b 2 .\n",
+    "redefined": "@prefix ex: <http://one.example/> .\nex:a ex:b 1 .\n"
+                 "@prefix ex: <http://two.example/> .\nex:a ex:b 2 .\n",
     "the word in a literal at the end": '@prefix ex: <http://example.org/> .\nex:a ex:b "no prefix here" .\n',
-    "late in a large file": "@prefix ex: <http://example.org/> .\n" + _FILLER + "@prefix late: <http://late.example/> .\n"
-                            "late:a ex:b 3 .\n",
+    "late in a large file": "@prefix ex: <http://example.org/> .\n" + _FILLER
+                            + "@prefix late: <http://late.example/> .\nlate:a ex:b 3 .\n",
     "early in a large file": "@prefix ex: <http://example.org/> .\nPREFIX e2: <http://e2.example/>\n" + _FILLER,
     "none": _FILLER,
 }

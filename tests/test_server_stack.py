@@ -346,6 +346,26 @@ def test_the_memory_limit_is_named_in_the_answer(kg: KnowledgeGraph) -> None:
         live.stop()
 
 
+def test_a_query_that_crashes_the_engine_costs_its_worker_only(kg: KnowledgeGraph,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A long query runs on a stack that grows with its text; where the address-space limit leaves no
+    room for that stack, pyoxigraph's recursion can still kill the worker (SIGSEGV). The client gets a
+    500 that says so, the death is logged, and the next query is answered by the replacement."""
+    live = start(kg, Limits(workers=1, timeout=30, memory_bytes=300 * MIB, max_request_bytes=2_000_000),
+                 cache_bytes=0)
+    deep = "ASK { BIND(" + "!" * 400_000 + "true AS ?y) }"
+    try:
+        with caplog.at_level(logging.ERROR, logger="ntx_graph.server.workers"):
+            reply = get(live.port, "/sparql", method="POST", body=deep.encode(),
+                        headers={"Content-Type": "application/sparql-query"})
+        assert reply.status == 500 and b"crashed on this query" in reply.body, (reply.status, reply.body)
+        assert any("died (exit code -11)" in r.getMessage() for r in caplog.records), caplog.records
+        again = get(live.port, sparql("ASK { ?s ?p ?o }"), headers={"Accept": "text/csv"})
+        assert (again.status, again.body.strip()) == (200, b"true")
+    finally:
+        live.stop()
+
+
 # -- fairness and overload -------------------------------------------------------------
 
 

@@ -189,7 +189,8 @@ class KnowledgeGraph:
         if named_graphs:
             dataset["named_graphs"] = [NamedNode(g) for g in named_graphs]
         prefixes = _used_prefixes(info, self.prefixes)
-        return _in_thread(lambda: self._oxigraph_query(text, max_rows, dataset, prefixes), timeout)
+        return _in_thread(lambda: self._oxigraph_query(text, max_rows, dataset, prefixes), timeout,
+                          stack=_stack_for(text))
 
     def _oxigraph_query(self, sparql: str, max_rows: int | None, dataset: Mapping[str, Any],
                         prefixes: dict[str, str]) -> QueryResult:
@@ -313,15 +314,42 @@ def _used_prefixes(info: QueryInfo, prefixes: dict[str, str]) -> dict[str, str]:
     return {prefix: prefixes[prefix] for prefix in info.names_used if prefix in prefixes}
 
 
-def _in_thread(work: Callable[[], _T], timeout: float | None) -> _T:
-    """``work()`` with a time limit; the thread is left to finish (Oxigraph
-    releases the GIL while it evaluates, and a thread cannot be killed).
+#: Queries up to this many characters run on the caller's thread.
+SMALL_QUERY = 4096
+
+
+def _stack_for(text: str) -> int:
+    """The stack a query needs, 0 for the default: pyoxigraph parses and
+    evaluates recursively, at up to about 1.5 KB of stack per level, and a
+    level can be one character (``!!!…true``) or two (``1+1+…``, FILTER
+    after FILTER nests too), so a long query can overflow the 8 MiB a thread
+    has and kill the process with SIGSEGV, with no message. A longer query
+    gets 8 MiB plus 1 KiB per byte of its text (measured: 100,000 nested
+    ``!`` run in 105 MiB); it is address space only, used as the recursion
+    reaches it."""
+    return 0 if len(text) <= SMALL_QUERY else (8 << 20) + 1024 * len(text.encode())
+
+
+_stack_lock: Any = None
+
+
+def _in_thread(work: Callable[[], _T], timeout: float | None, *, stack: int = 0) -> _T:
+    """``work()`` with a time limit, on a thread with ``stack`` bytes of
+    stack (0: the default; see :func:`_stack_for`); the thread is left to
+    finish at the limit (Oxigraph releases the GIL while it evaluates, and a
+    thread cannot be killed). Without either, ``work()`` runs here. Where
+    the stack cannot be had (a worker's address-space limit), ``work()``
+    runs on the default stack (a worker that dies is replaced).
     Written on ``_thread``, which the interpreter has loaded at start-up:
     ``threading`` costs every cold query about 1 ms to import. The thread is
     a daemon: the process does not wait for it at exit."""
-    if timeout is None:
+    if timeout is None and not stack:
         return work()
     import _thread
+
+    global _stack_lock
+    if _stack_lock is None:
+        _stack_lock = _thread.allocate_lock()
 
     box: dict[str, _T | BaseException] = {}
     done = _thread.allocate_lock()
@@ -335,8 +363,18 @@ def _in_thread(work: Callable[[], _T], timeout: float | None) -> _T:
         finally:
             done.release()
 
-    _thread.start_new_thread(target, ())
-    if not done.acquire(timeout=min(timeout, _thread.TIMEOUT_MAX)):
+    try:
+        with _stack_lock:  # the size applies to the threads started after it is set, in the whole process
+            default = _thread.stack_size(stack)
+            try:
+                _thread.start_new_thread(target, ())
+            finally:
+                _thread.stack_size(default)
+    except (RuntimeError, ValueError, MemoryError):  # no such stack here: the default one
+        if timeout is None:
+            return work()
+        _thread.start_new_thread(target, ())
+    if not done.acquire(timeout=-1 if timeout is None else min(timeout, _thread.TIMEOUT_MAX)):
         raise QueryTimeout(f"the query ran longer than the time limit of {timeout:g} s and was stopped")
     if "error" in box:
         error = box["error"]

@@ -658,7 +658,12 @@ class WorkerPool:
     def _died(self, worker: _Worker) -> HttpError:
         code = worker.exit_code(2)
         if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGBUS):
+            log.error("a query worker was killed (exit code %s), most likely past the memory limit", code)
             return HttpError(503, _memory_message(self.settings.memory_bytes))
+        log.error("a query worker died (exit code %s) while answering; it has been replaced", code)
+        if code == -signal.SIGSEGV:  # the engine's recursion past the stack: a query nested too deeply
+            return HttpError(500, "the query engine crashed on this query (most likely it nests too deeply for "
+                                  "its stack); the query worker has been replaced")
         return HttpError(500, f"the query worker stopped unexpectedly (exit code {code}); it has been replaced")
 
     # -- running -----------------------------------------------------------
