@@ -1011,3 +1011,13 @@ def test_regression_a_deep_query_does_not_crash_the_process(tmp_path: Path, what
     result = subprocess.run([sys.executable, "-m", "ntx_graph", "query", str(path), "-f", "csv"],
                             capture_output=True, text=True, timeout=120, env=ENV)
     assert (result.returncode, result.stdout.split()) == (0, ["y", answer]), (what, result.stderr)
+
+
+def test_regression_rdfxml_syntax_errors_say_syntax_error_once(tmp_path: Path) -> None:
+    """pyoxigraph's RDF/XML messages start with 'syntax error:' themselves; it was said twice."""
+    path = tmp_path / "cut.rdf"
+    path.write_text('<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                    '<rdf:Description rdf:about="http://example.org/a"\n', encoding="utf-8")
+    result = ntx("query", "is-narcotic", "--data", str(path))
+    assert result.returncode == 2
+    assert error_line(result).endswith("cut.rdf: syntax error: tag not closed: `>` not found before end of input")

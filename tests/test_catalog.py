@@ -98,19 +98,15 @@ def test_a_select_need_not_project_its_parameters(kg: KnowledgeGraph, tmp_path: 
     path.write_text("#+ title: Labels of a drug\n#+ description: The labels of one drug, the drug not projected.\n"
                     "#+ param: drug iri = <https://w3id.org/ntx-graph/id/drug/naltrexone> | The drug.\n"
                     "SELECT ?label WHERE { ?drug rdfs:label ?label }\n", encoding="utf-8")
-    from ntx_graph.catalog import parse_query_file
-
-    result = kg.run(parse_query_file(path))
+    result = kg.run(parse_saved_query(path, header_required=False))
     assert result.variables == ["label"]
     assert [row["label"] for row in result.to_python()] == ["naltrexone"]
 
 
 def test_plain_query_file_needs_no_header(tmp_path: Path) -> None:
-    from ntx_graph.catalog import parse_query_file
-
     path = tmp_path / "plain.rq"
     path.write_text("ASK { ?s ?p ?o }\n", encoding="utf-8")
-    query = parse_query_file(path)
+    query = parse_saved_query(path, header_required=False)
     assert (query.name, query.title, query.form, query.parameters) == ("plain", "plain", "ASK", ())
     with pytest.raises(HeaderError, match="no '#\\+ title:' line"):
         parse_saved_query(path)

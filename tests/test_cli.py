@@ -323,9 +323,11 @@ def test_internal_errors_are_one_line_unless_debug(run: Callable[..., Outcome], 
     import logging
 
     monkeypatch.setattr(logging.root, "handlers", [])  # let basicConfig install its stderr handler
-    loud = run("--debug", "list")
-    assert loud.returncode == 3 and "Traceback (most recent call last)" in loud.stderr
-    assert loud.stderr.endswith("ntx-graph: error: internal error: RuntimeError: the disk fell off\n")
+    for args in (("--debug", "list"), ("list", "--debug")):  # before the command or after it
+        monkeypatch.setattr(logging.root, "handlers", [])
+        loud = run(*args)
+        assert loud.returncode == 3 and "Traceback (most recent call last)" in loud.stderr, args
+        assert loud.stderr.endswith("ntx-graph: error: internal error: RuntimeError: the disk fell off\n")
 
 
 def test_every_subcommand_and_argument_has_help(run: Callable[..., Outcome]) -> None:

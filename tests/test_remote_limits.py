@@ -366,6 +366,26 @@ def test_endpoint_queries_do_not_load_the_local_graph(stub: Stub, capsys: pytest
     assert "<https://w3id.org/ntx-graph/id/drug/naltrexone>" in stub.requests[-1].form["query"][0]
 
 
+def test_endpoint_queries_take_data_files_prefixes_without_loading_them(
+        stub: Stub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--data with --endpoint only lends its prefixes: the file is neither loaded nor checked against
+    the shapes (this one breaks them: a drug without a name)."""
+    from ntx_graph.graph import KnowledgeGraph
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the local graph was loaded")
+
+    data = tmp_path / "mine.ttl"
+    data.write_text("@prefix my: <https://example.org/drugs/> .\n"
+                    "@prefix ntx: <https://w3id.org/ntx-graph/def/> .\nmy:x a ntx:Drug .\n", encoding="utf-8")
+    monkeypatch.setattr(KnowledgeGraph, "open", refuse)
+    stub.respond = lambda seen: ASK_TRUE
+    code, err = run_cli(capsys, "query", "is-narcotic", "--endpoint", stub.url, "--data", str(data),
+                        "-p", "drug=my:x")
+    assert code == 0, err
+    assert "<https://example.org/drugs/x>" in stub.requests[-1].form["query"][0]
+
+
 # -- RDF-star answers ---------------------------------------------------------------------------
 
 

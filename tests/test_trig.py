@@ -88,3 +88,16 @@ def test_blank_nodes_in_a_named_graph_are_refused(tmp_path: Path) -> None:
     with pytest.raises(NtxError, match="holds blank nodes"):
         kg.export("trig")
     assert kg.export("turtle")  # other formats merge the graphs as before
+
+
+@pytest.mark.parametrize("base", [None, "https://example.org/base/"])
+def test_relative_iris_in_named_graphs_resolve_as_they_loaded(tmp_path: Path, base: str | None) -> None:
+    """The TriG export reads a TriG file's named graphs again with the base it was loaded with."""
+    mine = tmp_path / "mine.trig"
+    mine.write_text('<g> { <a> <https://example.org/p> "v" . }\n')
+    kg = KnowledgeGraph.open([mine], validate=False, base=base)
+    prefix = base or tmp_path.resolve().as_uri() + "/"
+    graphs = dataset(kg.export("trig"))
+    assert graphs[prefix + "g"] == {ox.Triple(ox.NamedNode(prefix + "a"), ox.NamedNode("https://example.org/p"),
+                                              ox.Literal("v"))}
+    assert set().union(*graphs.values()) == set(kg.triples())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from ntx_graph.errors import NtxError, QueryNotFound
+from ntx_graph.errors import NtxError, QueryNotFound, reason
 from ntx_graph.record import Record
 from ntx_graph.resources import queries_folder
 
@@ -101,14 +101,9 @@ class HeaderError(NtxError):
     """A saved query's header is malformed."""
 
 
-def parse_query_file(path: PathLike) -> SavedQuery:
-    """Read a user's ``.rq`` file: its ``#+`` header is optional (the title
-    is then the file's name)."""
-    return parse_saved_query(path, header_required=False)
-
-
 def parse_saved_query(path: PathLike, *, header_required: bool = True) -> SavedQuery:
-    """Read one ``.rq`` file and its header.
+    """Read one ``.rq`` file and its header (optional for a user's file, ``header_required=False``:
+    the title is then the file's name).
 
     >>> from ntx_graph.resources import queries_dir
     >>> q = parse_saved_query(queries_dir() / "primary-uses.rq")
@@ -124,7 +119,7 @@ def parse_saved_query(path: PathLike, *, header_required: bool = True) -> SavedQ
         raise HeaderError(f"{shown}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
                           f"{error.start})") from None
     except OSError as error:
-        raise HeaderError(f"{shown}: cannot be read ({error.strerror or error})") from None
+        raise HeaderError(f"{shown}: cannot be read ({reason(error)})") from None
     fields: dict[str, list[str]] = {}
     params: list[Parameter] = []
     last: str | None = None
@@ -208,10 +203,7 @@ def saved_queries(folder: PathLike | None = None) -> list[SavedQuery]:
 
 
 def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
-    """The saved query called ``name``; a unique prefix of a name also works.
-
-    Raises :class:`QueryNotFound` naming the closest names.
-    """
+    """The saved query called ``name``, or that a unique prefix names; QueryNotFound naming the closest."""
     where = os.fspath(folder or queries_folder())
     exact = os.path.join(where, f"{name}.rq")
     if "/" not in name and name != ".." and os.path.isfile(exact):  # the common case: no need to read them all
@@ -219,13 +211,11 @@ def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
             _files[exact] = parse_saved_query(exact)
         return _files[exact]
     catalog = _catalog(where)
-    if name in catalog:
-        return catalog[name]
-    starting = [n for n in catalog if n.startswith(name)]
-    if len(starting) == 1:
-        return catalog[starting[0]]
-    if len(starting) > 1:
-        raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(starting)}")
+    matches = _matches(catalog, name)
+    if len(matches) == 1:
+        return catalog[matches[0]]
+    if matches:
+        raise QueryNotFound(f"query name {name!r} is ambiguous: it could be {_names(matches)}")
     import difflib
 
     close = difflib.get_close_matches(name, list(catalog), n=3, cutoff=0.5)
@@ -235,8 +225,12 @@ def get_saved_query(name: str, folder: PathLike | None = None) -> SavedQuery:
 
 def has_saved_query(name: str, folder: PathLike | None = None) -> bool:
     """Whether ``name`` names a saved query (or is a unique prefix of one)."""
-    catalog = _catalog(os.fspath(folder or queries_folder()))
-    return name in catalog or len([n for n in catalog if n.startswith(name)]) == 1
+    return len(_matches(_catalog(os.fspath(folder or queries_folder())), name)) == 1
+
+
+def _matches(catalog: dict[str, SavedQuery], name: str) -> list[str]:
+    """The names ``name`` selects: itself, else those it begins."""
+    return [name] if name in catalog else [n for n in catalog if n.startswith(name)]
 
 
 def _names(names: Iterable[str]) -> str:

@@ -227,7 +227,7 @@ def _query_source(args: Namespace) -> SavedQuery | str:
     if name.endswith(".rq") or os.sep in name or (os.path.isfile(name) and not catalog.has_saved_query(name)):
         if not os.path.isfile(name):
             raise NtxError(f"{name}: no such query file")
-        return catalog.parse_query_file(name)
+        return catalog.parse_saved_query(name, header_required=False)
     return catalog.get_saved_query(name)
 
 
@@ -264,7 +264,15 @@ def _query_remote(args: Namespace, source: SavedQuery | str, params: dict[str, s
         raise NtxError("--base applies to the embedded graph; write BASE <iri> in the query for --endpoint")
     text = source if isinstance(source, str) else source.text
     check_policy(analyse(text), allow_federation=args.allow_federation, engine="remote")
-    prefixes = _open(args).prefixes if args.data else None  # the bundled graph's prefixes by default
+    prefixes = None  # the bundled graph's
+    if args.data:  # and those the files declare: the endpoint holds the data, the files are not loaded
+        from ntx_graph.rdf_io import declared_prefixes
+        from ntx_graph.remote import bundled_prefixes
+
+        prefixes = bundled_prefixes()
+        for path in args.data:
+            for name, iri in declared_prefixes(path).items():
+                prefixes.setdefault(name, iri)
     endpoint = RemoteEndpoint(args.endpoint, graph=args.graph, user=args.user, password=_password(args),
                               timeout=timeout or 60.0, prefixes=prefixes, auth=args.auth,
                               max_bytes=args.max_answer_bytes)
@@ -620,11 +628,15 @@ def parse_args(argv: Sequence[str]) -> Namespace:
                     f"{', '.join(repr(n) for n in COMMANDS)})", "ntx-graph")
     prog = f"ntx-graph {name}"
     spec = command.arguments()
+    end = rest.index("--") if "--" in rest else len(rest)
+    late_debug = "--debug" in rest[:end]  # also taken after the command ("ntx-graph query … --debug")
+    if late_debug:
+        rest = [arg for i, arg in enumerate(rest) if arg != "--debug" or i > end]
     try:
         args = parse(spec, rest, prog=prog)
     except HelpRequested:
         _print_help(prog, spec, command.description, f"examples:\n  {command.examples}")
-    args.command, args.debug = name, top.debug
+    args.command, args.debug = name, top.debug or late_debug
     return args
 
 

@@ -1,4 +1,4 @@
-"""The exceptions of ntx-graph: each carries one line meant for a person."""
+"""The exceptions of ntx-graph: each carries one line meant for a person; and helpers that word such lines."""
 
 from __future__ import annotations
 
@@ -51,3 +51,18 @@ class ValidationFailed(NtxError):
         super().__init__(message)
         self.report = report
         self.summary = summary
+
+
+def one_line(text: object) -> str:
+    """``text`` on one line: every run of whitespace, newlines included, made one space."""
+    return " ".join(str(text).split())
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is 1: ``3 files``, ``1 file``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def reason(error: BaseException) -> str:
+    """Why ``error`` happened, on one line: an OSError's ``strerror``, else its text or its type's name."""
+    return getattr(error, "strerror", None) or one_line(error) or type(error).__name__

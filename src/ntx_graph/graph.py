@@ -16,7 +16,6 @@ from ntx_graph.errors import (
     QuerySyntaxError,
     QueryTimeout,
     TooManyResults,
-    ValidationFailed,
 )
 from ntx_graph.logs import get_logger
 from ntx_graph.params import Term, bind, bind_values
@@ -84,11 +83,7 @@ class KnowledgeGraph:
         kg = cls(store, bundled + user, prefixes)
         kg.base = base
         if data and validate:
-            report = kg.validate()
-            if not report.conforms:
-                raise ValidationFailed(f"the data does not conform to the shapes ({report.summary()}); "
-                                       "open it with validate=False to load it anyway", report=report.text,
-                                       summary=report.summary())
+            kg.validate().raise_unless_conforms("the data does", "open it with validate=False to load it anyway")
         return kg
 
     @classmethod

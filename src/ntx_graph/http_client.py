@@ -1,22 +1,21 @@
 """The one HTTP client of ntx-graph, for remote SPARQL queries and Graph Store uploads.
 
-One policy: ``http``/``https`` only, no credentials in URLs or messages, no
-proxy from the environment, redirects only within the scheme, host and port
-given (307/308 repeat the request, 301/302/303 only a GET or HEAD; five at
-most), one deadline per exchange enforced on the socket (each blocking call
-gets the time left, and a watchdog shuts the socket down at the deadline, so
-a server dripping one byte at a time is abandoned on time), answers read in
-chunks up to a byte cap, digest answered per client with the standard
-library's RFC 2617 code, one wording of errors (:class:`HttpError`).
+One policy: ``http``/``https`` only; no credentials in URLs or messages; no
+proxy from the environment; redirects only to the same scheme, host and port
+(307/308 repeat the request, 301/302/303 only a GET or HEAD; five at most);
+one deadline per exchange, enforced on the socket (each call gets the time
+left, and a watchdog shuts the socket at the deadline, so a dripping server is
+abandoned on time); answers read in chunks up to a byte cap; digest answered
+with the standard library's RFC 2617 code; one wording of errors.
 
-SPARQLWrapper's public API cannot give this: ``query()`` uses
-``urllib.request.urlopen``, whose process-wide opener takes proxies from the
-environment and follows redirects to any host; ``setHTTPAuth(DIGEST)``
-installs a process-wide opener holding the password; ``setTimeout`` keeps
-whole seconds (0.5 is 0: none) per socket read, which a dripping server never
-trips; ``convert()`` reads the whole body; ``setQuery`` guesses the operation
-with a regex that ends comments only at ``\\n`` and posts what it takes for an
-update as ``update=``. So the protocol request (a form POST) is sent here.
+SPARQLWrapper's public API cannot give this: ``query()`` uses ``urlopen``,
+whose process-wide opener takes proxies from the environment and follows
+redirects anywhere; ``setHTTPAuth(DIGEST)`` installs a process-wide opener
+holding the password; ``setTimeout`` keeps whole seconds per socket read,
+which a dripping server never trips; ``convert()`` reads the whole body;
+``setQuery`` guesses the operation with a regex that ends comments only at
+``\\n`` and posts what it takes for an update as ``update=``. So the protocol
+request (a form POST) is sent here.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from email.message import Message
 from pyoxigraph import NamedNode
 
 from ntx_graph import __version__
-from ntx_graph.errors import NtxError
+from ntx_graph.errors import NtxError, reason
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +296,13 @@ class Client:
                 raise self._timeout()
             return Response(answer.status, answer.reason, answer.headers, data)
         except ValueError as error:  # http.client refuses a URL or header with control characters
-            raise HttpError(f"cannot send a request to {shown(url)}: {_reason(error)}") from None
+            raise HttpError(f"cannot send a request to {shown(url)}: {reason(error)[:200]}") from None
         except (TimeoutError, OSError, http.client.HTTPException) as error:
             if expired.is_set() or isinstance(error, TimeoutError):
                 raise self._timeout() from None
             if not opened:
-                raise HttpError(f"cannot reach {shown(url)}: {_reason(error)}") from None
-            raise HttpError(f"the connection to {shown(url)} broke: {_reason(error)}") from None
+                raise HttpError(f"cannot reach {shown(url)}: {reason(error)[:200]}") from None
+            raise HttpError(f"the connection to {shown(url)} broke: {reason(error)[:200]}") from None
         finally:
             watchdog.cancel()
             connection.close()
@@ -328,13 +327,6 @@ class Client:
 def _challenges(headers: Message) -> list[str]:
     return [value.strip().split(" ", 1)[0].lower() for value in headers.get_all("WWW-Authenticate") or []
             if value.strip()]
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    text = str(error) or type(error).__name__
-    return " ".join(text.split())[:200]
 
 
 def server_message(body: bytes, limit: int = 300) -> str:

@@ -1,16 +1,13 @@
 """One logger per module, without importing ``logging`` on the query path.
 
-Importing ``logging`` costs the CLI's start-up about 3 ms (it brings
-``threading``, ``traceback``, ``string``, ``weakref``), a tenth of a cold
-query. A module therefore takes its logger from :func:`get_logger`: a small
-stand-in that creates the real ``logging.Logger`` only when it is needed:
+Importing ``logging`` costs the CLI's start-up about 3 ms, a tenth of a cold
+query, so :func:`get_logger` gives a stand-in that creates the real
+``logging.Logger`` only when needed:
 
-* a DEBUG or INFO record is passed on only if ``logging`` has been imported
-  already (by ``--debug``, ``NTX_DEBUG=1``, the server, or a program that
-  configured logging); otherwise no handler could show it, since an
-  unconfigured root logger drops records below WARNING;
-* a WARNING, ERROR or EXCEPTION record imports ``logging`` and is always
-  passed on (unconfigured, Python's last-resort handler prints it on stderr).
+* a DEBUG or INFO record is passed on only if ``logging`` is imported already
+  (``--debug``, ``NTX_DEBUG=1``, the server, a program that configured it);
+  an unconfigured root logger would drop it anyway;
+* a WARNING or ERROR record imports ``logging`` and is always passed on.
 
 Records name the caller's line (``stacklevel=2``), as a plain logger's would.
 
@@ -65,10 +62,6 @@ class LazyLogger:
     def exception(self, message: str, *args: object) -> None:
         """An ERROR record with the traceback of the exception being handled."""
         self.logger().exception(message, *args, stacklevel=2)
-
-    def is_enabled_for(self, level: int) -> bool:
-        """Whether a record at ``level`` would be handled (False while ``logging`` is not imported)."""
-        return self._active() and self.logger().isEnabledFor(level)
 
 
 def get_logger(name: str) -> LazyLogger:

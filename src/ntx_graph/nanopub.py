@@ -1,27 +1,23 @@
 """Every claim as a nanopublication: its assertion, its provenance, its publication info.
 
-A claim is a node with an ``ntx:evidenceQuote`` (or ``ntx:principalQuote``,
-``ntx:modalityQuote``), or an instance of a subclass of ``ntx:Claim``. Its nanopublication
-``https://w3id.org/ntx-graph/np/PATH/`` (``PATH`` is the claim's path under
-``https://w3id.org/ntx-graph/id/``; other claims get ``claim/`` and a hash of
-their IRI) has four graphs, named by ``…/Head``, ``…/assertion``,
-``…/provenance`` and ``…/pubinfo``:
+A claim is a node with a quote link (``ntx:evidenceQuote``, ...) or an instance
+of a subclass of ``ntx:Claim``. Its nanopublication is
+``https://w3id.org/ntx-graph/np/PATH/`` (``PATH``: the claim's path under
+``https://w3id.org/ntx-graph/id/``, else ``claim/`` and a hash of its IRI), with
+the graphs ``…/Head``, ``…/assertion``, ``…/provenance`` and ``…/pubinfo``:
 
-* the assertion: the claim node's own statements, without its provenance
-  links (its quotes and ``prov:wasDerivedFrom``);
-* the provenance: the assertion ``prov:wasDerivedFrom`` each source document
-  and each quote; the claim's provenance links and its evidence level,
-  certainty and source modality; each quote with its Web Annotation selectors;
-  each source document's description (title, path, SHA-256, ...);
-* the publication info: the creation time (the ontology's ``dcterms:modified``
-  date at midnight UTC, so the output is the same on every run), the
-  licence the loaded ontology declares (none when the ontology is left
-  out), a label, and ntx-graph as the software that made it.
+* assertion: the claim's own statements, less its quotes and ``prov:wasDerivedFrom``;
+* provenance: the assertion derived from each quote and source; the claim's
+  provenance links, evidence level, certainty and source modality; each quote
+  with its selectors; each source's description;
+* pubinfo: the creation time (the ontology's ``dcterms:modified`` at midnight
+  UTC, so every run gives the same bytes), the loaded ontology's licence, a
+  label, and ntx-graph as the software that made it.
 
 Blank nodes become IRIs under the nanopublication, numbered canonically
-(RDFC-1.0). With a private key (:func:`read_key`), each nanopublication is
-signed and gets its trusty URI through the ``nanopub-sign`` package (the
-optional ``nanopub`` extra); nothing is ever published to a server.
+(RDFC-1.0). With a private key (:func:`read_key`) each one is signed and gets
+its trusty URI through ``nanopub-sign`` (the ``nanopub`` extra); nothing is
+ever published.
 """
 
 from __future__ import annotations
@@ -43,16 +39,15 @@ from pyoxigraph import (
     RdfFormat,
     Triple,
     parse,
-    serialize,
 )
 
 from ntx_graph import __version__, resources
-from ntx_graph.errors import NtxError
-from ntx_graph.provenance import QUOTE_LINKS, QUOTE_PATH
+from ntx_graph.errors import NtxError, reason
+from ntx_graph.provenance import QUOTE_LINKS, QUOTE_PATH, solutions
 from ntx_graph.results import XSD
+from ntx_graph.trig import serialize_trig
 
 if TYPE_CHECKING:
-    from pyoxigraph import Store
 
     from ntx_graph.graph import KnowledgeGraph
 
@@ -71,9 +66,8 @@ _NP = "http://www.nanopub.org/nschema#"
 _RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 _DERIVED_FROM = NamedNode(_PROV + "wasDerivedFrom")
-_QUOTE_LINKS = QUOTE_LINKS
 #: The claim's statements that are its provenance rather than its content.
-_PROVENANCE_LINKS = frozenset((*_QUOTE_LINKS, _PROV + "wasDerivedFrom"))
+_PROVENANCE_LINKS = frozenset((*QUOTE_LINKS, _DERIVED_FROM.value))
 #: The claim's statements copied to the provenance as well: how sure and how well supported the source is.
 _EVIDENCE = frozenset(_NTX + name for name in ("evidenceLevel", "certainty", "sourceModality"))
 _PREFIXES = {"np": _NP, "prov": _PROV, "dcterms": _DCT, "oa": _OA, "xsd": XSD,
@@ -129,7 +123,7 @@ def read_key(path: Path) -> str:
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as error:
-        raise NtxError(f"{path}: cannot read the private key ({getattr(error, 'strerror', None) or error})") from None
+        raise NtxError(f"{path}: cannot read the private key ({reason(error)})") from None
     body = "".join(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("-----"))
     if not body:
         raise NtxError(f"{path}: holds no private key")
@@ -140,9 +134,9 @@ def nanopublications(kg: KnowledgeGraph, *, key: str | None = None) -> list[Nano
     """One nanopublication per claim of ``kg``, in claim IRI order; signed,
     with trusty URIs, when ``key`` (an RSA private key, see :func:`read_key`) is given."""
     created, licence = _publication_facts(kg)
-    claims = _by_subject(_select(kg.store, _CLAIMS), "claim")
-    described = _by_subject(_select(kg.store, _QUOTES), "node")
-    sources = _by_subject(_select(kg.store, _SOURCES), "source")
+    claims = _by_subject(solutions(kg.store, _CLAIMS), "claim")
+    described = _by_subject(solutions(kg.store, _QUOTES), "node")
+    sources = _by_subject(solutions(kg.store, _SOURCES), "source")
     signer = _signer(key) if key is not None else None
     out = []
     for iri in sorted(claims):
@@ -157,12 +151,6 @@ def nanopublications(kg: KnowledgeGraph, *, key: str | None = None) -> list[Nano
 def export_nanopublications(kg: KnowledgeGraph, *, key: str | None = None) -> bytes:
     """Every claim's nanopublication, one after the other, as one TriG file."""
     return "\n".join(np.trig.rstrip("\n") + "\n" for np in nanopublications(kg, key=key)).encode()
-
-
-def _select(store: Store, query: str) -> QuerySolutions:
-    answer = store.query(query)
-    assert isinstance(answer, QuerySolutions)
-    return answer
 
 
 def _by_subject(rows: QuerySolutions, name: str) -> dict[str, list[Triple]]:
@@ -188,7 +176,7 @@ def _path(iri: str) -> str:
 def _publication_facts(kg: KnowledgeGraph) -> tuple[Literal, NamedNode | None]:
     """The creation time and the licence, from the ontology in ``kg``; without
     it, the creation time from the bundled ontology and no licence."""
-    rows = list(_select(kg.store, _ONTOLOGY))
+    rows = list(solutions(kg.store, _ONTOLOGY))
     in_graph = bool(rows)
     if not rows:
         from pyoxigraph import Store
@@ -196,7 +184,7 @@ def _publication_facts(kg: KnowledgeGraph) -> tuple[Literal, NamedNode | None]:
         store = Store()
         for path in resources.ontology_files():
             store.extend(Quad(t.subject, t.predicate, t.object) for t in parse(path=path, format=RdfFormat.TURTLE))
-        rows = list(_select(store, _ONTOLOGY))
+        rows = list(solutions(store, _ONTOLOGY))
     if not rows:
         raise NtxError("the ontology records no dcterms:modified date, which nanopublications take as their "
                        "creation time")
@@ -212,10 +200,9 @@ def _nanopub_trig(claim: str, uri: str, statements: Sequence[Triple], described:
     this = NamedNode(uri)
     head, assertion, provenance, pubinfo = (NamedNode(uri + name)
                                             for name in ("Head", "assertion", "provenance", "pubinfo"))
-    quads = [Quad(this, _RDF_TYPE, NamedNode(_NP + "Nanopublication"), head),
-             Quad(this, NamedNode(_NP + "hasAssertion"), assertion, head),
-             Quad(this, NamedNode(_NP + "hasProvenance"), provenance, head),
-             Quad(this, NamedNode(_NP + "hasPublicationInfo"), pubinfo, head)]
+    quads = [Quad(this, _RDF_TYPE, NamedNode(_NP + "Nanopublication"), head)]
+    quads += [Quad(this, NamedNode(_NP + link), graph, head) for link, graph in
+              (("hasAssertion", assertion), ("hasProvenance", provenance), ("hasPublicationInfo", pubinfo))]
     quotes, derived_from = [], set()
     label = None
     for t in statements:
@@ -224,7 +211,7 @@ def _nanopub_trig(claim: str, uri: str, statements: Sequence[Triple], described:
             quads.append(Quad(t.subject, t.predicate, t.object, assertion))
         if predicate in _PROVENANCE_LINKS or predicate in _EVIDENCE:
             quads.append(Quad(t.subject, t.predicate, t.object, provenance))
-        if predicate in _QUOTE_LINKS:
+        if predicate in QUOTE_LINKS:
             quotes.append(t.object)
         elif predicate == _DERIVED_FROM.value:
             derived_from.add(t.object)
@@ -272,11 +259,7 @@ def _serialize(quads: Iterable[Quad], uri: str, graphs: Sequence[NamedNode], pre
     order = {graph.value: number for number, graph in enumerate(graphs)}
     items = sorted({Quad(term(q.subject), q.predicate, term(q.object), q.graph_name)  # type: ignore[arg-type]
                     for q in dataset}, key=lambda q: (order[_key(q.graph_name)], str(q)))
-    used = {"this": uri, **{p: ns for p, ns in sorted({**prefixes, **_PREFIXES}.items())
-                             if p and p != "this" and any(ns in str(q) for q in items)}}
-    data = (serialize(items, format=RdfFormat.TRIG, prefixes=used) or b"").decode()
-    lines = data.split("\n", len(used))
-    return "\n".join(sorted(lines[:len(used)]) + lines[len(used):])
+    return serialize_trig(items, {**prefixes, **_PREFIXES, "this": uri}).decode()
 
 
 def _signer(key: str):  # type: ignore[no-untyped-def]

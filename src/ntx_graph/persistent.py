@@ -1,16 +1,12 @@
 """An on-disk Oxigraph store for graphs too large to parse at every start.
 
-:func:`build_store` loads the bundled graph and the given RDF files into a new
-RocksDB-backed pyoxigraph store, built in a hidden sibling directory and
-renamed into place only once it is complete; :func:`open_store` opens such a
-store read-only.
-
-A store is complete exactly when its manifest (``ntx-graph-store.json``: format
-version, ntx-graph version, the files with their sizes and SHA-256, the triple
-count, the prefixes and the time the build completed) is present and valid.
-The manifest is written as the build's last step, so a build stopped by
-Ctrl-C, an error or a kill never leaves a directory that opens as complete,
-and an existing store is replaced only after the new one is finished.
+:func:`build_store` loads the bundled graph and RDF files into a new
+RocksDB-backed store, built in a hidden sibling directory and renamed into
+place once complete; :func:`open_store` opens one read-only. A store is
+complete exactly when its manifest (``ntx-graph-store.json``: versions, files
+with sizes and SHA-256, triple count, prefixes) is present and valid; it is
+written last, so an interrupted build never opens as complete, and an existing
+store is replaced only by a finished one.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pyoxigraph import Store
 
 from ntx_graph import __version__, resources
-from ntx_graph.errors import DataError, NtxError
+from ntx_graph.errors import DataError, NtxError, one_line, plural, reason
 from ntx_graph.output import atomic_write, sync_folder
 from ntx_graph.rdf_io import bulk_load_plain, read_rdf
 
@@ -82,29 +78,22 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
                 lenient: bool = False, stream: IO[str] | None = None, validate: bool = False,
                 base: str | None = None) -> StoreInfo:
     """Load the bundled graph (unless ``include_bundled`` is false) and
-    ``files`` into a new on-disk store at ``directory``.
+    ``files`` into a new store at ``directory``; on any error or interrupt an
+    existing store is left as it was.
 
-    With ``validate``, ``files`` are first checked against the SHACL shapes
-    (with the bundled graph, as :func:`ntx_graph.validate.validate` does); if
-    they do not conform, ValidationFailed (its ``report`` holds the SHACL
-    report) is raised before anything is built.
-
-    The store is built in a hidden temporary sibling directory; the manifest is
-    written last, then the directory is renamed into place, replacing an
-    existing ntx-graph store at ``directory`` only after the new one is
-    complete. On any error or interrupt the temporary directory is removed and
-    an existing store is left as it was. ``progress`` reports the triples
-    loaded and the rate on ``stream`` (stderr by default). ``lenient`` skips
-    IRI validation while parsing (faster, for trusted files). Relative IRIs in
-    ``files`` resolve against ``base``, by default each file's own location.
-
-    Raises DataError naming the file for an unreadable or invalid file, and
-    NtxError if ``directory`` exists and is not an ntx-graph store.
+    ``validate`` checks ``files`` against the SHACL shapes first
+    (ValidationFailed before anything is built). ``progress`` reports triples and
+    rate on ``stream`` (stderr). ``lenient`` skips IRI validation (for trusted
+    files). Relative IRIs resolve against ``base``, by default each file's location.
+    Raises DataError naming a bad file, NtxError if ``directory`` is something
+    other than an ntx-graph store.
     """
     import datetime
     import gc
     import secrets
     import shutil
+
+    import pyoxigraph
 
     started = time.perf_counter()
     target = Path(directory)
@@ -115,7 +104,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
         _check_readable(path)
     _check_replaceable(target)
     out = stream if stream is not None else sys.stderr
-    report = _Progress(out, started) if progress else None
+    report = _Progress(out) if progress else None
     validated, validation_seconds = False, 0.0
     if validate and files:
         _validate(files, include_bundled, out, report, base)
@@ -124,18 +113,21 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise NtxError(f"{parent}: cannot create the directory ({error.strerror or error})") from None
+        raise NtxError(f"{parent}: cannot create the directory ({reason(error)})") from None
     _clean_stale(target)
     temporary = parent / f".{target.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
     if report:
-        report.start_loading()
+        report.loading = time.perf_counter()
     try:
         prefixes: dict[str, str] = {}
         records: list[dict[str, Any]] = []
-        store = _create(temporary)
+        try:
+            store = Store(str(temporary))
+        except OSError as error:
+            raise NtxError(f"{temporary}: cannot create the store ({one_line(error)})") from None
         for number, path in enumerate(sources, start=1):
             if report:
-                report.file(path, number, len(sources))
+                report.line(f"loading {path} ({number}/{len(sources)})")
             user = number > len(sources) - len(files)
             parsed = _load(store, path, prefixes, chunk_size, lenient, report, base if user else None)
             size, digest = _digest(path)
@@ -153,7 +145,7 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
             "format": STORE_FORMAT,
             "format_version": STORE_FORMAT_VERSION,
             "ntx_graph_version": __version__,
-            "pyoxigraph_version": _pyoxigraph_version(),
+            "pyoxigraph_version": str(getattr(pyoxigraph, "__version__", "unknown")),
             "files": records,
             "triples": triples,
             "prefixes": dict(sorted(prefixes.items())),
@@ -162,33 +154,30 @@ def build_store(files: Sequence[str | os.PathLike[str]], directory: str | os.Pat
             "validation_seconds": round(validation_seconds, 3),
             "completed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        _write_manifest(temporary, manifest)
+        atomic_write(temporary / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
         _swap_into_place(temporary, target)
     except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
         if isinstance(error, OSError):
-            raise NtxError(f"{target}: the store cannot be written ({error.strerror or error})") from None
+            raise NtxError(f"{target}: the store cannot be written ({reason(error)})") from None
         raise
     info = StoreInfo(directory=target, triples=triples, files=tuple(records), prefixes=dict(sorted(prefixes.items())),
                      seconds=seconds, manifest=manifest)
     if report:
-        report.done(info)
+        report.line(summary(info))
     return info
 
 
 def open_store(directory: str | os.PathLike[str]) -> tuple[Store, dict[str, str], dict[str, Any]]:
-    """Open a complete store read-only: the store, its prefixes and its manifest.
-
-    Raises NtxError if ``directory`` does not exist, is not a complete
-    ntx-graph store (no valid manifest: an interrupted build, or another
-    directory), or was written by an incompatible version.
+    """Open a complete store read-only: the store, its prefixes and its manifest; NtxError
+    for a missing directory, an incomplete store (no valid manifest) or an incompatible version.
     """
     path = Path(directory)
     manifest = read_manifest(path)
     try:
         store = Store.read_only(str(path))
     except (OSError, RuntimeError) as error:  # RocksDB reports a damaged store as a RuntimeError
-        raise NtxError(f"{path}: the store cannot be opened ({_one_line(str(error))}); "
+        raise NtxError(f"{path}: the store cannot be opened ({one_line(error)}); "
                        "rebuild it with ntx-graph load") from None
     return store, dict(manifest["prefixes"]), manifest
 
@@ -215,8 +204,6 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
                           "rebuild it with ntx-graph load")
     try:
         manifest = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise incomplete from None
     except (OSError, ValueError):
         raise incomplete from None
     if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
@@ -236,7 +223,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     try:  # the IRIs as the query engine will take them: Oxigraph checks them itself
         Store().query("ASK {}", prefixes=prefixes)
     except (ValueError, SyntaxError) as error:
-        raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({_one_line(str(error))}); "
+        raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({one_line(error)}); "
                        "rebuild the store with ntx-graph load") from None
     return manifest
 
@@ -262,55 +249,38 @@ def is_store(directory: str | os.PathLike[str]) -> bool:
 class _Progress:
     """Progress lines on a stream: the triples loaded so far and the rate, and one summary at the end."""
 
-    def __init__(self, out: IO[str], started: float) -> None:
+    def __init__(self, out: IO[str]) -> None:
         self.out = out
-        self.started = started
-        self.loading = started
+        self.loading = time.perf_counter()  # reset when loading starts
         self.total = 0
 
-    def start_loading(self) -> None:
-        self.loading = time.perf_counter()
-
-    def file(self, path: Path, number: int, count: int) -> None:
-        self._line(f"loading {path} ({number}/{count})")
-
     def line(self, text: str) -> None:
-        self._line(text)
+        self.out.write(f"ntx-graph: {text}\n")
+        self.out.flush()
 
     def chunk(self, added: int) -> None:
         self.total += added
         elapsed = time.perf_counter() - self.loading
         rate = self.total / elapsed if elapsed > 0 else 0.0
-        self._line(f"  {self.total:,} triples loaded, {rate:,.0f} triples/s")
-
-    def done(self, info: StoreInfo) -> None:
-        self._line(summary(info))
-
-    def _line(self, text: str) -> None:
-        self.out.write(f"ntx-graph: {text}\n")
-        self.out.flush()
+        self.line(f"  {self.total:,} triples loaded, {rate:,.0f} triples/s")
 
 
 def summary(info: StoreInfo) -> str:
     """One line saying what was built, how long it took in all (validation included) and the loading rate."""
     files = len(info.files)
     checked = f"validated in {info.validation_seconds:.1f} s, " if info.manifest.get("validated") else ""
-    return (f"built {info.directory}: {info.triples:,} triples from {files} file{'s' if files != 1 else ''} "
+    return (f"built {info.directory}: {info.triples:,} triples from {plural(files, 'file')} "
             f"in {info.seconds:.1f} s ({checked}loaded at {info.triples_per_second:,.0f} triples/s)")
 
 
 def _validate(files: Sequence[str | os.PathLike[str]], include_bundled: bool, out: IO[str],
               report: _Progress | None, base: str | None) -> None:
-    from ntx_graph.errors import ValidationFailed
     from ntx_graph.validate import validate
 
     if report:
-        report.line(f"validating {len(files)} file{'s' if len(files) != 1 else ''} against the SHACL shapes")
+        report.line(f"validating {plural(len(files), 'file')} against the SHACL shapes")
     checked = validate(files, include_bundled=include_bundled, progress=out if report else None, base=base)
-    if not checked.conforms:
-        raise ValidationFailed(f"the files do not conform to the shapes ({checked.summary()}); "
-                               "use --no-validate to load them anyway", report=checked.text,
-                               summary=checked.summary())
+    checked.raise_unless_conforms("the files do", "use --no-validate to load them anyway")
 
 
 def _check_readable(path: Path) -> None:
@@ -323,12 +293,9 @@ def _check_readable(path: Path) -> None:
 
 
 def _check_replaceable(target: Path) -> None:
-    """Refuse to replace anything but a missing or empty directory or an ntx-graph store.
-
-    A store is recognised by its content, not by one file name: a manifest
-    whose ``format`` is ours, RocksDB's ``CURRENT`` file, and nothing else but
-    the files RocksDB writes, so that a directory of the user's that merely
-    holds a file named like the manifest is never replaced.
+    """Refuse to replace anything but a missing or empty directory or an ntx-graph store,
+    recognised by its content (our manifest, RocksDB's ``CURRENT``, only RocksDB's files
+    besides), so a user's folder holding a file named like the manifest is never replaced.
     """
     if not target.exists():
         return
@@ -337,7 +304,7 @@ def _check_replaceable(target: Path) -> None:
     try:
         names = [entry.name for entry in target.iterdir()]
     except OSError as error:
-        raise NtxError(f"{target}: cannot be read ({error.strerror or error})") from None
+        raise NtxError(f"{target}: cannot be read ({reason(error)})") from None
     if not names or _looks_like_store(target, names):
         return
     raise NtxError(f"{target} exists and is not an ntx-graph store; choose another directory or remove it")
@@ -358,12 +325,6 @@ def _looks_like_store(directory: Path, names: Sequence[str]) -> bool:
         return False
     return isinstance(manifest, dict) and manifest.get("format") == STORE_FORMAT
 
-
-def _create(temporary: Path) -> Store:
-    try:
-        return Store(str(temporary))
-    except OSError as error:
-        raise NtxError(f"{temporary}: cannot create the store ({_one_line(str(error))})") from None
 
 
 def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, lenient: bool,
@@ -403,10 +364,6 @@ def _digest(path: Path) -> tuple[int, str]:
             sha.update(block)
             size += len(block)
     return size, sha.hexdigest()
-
-
-def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    atomic_write(directory / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def _swap_into_place(temporary: Path, target: Path) -> None:
@@ -454,16 +411,4 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _pyoxigraph_version() -> str:
-    import pyoxigraph
-
-    return str(getattr(pyoxigraph, "__version__", "unknown"))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return True  # alive, or another user's (PermissionError)

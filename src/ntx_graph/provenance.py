@@ -1,27 +1,19 @@
 """Verify that every quote of a graph is its source's text, for any graph.
 
-:func:`check` reads every quote of a claim (``ntx:evidenceQuote``,
-``ntx:principalQuote``, ``ntx:modalityQuote``) and every other
-``oa:SpecificResource`` with one query, reads
-each source document once, and reports:
+:func:`check` reads every quote (``ntx:evidenceQuote``, ``ntx:principalQuote``,
+``ntx:modalityQuote``, any ``oa:SpecificResource``) and each source once, and
+reports a source file missing, unreadable or not matching its ``ntx:sha256``,
+and a quote without exactly one ``oa:exact`` and one ``oa:start``/``oa:end``,
+with offsets outside the text, or whose ``oa:exact`` is not the text there.
 
-* a source whose file is missing or unreadable, or whose SHA-256 differs from
-  the ``ntx:sha256`` the graph records;
-* a quote without exactly one ``oa:TextQuoteSelector``/``oa:exact`` and one
-  ``oa:TextPositionSelector``/``oa:start``/``oa:end``, whose offsets fall outside
-  the text, or whose ``oa:exact`` differs from the text at its offsets.
+Offsets count code points of the file decoded as UTF-8, no newline
+translation. ``ntx:repositoryPath`` resolves against the folder of the data
+file that declares it (the bundled graph's against the package data root).
 
-Offsets count characters (Unicode code points) of the file decoded as UTF-8,
-with no newline translation. A source's ``ntx:repositoryPath`` is resolved
-against the folder of the data file that declares it; the bundled graph's
-against the root of the package data (the repository root in a checkout);
-``sources`` overrides a source's file by its IRI.
-
-With ``coverage``, each source's sentences (:func:`sentences`) that no quote
-overlaps are listed (:func:`uncited`), except those in ``uncited-sentences.tsv``
-beside the source (a TSV file whose header is ``sentence<TAB>reason``); a
-listed sentence that is no sentence of the source, or that a quote cites, is a
-failure, so the list stays honest.
+With ``coverage``, the sentences no quote overlaps are listed (:func:`uncited`),
+except those in ``uncited-sentences.tsv`` beside the source (header
+``sentence<TAB>reason``); listing a sentence that is none of the source's, or
+that a quote cites, is a failure, so the list stays honest.
 
 >>> [s.text for s in sentences("Title\\n\\nOne. Two? Three!  Four\\nA heading: with. dots:\\n")]
 ['Title', 'One.', 'Two?', 'Three!', 'Four', 'A heading: with. dots:']
@@ -32,19 +24,20 @@ failure, so the list stays honest.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import os
 import re
 import stat
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import QuerySolutions
 
 from ntx_graph import resources
-from ntx_graph.errors import NtxError
+from ntx_graph.errors import DataError, NtxError, plural, reason
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -52,7 +45,7 @@ if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
 
 __all__ = ["Problem", "ProvenanceReport", "Sentence", "SourceCheck", "check", "read_uncited_list", "sentences",
-           "source_files", "uncited"]
+           "solutions", "source_files", "uncited"]
 
 NTX = "https://w3id.org/ntx-graph/def/"
 OA = "http://www.w3.org/ns/oa#"
@@ -84,6 +77,7 @@ _SHORT = 60
 _SEARCHES = 100
 #: The largest source document read (a leaflet is a few kB; a million generated triples cite 4 MB).
 MAX_SOURCE_BYTES = 256 << 20
+_Namer = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -154,18 +148,19 @@ class ProvenanceReport:
 
     def summary(self) -> str:
         """The last line: quotes checked, sources checked, failures."""
-        line = (f"{self.quotes} quote{_s(self.quotes)} checked, {len(self.sources)} source{_s(len(self.sources))} "
-                f"checked, {len(self.failures)} failure{_s(len(self.failures))}")
+        line = (f"{plural(self.quotes, 'quote')} checked, {plural(len(self.sources), 'source')} checked, "
+                f"{plural(len(self.failures), 'failure')}")
         if self.coverage:
-            line += f", {self.uncited} uncited sentence{_s(self.uncited)}"
+            line += f", {plural(self.uncited, 'uncited sentence')}"
         return line
 
     def text(self) -> str:
         """The report as lines of text, the summary last."""
         out = [f"FAIL {p.message}" for p in self.failures]
+        name = _namer(self.prefixes)
         for source in self.sources:
             for sentence in source.uncited:
-                out.append(f"UNCITED {_short(source.iri, self.prefixes)} [{sentence.start}, {sentence.end}) "
+                out.append(f"UNCITED {name(source.iri)} [{sentence.start}, {sentence.end}) "
                            f"{_clip(sentence.text)!r}")
         return "\n".join([*out, self.summary()]) + "\n"
 
@@ -181,10 +176,6 @@ class ProvenanceReport:
                         for s in self.sources],
             "summary": self.summary(),
         }
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 # -- sentences and coverage ----------------------------------------------------
@@ -246,7 +237,7 @@ def read_uncited_list(path: Path) -> list[str]:
     try:
         lines = path.read_bytes().decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise NtxError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+        raise NtxError(f"{path}: cannot be read ({reason(error)})") from None
     if not lines or lines[0].split("\t")[0] != "sentence":
         raise NtxError(f"{path}: the first line must be the header 'sentence<TAB>reason'")
     return [line.split("\t")[0] for line in lines[1:] if line.strip()]
@@ -279,13 +270,13 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     source of the graph."""
     quotes, documents = _collect(kg.store)
     overrides = _overrides(sources or {}, kg.prefixes, documents)
-    problems: list[Problem | _QuoteProblem] = []
+    problems: list[Problem] = []
     checked: list[SourceCheck] = []
-    name = _Namer(kg.prefixes)
+    name = _namer(kg.prefixes)
     orphans = [q for q in quotes.values() if len(q.sources) != 1]
     for quote in sorted(orphans, key=lambda q: q.iri):
         what = "no oa:hasSource" if not quote.sources else f"{len(quote.sources)} oa:hasSource values"
-        problems.append(_QuoteProblem("source", f"has {what}", quote.iri, None))
+        problems.append(Problem("source", f"has {what}", None, quote.iri))
     for quote in quotes.values():
         if len(quote.sources) == 1:
             documents.setdefault(next(iter(quote.sources)), _Source(next(iter(quote.sources)))).quotes.append(quote)
@@ -293,9 +284,9 @@ def check(kg: KnowledgeGraph, *, sources: Mapping[str, str | Path] | None = None
     for iri in sorted(documents):
         doc = documents[iri]
         checked.append(_check_source(doc, overrides.get(iri), locate, coverage, name, problems))
-    claims = _claims_of(kg.store, {p.quote for p in problems if isinstance(p, _QuoteProblem)})
-    failures = tuple(p.resolve(claims.get(p.quote, ()), name) if isinstance(p, _QuoteProblem) else p
-                     for p in problems)
+    # a quote's problem is named with its claims, looked up once for all failing quotes
+    claims = _claims_of(kg.store, {p.quote for p in problems if p.quote is not None})
+    failures = tuple(p if p.quote is None else _of_quote(p, claims.get(p.quote, ()), name) for p in problems)
     return ProvenanceReport(quotes=len(quotes), sources=tuple(checked), failures=failures,
                             coverage=coverage, prefixes=dict(kg.prefixes))
 
@@ -306,7 +297,7 @@ def _claims_of(store: Store, quotes: Collection[str]) -> dict[str, tuple[str, ..
         return {}
     values = " ".join(f"<{iri}>" for iri in sorted(quotes))
     found: dict[str, set[str]] = {}
-    for row in _select(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
+    for row in solutions(store, f"PREFIX ntx: <{NTX}>\nSELECT ?quote ?claim WHERE {{ VALUES ?quote {{ {values} }} "
                               f"?claim {QUOTE_PATH} ?quote }}"):
         found.setdefault(str(row[0].value), set()).add(str(row[1].value))
     return {iri: tuple(sorted(claims)) for iri, claims in found.items()}
@@ -328,7 +319,7 @@ def source_files(kg: KnowledgeGraph) -> dict[str, Path | None]:
 def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
     """Every quote and every described source, from two queries."""
     quotes: dict[str, _Quote] = {}
-    for row in _select(store, _QUOTES):
+    for row in solutions(store, _QUOTES):
         iri = str(row[0].value)
         quote = quotes.get(iri)
         if quote is None:
@@ -341,7 +332,7 @@ def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
         if start is not None and end is not None:
             quote.positions.add((str(start.value), str(end.value)))
     documents: dict[str, _Source] = {}
-    for row in _select(store, _SOURCES):
+    for row in solutions(store, _SOURCES):
         iri = str(row["source"].value)
         doc = documents.setdefault(iri, _Source(iri))
         if row["path"] is not None:
@@ -351,7 +342,8 @@ def _collect(store: Store) -> tuple[dict[str, _Quote], dict[str, _Source]]:
     return quotes, documents
 
 
-def _select(store: Store, query: str) -> QuerySolutions:
+def solutions(store: Store, query: str) -> QuerySolutions:
+    """The solutions of a SELECT query on ``store``."""
     answer = store.query(query)
     assert isinstance(answer, QuerySolutions)
     return answer
@@ -401,24 +393,26 @@ class _Locator:
         return None, " or ".join(str(base / path) for base in dict.fromkeys(self.bases.values())) or recorded
 
     def _declaring(self, iri: str, recorded: str) -> Path | None:
-        """The data file stating the source's path (read again; only when several folders could hold it)."""
-        from pyoxigraph import Literal, NamedNode, parse
+        """The data file stating the source's path (read again by the one RDF reader; only when several
+        folders could hold it)."""
+        from pyoxigraph import Literal, NamedNode
 
-        from ntx_graph.rdf_io import RDF_FORMATS, format_of
+        from ntx_graph.rdf_io import read_rdf
 
         subject, predicate = NamedNode(iri), NamedNode(NTX + "repositoryPath")
         for file in self.files:
             try:
-                for t in parse(path=file, format=RDF_FORMATS[format_of(file)], lenient=True):
-                    if t.predicate == predicate and t.subject == subject and t.object == Literal(recorded):
+                with read_rdf(file, lenient=True) as rdf:
+                    if any(q.predicate == predicate and q.subject == subject and q.object == Literal(recorded)
+                           for q in rdf.quads):
                         return file
-            except (OSError, SyntaxError, ValueError):
+            except DataError:
                 continue
         return None
 
 
 def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverage: bool,
-                  name: _Namer, problems: list[Problem | _QuoteProblem]) -> SourceCheck:
+                  name: _Namer, problems: list[Problem]) -> SourceCheck:
     label = name(doc.iri)
     recorded = next(iter(doc.digests)) if len(doc.digests) == 1 else None
     path = next(iter(sorted(doc.paths))) if doc.paths else None
@@ -434,17 +428,16 @@ def _check_source(doc: _Source, override: Path | None, locate: _Locator, coverag
         file, where = None, ""
     quoted = sorted(doc.quotes, key=lambda q: q.iri)
     if file is None:
-        reason = f"its file {where} is missing" if where else "no ntx:repositoryPath and no --source for it"
-        problems.append(Problem("missing-source", f"source {label}: {reason}; {len(quoted)} quote"
-                                                  f"{_s(len(quoted))} not checked", doc.iri))
+        why = f"its file {where} is missing" if where else "no ntx:repositoryPath and no --source for it"
+        problems.append(Problem("missing-source", f"source {label}: {why}; {plural(len(quoted), 'quote')} not checked",
+                                doc.iri))
         return SourceCheck(doc.iri, path, None, recorded, None, len(quoted))
     try:
         data = _read_source(file)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
         problems.append(Problem("unreadable-source", f"source {label}: {file} cannot be read as UTF-8 text "
-                                                     f"({reason}); {len(quoted)} quote{_s(len(quoted))} not checked",
+                                                     f"({reason(error)}); {plural(len(quoted), 'quote')} not checked",
                                 doc.iri))
         return SourceCheck(doc.iri, path, file, recorded, None, len(quoted))
     actual = hashlib.sha256(data).hexdigest()
@@ -477,27 +470,26 @@ def _read_source(file: Path) -> bytes:
         return handle.read(MAX_SOURCE_BYTES + 1)
 
 
-def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem | _QuoteProblem],
+def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem],
                  searches: list[int]) -> tuple[int, int] | None:
     """Check one quote; return its span if its offsets are usable. ``searches``
     holds how many more differing quotes may be looked for in the whole text."""
     if len(quote.exacts) != 1 or len(quote.positions) != 1:
-        problems.append(_QuoteProblem(
+        problems.append(Problem(
             "selector", f"needs one oa:TextQuoteSelector with oa:exact and one oa:TextPositionSelector with "
-                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", quote.iri, source))
+                        f"oa:start and oa:end, has {len(quote.exacts)} and {len(quote.positions)}", source, quote.iri))
         return None
     exact = next(iter(quote.exacts))
     raw_start, raw_end = next(iter(quote.positions))
     try:
         start, end = int(raw_start), int(raw_end)
     except ValueError:
-        problems.append(_QuoteProblem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
-                                       quote.iri, source))
+        problems.append(Problem("selector", f"oa:start {raw_start!r} and oa:end {raw_end!r} must be integers",
+                                source, quote.iri))
         return None
     if not 0 <= start < end <= len(text):
-        problems.append(_QuoteProblem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
-                                                       f"{len(text)} characters", quote.iri, source,
-                                       expected=exact))
+        problems.append(Problem("out-of-range", f"[{start}, {end}) falls outside the text, which has "
+                                                f"{len(text)} characters", source, quote.iri, expected=exact))
         return None
     found = text[start:end]
     if found != exact:
@@ -507,15 +499,15 @@ def _check_quote(quote: _Quote, text: str, source: str, problems: list[Problem |
         elsewhere = text.find(exact) if searches[0] > 0 else -1
         searches[0] -= 1
         hint = f"; the quote occurs at offset {elsewhere}" if elsewhere >= 0 else ""
-        problems.append(_QuoteProblem(
+        problems.append(Problem(
             "mismatch", f"[{start}, {end}) differs from oa:exact at offset {start + at}: expected "
-                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", quote.iri, source,
+                        f"{_clip(exact, at)!r}, found {_clip(found, at)!r}{hint}", source, quote.iri,
             expected=exact, found=found, offset=start + at))
     return start, end
 
 
 def _coverage(iri: str, file: Path, text: str, spans: list[tuple[int, int]], quotes: list[_Quote],
-              name: _Namer, problems: list[Problem | _QuoteProblem]) -> list[Sentence]:
+              name: _Namer, problems: list[Problem]) -> list[Sentence]:
     sidecar = file.parent / UNCITED_FILE
     listed = read_uncited_list(sidecar) if sidecar.is_file() else []
     index = _Spans(spans)
@@ -547,40 +539,23 @@ def _overlapping(quote: _Quote, sentence: Sentence) -> bool:
     return False
 
 
-class _Namer:
-    def __init__(self, prefixes: Mapping[str, str]) -> None:
-        self.prefixes = prefixes
-        self.cache: dict[str, str] = {}
-
-    def __call__(self, iri: str) -> str:
-        if iri not in self.cache:
-            self.cache[iri] = _short(iri, self.prefixes)
-        return self.cache[iri]
-
-
-def _short(iri: str, prefixes: Mapping[str, str]) -> str:
+def _namer(prefixes: Mapping[str, str]) -> _Namer:
+    """An IRI's prefixed name (or ``<IRI>``), each worked out once."""
     from ntx_graph.results import compact
 
-    return compact(iri, prefixes)
+    @functools.cache
+    def name(iri: str) -> str:
+        return compact(iri, prefixes)
+
+    return name
 
 
-@dataclass(frozen=True)
-class _QuoteProblem:
-    """A failing quote, named with its claims once they are looked up."""
-
-    kind: str
-    what: str
-    quote: str
-    source: str | None
-    expected: str | None = None
-    found: str | None = None
-    offset: int | None = None
-
-    def resolve(self, claims: tuple[str, ...], name: _Namer) -> Problem:
-        of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
-        in_source = f" in {name(self.source)}" if self.source else ""
-        return Problem(self.kind, f"quote {name(self.quote)}{of}{in_source}: {self.what}", self.source,
-                       self.quote, claims, self.expected, self.found, self.offset)
+def _of_quote(problem: Problem, claims: tuple[str, ...], name: _Namer) -> Problem:
+    """A quote's problem, its message headed by the quote, its claims and its source."""
+    assert problem.quote is not None
+    of = f" of {', '.join(name(c) for c in claims)}" if claims else ""
+    in_source = f" in {name(problem.source)}" if problem.source else ""
+    return replace(problem, message=f"quote {name(problem.quote)}{of}{in_source}: {problem.message}", claims=claims)
 
 
 def _clip(text: str, at: int = 0) -> str:

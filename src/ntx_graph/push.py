@@ -1,19 +1,13 @@
 """Upload triples to a triplestore with the SPARQL 1.1 Graph Store HTTP Protocol.
 
 ``PUT {endpoint}?graph=IRI`` replaces the named graph, ``POST`` adds to it.
-The body is N-Triples sent as ``text/turtle; charset=utf-8``: N-Triples is a
-subset of Turtle, and ``text/turtle`` is the one RDF media type every Graph
-Store implementation accepts (Oxigraph's ``/store``, Virtuoso 7's
-``/sparql-graph-crud-auth``, Fuseki, GraphDB); older Virtuoso 7 builds reject
-``application/n-triples``.
-
-The body is streamed in chunks, with an optional progress line on stderr.
-Before sending it, an empty ``HEAD`` request checks the credentials, and for
-digest authentication fetches the challenge, so the body is sent once and a
+The body is N-Triples sent as ``text/turtle; charset=utf-8``: N-Triples is
+Turtle, and ``text/turtle`` is the one RDF type every Graph Store accepts
+(older Virtuoso 7 builds reject ``application/n-triples``). It is streamed in
+chunks, with an optional progress line. An empty ``HEAD`` first checks the
+credentials (and fetches a digest challenge), so the body is sent once and a
 wrong password is reported instead of a reset connection (Virtuoso closes the
-connection on a 401 while a large body is still being sent). Requests go
-through :mod:`ntx_graph.http_client` (its redirect policy, deadline and
-error wording).
+connection on a 401 while a large body is still being sent).
 """
 
 from __future__ import annotations

@@ -431,10 +431,13 @@ def syntax_message(error: SyntaxError) -> str:
 
     >>> syntax_message(SyntaxError("Parser error at line 2 between columns 3 and 4: bad", (None, 2, 3, None, 2, 4)))
     'syntax error at line 2, column 3: bad'
+    >>> syntax_message(SyntaxError("syntax error: tag not closed"))  # RDF/XML says it itself
+    'syntax error: tag not closed'
     """
     message = " ".join(str(error.args[0] if error.args else error).split())
     if message.startswith("Parser error ") and ": " in message:
         message = message.partition(": ")[2]
+    message = message.removeprefix("syntax error: ")
     if error.lineno is not None and error.offset is not None:
         return f"syntax error at line {error.lineno}, column {error.offset}: {message}"
     return f"syntax error: {message}"

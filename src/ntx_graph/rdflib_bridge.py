@@ -13,7 +13,7 @@ import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from rdflib.term import Identifier, Node
 
-from ntx_graph.errors import DataError, QuerySyntaxError
+from ntx_graph.errors import DataError, NtxError, QuerySyntaxError
 from ntx_graph.formats import is_graph_form
 from ntx_graph.rdf_io import read_rdf
 from ntx_graph.results import QueryResult, Term
@@ -90,8 +90,6 @@ def run_query(graph: rdflib.Graph, sparql: str, bindings: Mapping[str, Any],
         result = graph.query(prepared, initBindings={k: to_rdflib(v) for k, v in bindings.items()})
         _ = result.bindings  # evaluate here, so that engine errors are reported as such
     except Exception as error:
-        from ntx_graph.errors import NtxError
-
         raise NtxError(f"the query failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
                        ) from None
     if result.type == "ASK":

@@ -1,10 +1,6 @@
-"""Small immutable values without ``dataclasses``.
-
-``dataclasses`` imports ``inspect`` (and with it ``ast``, ``dis`` and
-``tokenize``), which costs the CLI's start-up about 4 ms, a fifth of its
-budget; the values on the query path (saved queries, their parameters, the
-analyser's findings) derive from :class:`Record` instead. A subclass lists
-its fields in ``__slots__`` and sets them in a typed ``__init__`` through
+"""Small immutable values without ``dataclasses``, whose import (``inspect``,
+``ast``, ``dis``...) costs the CLI's start-up about 4 ms. A subclass lists its
+fields in ``__slots__`` and sets them in a typed ``__init__`` with
 :meth:`Record._init`.
 
 >>> class Point(Record):
@@ -52,9 +48,7 @@ class Record:
 
     def replace(self, **changes: object) -> Record:
         """A copy with ``changes``."""
-        copy = object.__new__(type(self))
-        copy._init(**{**dict(zip(self._names(), self._fields(), strict=True)), **changes})
-        return copy
+        return _rebuild(type(self), {**dict(zip(self._names(), self._fields(), strict=True)), **changes})
 
 
 def _rebuild(cls: type[Record], fields: dict[str, object]) -> Record:

@@ -1,20 +1,16 @@
 """Saved queries on a remote SPARQL 1.1 endpoint (Oxigraph, Virtuoso, Fuseki, ...).
 
-Parameters are bound by :func:`ntx_graph.params.bind_values` (a VALUES
-block of checked N-Triples terms). Nothing is sent unless the analyser
-(:func:`ntx_graph.sparql_text.analyse`) reads the text as a query, and its
-policy (:func:`~ntx_graph.sparql_text.check_policy`) refuses updates, and
-SERVICE, FROM and FROM NAMED unless federation is allowed. Requests go
+Parameters are bound by :func:`ntx_graph.params.bind_values`; nothing is sent
+unless the one analyser reads the text as a query its policy allows (no
+update; SERVICE, FROM, FROM NAMED only with federation allowed). Requests go
 through :mod:`ntx_graph.http_client`.
 
-Answers become the :class:`~ntx_graph.results.QueryResult` the embedded
-engine gives, whatever the dialect: ``typed-literal`` JSON, ASK as a one-cell
-table (Virtuoso's ``__ASK_RETVAL``), booleans written ``1``/``0``, a bound
-parameter written as another term of the same value (Virtuoso: ``true`` as
-``1``), ``"x"^^xsd:string`` for ``"x"``, CONSTRUCT as an s/p/o table, triple
-terms (as pyoxigraph writes them, or with RDF4J's ``s``/``p``/``o`` keys);
-Virtuoso's partial "anytime" answers are timeouts. Graph answers are asked
-for as N-Triples (Turtle, RDF/XML and JSON-LD are read too).
+Answers become the :class:`~ntx_graph.results.QueryResult` the embedded engine
+gives, whatever the dialect: ``typed-literal`` JSON, ASK as a one-cell table
+(Virtuoso's ``__ASK_RETVAL``) or ``1``/``0``, a bound parameter written as
+another term of the same value (``true`` as ``1``), ``"x"^^xsd:string``,
+CONSTRUCT as an s/p/o table, triple terms (pyoxigraph's or RDF4J's keys);
+Virtuoso's partial "anytime" answers are timeouts.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 from xml.etree import ElementTree
 
@@ -42,7 +39,8 @@ from pyoxigraph import (
 )
 
 from ntx_graph.catalog import SavedQuery, get_saved_query
-from ntx_graph.errors import NtxError, ParameterError, QueryTimeout
+from ntx_graph.errors import NtxError, ParameterError, QueryTimeout, one_line
+from ntx_graph.formats import is_graph_form
 from ntx_graph.http_client import DEFAULT_MAX_BYTES, Client, Credentials, HttpTimeout, connection_problem
 from ntx_graph.params import bind, bind_values, expand_iri, values_block
 from ntx_graph.results import XSD, QueryResult, Term
@@ -61,13 +59,12 @@ ACCEPT_GRAPH = "application/n-triples,text/turtle;q=0.9,application/rdf+xml;q=0.
 class RemoteEndpoint:
     """A SPARQL 1.1 query endpoint that runs saved queries.
 
-    ``graph`` (an IRI) is sent as ``default-graph-uri``, so the query sees only
-    that graph (Virtuoso's default graph is otherwise the union of all its
-    graphs). ``auth`` is ``basic`` or ``digest``; ``timeout`` (seconds) bounds
-    the whole exchange and ``max_bytes`` the answer. ``prefixes`` expand
-    prefixed names in parameter values (default: the bundled graph's
-    prefixes). With ``check_classes``, an ``of CLASS`` parameter is checked on
-    the endpoint, as the embedded engine does.
+    ``graph`` is sent as ``default-graph-uri``, so the query sees only that graph
+    (Virtuoso's default graph is otherwise the union of all). ``auth`` is
+    ``basic`` or ``digest``; ``timeout`` (seconds) bounds the whole exchange and
+    ``max_bytes`` the answer. ``prefixes`` expand prefixed parameter values
+    (default: the bundled graph's). With ``check_classes``, an ``of CLASS``
+    parameter is checked on the endpoint, as the embedded engine does.
     """
 
     def __init__(self, url: str, *, graph: str | None = None, user: str | None = None,
@@ -83,7 +80,7 @@ class RemoteEndpoint:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.check_classes = check_classes
-        self.prefixes: dict[str, str] = dict(prefixes) if prefixes is not None else bundled_prefixes()
+        self.prefixes: dict[str, str] = dict(prefixes if prefixes is not None else bundled_prefixes())
 
     def run(self, saved: SavedQuery | str, params: Mapping[str, str] | None = None, *,
             allow_federation: bool = False) -> QueryResult:
@@ -99,28 +96,24 @@ class RemoteEndpoint:
         text = query.text
         for name, term in bindings.items():  # one block per parameter: Virtuoso 7 fails on a block of
             text = bind_values(text, {name: term})  # unprojected variables ("no SPART_VARR_FIXED")
-        result = self._execute(text, allow_federation)
-        return restore_parameters(result, bindings)
-
-    def query(self, sparql: str, *, allow_federation: bool = False) -> QueryResult:
-        """Run SPARQL query text as it is: updates are refused, and so are
-        SERVICE, FROM and FROM NAMED unless ``allow_federation``."""
-        return self._execute(sparql, allow_federation)
+        return restore_parameters(self.query(text, allow_federation=allow_federation), bindings)
 
     def _check_class(self, name: str, term: NamedNode, of_class: str) -> None:
         cls = expand_iri(of_class, self.prefixes)
         ask = f"ASK {{ {values_block({'v': term, 'c': cls})} ?v a ?t . ?t <{_RDFS_SUBCLASSOF}>* ?c }}"
-        if not self._execute(ask).boolean:
+        if not self.query(ask).boolean:
             hint = "" if self.graph else ("; the endpoint was queried without --graph: if it holds the data in a "
                                           "named graph, name that graph with --graph")
             raise ParameterError(f"parameter {name!r}: <{term.value}> is not a {of_class} in the graph{hint}")
 
-    def _execute(self, text: str, allow_federation: bool = False) -> QueryResult:
+    def query(self, text: str, *, allow_federation: bool = False) -> QueryResult:
+        """Run SPARQL query text as it is: updates are refused, and so are
+        SERVICE, FROM and FROM NAMED unless ``allow_federation``."""
         info = analyse(text)  # every text sent, bound or not, passes the policy
         check_policy(info, allow_federation=allow_federation, engine="remote")
         form = info.form
         fields = [("query", text)] + ([("default-graph-uri", self.graph)] if self.graph else [])
-        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        graph_form = is_graph_form(form)
         try:
             client = Client(self.url, self.credentials, self.timeout, self.max_bytes)
             answer = client.check(client.request("POST", body=urllib.parse.urlencode(fields).encode("ascii"), headers={
@@ -186,7 +179,8 @@ _NUMERIC = frozenset((
 
 
 @cache
-def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
+def bundled_prefixes() -> Mapping[str, str]:
+    """The prefixes the bundled graph declares (drug:, severity:, ...), read once."""
     from ntx_graph.rdf_io import declared_prefixes
     from ntx_graph.resources import bundled_files
 
@@ -194,12 +188,7 @@ def _bundled_prefixes() -> tuple[tuple[str, str], ...]:
     for path in bundled_files():  # the declarations only: the graph is not loaded
         for name, iri in declared_prefixes(path).items():
             found.setdefault(name, iri)
-    return tuple(found.items())
-
-
-def bundled_prefixes() -> dict[str, str]:
-    """The prefixes the bundled graph declares (drug:, severity:, ...)."""
-    return dict(_bundled_prefixes())
+    return MappingProxyType(found)
 
 
 # -- answers ------------------------------------------------------------------
@@ -224,8 +213,8 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
         raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: it is nested too "
                        "deeply") from None
     except (ValueError, SyntaxError, KeyError, TypeError, ElementTree.ParseError) as error:
-        detail = " ".join(str(error).split())[:200]
-        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: {detail}") from None
+        raise NtxError(f"the endpoint's answer ({ctype or 'no media type'}) cannot be read: "
+                       f"{one_line(error)[:200]}") from None
     if form == "ASK":
         if isinstance(answer, bool):
             return QueryResult("ask", boolean=answer, prefixes=prefixes)
@@ -233,7 +222,7 @@ def parse_answer(data: bytes, ctype: str, form: str, prefixes: Mapping[str, str]
             cell = answer.rows[0][0] if answer.rows else None
             return QueryResult("ask", boolean=_truthy(cell), prefixes=prefixes)
         raise NtxError("the endpoint did not answer the ASK query with a boolean")
-    if form in ("CONSTRUCT", "DESCRIBE"):
+    if is_graph_form(form):
         if isinstance(answer, list):
             return QueryResult("graph", triples=answer, prefixes=prefixes)
         if isinstance(answer, _Table):
@@ -248,7 +237,7 @@ _Answer = bool | _Table | list[Triple]
 
 
 def _decode(data: bytes, ctype: str, form: str) -> _Answer:
-    graph_form = form in ("CONSTRUCT", "DESCRIBE")
+    graph_form = is_graph_form(form)
     if ctype in ("application/sparql-results+json", "application/json") or (
             ctype == "application/ld+json" and not graph_form):
         doc = json.loads(data.decode("utf-8"))
@@ -337,12 +326,11 @@ def _json_term(obj: Any, bnodes: dict[str, BlankNode]) -> Term:
 
 def literal(value: str, datatype: str | None) -> Literal:
     """A literal, normalised where RDF 1.1 or Virtuoso allow two spellings:
-    ``xsd:string`` is the plain literal, and a boolean stored by value (``1``,
-    ``0``) is written ``true``/``false``.
+    ``xsd:string`` is the plain literal, and a boolean stored as ``1``/``0`` is
+    written ``true``/``false``.
 
     >>> str(literal("1", XSD + "boolean"))
     '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>'
-
     """
     if not datatype or datatype in (XSD + "string", _RDF + "langString"):
         return Literal(value)

@@ -1,19 +1,11 @@
-"""Locate the bundled ontology, data, shapes, sources and saved queries, and
-load the bundled graph.
+"""Locate the bundled ontology, data, shapes, sources and saved queries, and load the bundled graph.
 
-In a wheel they live in ``ntx_graph/data/``; in a source checkout they are the
-repository's top-level ``ontology/`` and ``queries/`` folders.
-
-The wheel also carries the bundled graph prebuilt at build time
-(``ntx_graph/data/prebuilt/``, see :func:`write_prebuilt` and
-``hatch_build.py``): one N-Triples file per Turtle file, headed by the
-prefixes the Turtle file declares. pyoxigraph loads it in about half the
-time it takes to parse the Turtle, which is a tenth of a cold query; a source
-checkout has no prebuilt files and parses the Turtle.
-
-Paths on the query path are strings (``os.path``): importing ``pathlib``
-costs the CLI's start-up about 3 ms. The functions that return ``Path``
-objects import it when called.
+They are in ``ntx_graph/data/`` in a wheel, the repository's ``ontology/`` and
+``queries/`` in a checkout. A wheel also carries the graph prebuilt
+(:func:`write_prebuilt`, run by ``hatch_build.py``): one N-Triples file per
+Turtle file, headed by its prefixes, which loads in half the time of parsing
+the Turtle (a tenth of a cold query). Paths on the query path are strings:
+importing ``pathlib`` costs the CLI's start-up about 3 ms.
 """
 
 from __future__ import annotations
@@ -127,12 +119,9 @@ def prebuilt_name(turtle: str) -> str:
 
 def load_bundled(store: Store, prefixes: dict[str, str], *, ontology: bool = True,
                  prebuilt: str | None = "") -> list[str]:
-    """Load the bundled graph into ``store`` and add the prefixes its files
-    declare to ``prefixes`` (an earlier file's binding wins); returns the
-    Turtle files it is made of. ``prebuilt`` is the folder of the prebuilt
-    files (default: the installed one, if any; None: parse the Turtle).
-
-    The bundled graph is not validated here: the tests and the build check it.
+    """Load the bundled graph into ``store`` (not validated: the tests and the build check it)
+    and its files' prefixes into ``prefixes`` (an earlier file's binding wins); returns its
+    Turtle files. ``prebuilt``: the prebuilt files' folder (default the installed one; None: parse the Turtle).
     """
     from pyoxigraph import RdfFormat, parse
 

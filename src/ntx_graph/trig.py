@@ -1,27 +1,23 @@
 """The graph as a TriG dataset: the ontology and the facts in named graphs of their own.
 
-* the ontology and its value scales (``ntx.ttl``, ``scales.ttl``) go to
-  :data:`ONTOLOGY_GRAPH`;
-* every other triple (the bundled facts and the user's data) goes to
-  :data:`DATA_GRAPH`, the graph name the README uses for triplestores;
-* a TriG or N-Quads ``--data`` file keeps its own named graphs (its default
-  graph goes to :data:`DATA_GRAPH`); a triple it states in a named graph is
-  written there only. Blank nodes in such a named graph are refused, since
-  they cannot be told apart from the same file's other blank nodes once loaded.
-
-The output is sorted and byte-identical across runs, like every export.
+The ontology and its value scales go to :data:`ONTOLOGY_GRAPH`, every other
+triple to :data:`DATA_GRAPH` (the graph name the README uses for triplestores).
+A TriG or N-Quads ``--data`` file keeps its named graphs (its default graph goes
+to :data:`DATA_GRAPH`); blank nodes in a named graph are refused, as they could
+not be told apart from the file's other blank nodes once loaded. The output is
+sorted and byte-identical across runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from ntx_graph import resources
-from ntx_graph.errors import DataError, NtxError
+from ntx_graph.errors import NtxError
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -38,16 +34,25 @@ def export_trig(kg: KnowledgeGraph) -> bytes:
 
     files = [Path(f) for f in kg.files]
     ontology = _ontology_triples(files)
-    named = _named_graphs(files)
+    named = _named_graphs(files, kg.base)
     claimed = set(ontology).union(*named.values())
     data = (t for t in (Triple(q.subject, q.predicate, q.object) for q in kg.store) if t not in claimed)
-    graphs = {DATA_GRAPH: sorted_triples(data), ONTOLOGY_GRAPH: sorted_triples(ontology)}
-    for name, triples in named.items():
-        graphs.setdefault(name, [])
-        graphs[name] = sorted_triples([*graphs[name], *triples])
-    quads = [Quad(t.subject, t.predicate, t.object, NamedNode(name))
-             for name in sorted(graphs) for t in graphs[name]]
-    used = _used_prefixes(quads, kg.prefixes)
+    graphs = {DATA_GRAPH: sorted_triples(data), ONTOLOGY_GRAPH: sorted_triples(ontology),
+              **{name: sorted_triples(triples) for name, triples in named.items()}}  # never the two above
+    return serialize_trig([Quad(t.subject, t.predicate, t.object, NamedNode(name))
+                           for name in sorted(graphs) for t in graphs[name]], kg.prefixes)
+
+
+def serialize_trig(quads: Sequence[Quad], prefixes: Mapping[str, str]) -> bytes:
+    """``quads`` as TriG, in their order, with the ``prefixes`` whose namespace
+    begins some IRI of them, the ``@prefix`` lines in name order."""
+    iris: set[str] = set()
+    for quad in quads:
+        iris.update(term.value for term in (quad.subject, quad.predicate, quad.object, quad.graph_name)
+                    if isinstance(term, NamedNode))
+        if isinstance(quad.object, Literal):
+            iris.add(quad.object.datatype.value)
+    used = {p: ns for p, ns in sorted(prefixes.items()) if p and any(iri.startswith(ns) for iri in iris)}
     lines = (serialize(quads, format=RdfFormat.TRIG, prefixes=used) or b"").split(b"\n", len(used))
     header = lines[:len(used)]  # one @prefix line per prefix given, in the serializer's own order
     assert all(line.startswith(b"@prefix ") for line in header)
@@ -65,19 +70,16 @@ def _ontology_triples(files: Sequence[Path]) -> list[Triple]:
     return out
 
 
-def _named_graphs(files: Sequence[Path]) -> dict[str, list[Triple]]:
-    """The named graphs of the TriG and N-Quads files among ``files``."""
-    from ntx_graph.rdf_io import RDF_FORMATS, format_of
+def _named_graphs(files: Sequence[Path], base: str | None) -> dict[str, list[Triple]]:
+    """The named graphs of the TriG and N-Quads files among ``files``, read again by the one RDF reader."""
+    from ntx_graph.rdf_io import RDF_FORMATS, format_of, read_rdf
 
     out: dict[str, list[Triple]] = {}
     for path in files:
-        fmt = RDF_FORMATS[format_of(path)]
-        if fmt not in (RdfFormat.TRIG, RdfFormat.N_QUADS):
+        if RDF_FORMATS[format_of(path)] not in (RdfFormat.TRIG, RdfFormat.N_QUADS):
             continue
-        try:
-            quads: Iterable[Quad] = list(parse(path=path, format=fmt))
-        except (OSError, SyntaxError, ValueError) as error:
-            raise DataError(f"{path}: cannot be read again for the TriG export ({error})") from None
+        with read_rdf(path, base=base) as rdf:
+            quads = list(rdf.parser)  # the parser's own quads, graph names kept
         for quad in quads:
             if isinstance(quad.graph_name, DefaultGraph):
                 continue
@@ -92,14 +94,3 @@ def _named_graphs(files: Sequence[Path]) -> dict[str, list[Triple]]:
                 continue  # already the graph it goes to
             out.setdefault(quad.graph_name.value, []).append(Triple(quad.subject, quad.predicate, quad.object))
     return out
-
-
-def _used_prefixes(quads: Sequence[Quad], prefixes: Mapping[str, str]) -> dict[str, str]:
-    """The prefixes whose namespace begins some IRI of ``quads``, in name order."""
-    iris: set[str] = set()
-    for quad in quads:
-        iris.update(term.value for term in (quad.subject, quad.predicate, quad.object, quad.graph_name)
-                    if isinstance(term, NamedNode))
-        if isinstance(quad.object, Literal):
-            iris.add(quad.object.datatype.value)
-    return {p: ns for p, ns in sorted(prefixes.items()) if p and any(iri.startswith(ns) for iri in iris)}

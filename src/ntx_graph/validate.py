@@ -1,22 +1,19 @@
-"""Validate the graph against its SHACL shapes.
+"""Validate the graph against its SHACL shapes, with either of two engines that
+give the same report (``tests/test_shapes.py`` proves it on every fixture):
 
-Two engines give the same report (``tests/test_shapes.py`` proves it on every
-fixture and on the bundled graph):
+- ``pyshacl-turbo`` (default): the data is read by the one RDF reader into a
+  pyoxigraph store, the RDFS entailments the shapes need are added by SPARQL
+  updates (:func:`infer_rdfs`), and the Rust engine checks the shapes; a
+  million triples take about 40 s and under 1.5 GiB;
+- ``pyshacl``: the reference, pySHACL with full RDFS inference over rdflib;
+  exact, but minutes and gigabytes for a million triples.
 
-- ``pyshacl-turbo`` (the default): the data is read by pyoxigraph (the one
-  RDF reader, :func:`ntx_graph.rdf_io.load_file`) into an in-memory store, the
-  RDFS entailments the shapes depend on are added there by SPARQL updates
-  (:func:`infer_rdfs`), and pyshacl-turbo's Rust engine checks the shapes.
-  A million triples take about 40 s of CPU and stay under 1.5 GiB.
-- ``pyshacl``: the reference, pySHACL with RDFS inference over rdflib graphs;
-  exact but slow (minutes and gigabytes for a million triples).
-
-rdflib and the engines are imported inside :func:`validate` only, so importing
-this module costs nothing until a validation actually runs.
+rdflib and the engines are imported only when a validation runs.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from typing import Literal as Kind
 
 from ntx_graph import resources
-from ntx_graph.errors import DataError
+from ntx_graph.errors import DataError, ValidationFailed, one_line, plural
 
 if TYPE_CHECKING:
     from pyoxigraph import Store
@@ -67,12 +64,17 @@ class ValidationReport:
         if not self.results:
             return "conforms: the graph satisfies every shape" if self.conforms else "does not conform"
         counts = Counter(result.severity.lower() for result in self.results)
-        parts = ", ".join(f"{n} {severity}{'' if n == 1 else 's'}" for severity, n in sorted(counts.items()))
+        parts = ", ".join(plural(n, severity) for severity, n in sorted(counts.items()))
         shapes = len({result.source_shape for result in self.results})
         nodes = len({result.focus_node for result in self.results})
         verdict = "conforms" if self.conforms else "does not conform"
-        return (f"{verdict}: {parts} from {shapes} shape{'' if shapes == 1 else 's'}"
-                f" on {nodes} node{'' if nodes == 1 else 's'}")
+        return f"{verdict}: {parts} from {plural(shapes, 'shape')} on {plural(nodes, 'node')}"
+
+    def raise_unless_conforms(self, what: str, advice: str) -> None:
+        """ValidationFailed (``WHAT not conform to the shapes (SUMMARY); ADVICE``) unless the graph conforms."""
+        if not self.conforms:
+            raise ValidationFailed(f"{what} not conform to the shapes ({self.summary()}); {advice}",
+                                   report=self.text, summary=self.summary())
 
 
 def validate(
@@ -84,15 +86,11 @@ def validate(
     progress: IO[str] | None = None,
     base: str | None = None,
 ) -> ValidationReport:
-    """Validate the bundled ontology and data (unless ``include_bundled`` is
-    false) plus ``extra_files`` against ``shapes`` (default: the bundled
-    shapes), with RDFS inference and SHACL-AF (SPARQL targets). Files are
-    read by ntx-graph's one RDF reader (relative IRIs against ``base``, by
-    default each file's own location).
-
-    ``progress`` receives one line per step (reading, inference, checking)
-    with the time it took. Raises DataError, naming the file, if a file cannot
-    be read or parsed, or if the shapes are invalid.
+    """Validate the bundled graph (unless ``include_bundled`` is false) and
+    ``extra_files`` against ``shapes`` (default: the bundled shapes), with RDFS
+    inference and SHACL-AF. Relative IRIs resolve against ``base``, by default
+    each file's location. ``progress`` gets one line per step with its time.
+    Raises DataError, naming the file, for an unreadable or invalid file or shapes.
     """
     files = [*(resources.bundled_files() if include_bundled else []), *(Path(f) for f in extra_files)]
     shapes_path = Path(shapes) if shapes is not None else resources.shapes_file()
@@ -122,11 +120,11 @@ def _validate_pyshacl(files: Sequence[Path], shapes_path: Path, base: str | None
         conforms, report, _ = pyshacl.validate(
             data, shacl_graph=shapes_graph, ont_graph=None, inference="rdfs", advanced=True)
     except (ShapeLoadError, ConstraintLoadError) as error:
-        raise DataError(f"{shapes_path}: invalid shapes: {_one_line(str(error.message))}") from None
+        raise DataError(f"{shapes_path}: invalid shapes: {one_line(error.message)}") from None
     except ReportableRuntimeError as error:
-        raise DataError(f"{shapes_path}: SHACL validation failed: {_one_line(str(error.message))}") from None
+        raise DataError(f"{shapes_path}: SHACL validation failed: {one_line(error.message)}") from None
     except ParseBaseException as error:  # a SPARQL query of the shapes that rdflib cannot parse
-        raise DataError(f"{shapes_path}: invalid SPARQL in the shapes: {_one_line(str(error))}") from None
+        raise DataError(f"{shapes_path}: invalid SPARQL in the shapes: {one_line(error)}") from None
     return _report(bool(conforms), report, data.namespace_manager)
 
 
@@ -140,14 +138,14 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
 
     from ntx_graph.rdf_io import load_file
 
-    steps.start(f"reading {len(files)} file{'' if len(files) == 1 else 's'}")
+    steps.start(f"reading {plural(len(files), 'file')}")
     store = Store()
     prefixes: dict[str, str] = {}
     for path in files:
         load_file(store, path, prefixes, base=base)
     shapes_store = Store()
     load_file(shapes_store, shapes_path)
-    steps.done(f"read {len(files)} file{'' if len(files) == 1 else 's'}")
+    steps.done(f"read {plural(len(files), 'file')}")
     steps.start("inferring the RDFS triples the shapes read")
     added = infer_rdfs(store)
     steps.done(f"inferred {added:,} RDFS triples")
@@ -167,11 +165,11 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
         conforms, report, _ = pyshacl_turbo.validate(data, shacl_graph=shapes_store, ont_graph=None,
                                                      inference=None, advanced=True)
     except ValueError as error:  # pyshacl-turbo reports invalid shapes and SPARQL as ValueError
-        text = _one_line(str(error))
+        text = one_line(error)
         kind = "invalid SPARQL in the shapes" if text.startswith("SPARQL") else "invalid shapes"
         raise DataError(f"{shapes_path}: {kind}: {text[:300]}") from None
     except pyshacl_turbo.ReportableRuntimeError as error:
-        raise DataError(f"{shapes_path}: SHACL validation failed: {_one_line(str(error))[:300]}") from None
+        raise DataError(f"{shapes_path}: SHACL validation failed: {one_line(error)[:300]}") from None
     del data
     names = rdflib.Graph(bind_namespaces="core").namespace_manager
     for prefix, namespace in prefixes.items():
@@ -179,12 +177,6 @@ def _validate_turbo(files: Sequence[Path], shapes_path: Path, steps: _Steps, bas
     result = _report(bool(conforms), report, names)
     steps.done(f"checked the shapes: {result.summary()}")
     return result
-
-
-def _report(conforms: bool, report: Graph, names: NamespaceManager) -> ValidationReport:
-    results = _results(report, names)
-    text = "\n".join(line for line, _ in results)
-    return ValidationReport(conforms=conforms, results=tuple(r for _, r in results), text=text)
 
 
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -204,15 +196,11 @@ _RULES = (
 def infer_rdfs(store: Store) -> int:
     """Add to ``store`` the RDFS entailments the shapes rely on; return how many triples were added.
 
-    In this order: ``rdfs:subPropertyOf`` (a value of a subproperty is a value
-    of each superproperty), ``rdfs:domain`` and ``rdfs:range`` (a subject or an
-    IRI or blank node value gets the class), then ``rdfs:subClassOf`` (an
-    instance of a class is an instance of each superclass). The axioms are
-    read from the store itself (the ontology is loaded with the data); each
-    rule is one SPARQL update whose ``VALUES`` block holds the axioms, so the
-    work follows the instances of the properties and classes concerned. This
-    leaves out what RDFS entails but no shape reads (``rdfs:Resource`` types,
-    axiomatic triples); ``tests/test_shapes.py`` checks that the reports stay
+    In order: ``rdfs:subPropertyOf``, ``rdfs:domain``, ``rdfs:range`` (IRI and
+    blank node values only), then ``rdfs:subClassOf``, each one SPARQL update whose
+    ``VALUES`` block holds the axioms read from the store, so the work follows the
+    instances concerned. What no shape reads (``rdfs:Resource`` types, axiomatic
+    triples) is left out; ``tests/test_shapes.py`` checks that the reports stay
     those of pySHACL's full RDFS inference.
     """
     from pyoxigraph import NamedNode
@@ -246,8 +234,6 @@ class _Steps:
     release the GIL, so a thread can redraw the line), and :meth:`done` replaces it by the step's line."""
 
     def __init__(self, out: IO[str] | None) -> None:
-        import time
-
         self.out = out
         self.last = time.perf_counter()
         isatty = getattr(out, "isatty", None)
@@ -257,7 +243,6 @@ class _Steps:
     def start(self, text: str) -> None:
         """Announce a step that may take a while (on a terminal only)."""
         import threading
-        import time
 
         if not self.live or self.out is None:
             return
@@ -283,8 +268,6 @@ class _Steps:
                 self.out.write("\r\x1b[K")
 
     def done(self, text: str) -> None:
-        import time
-
         self.stop()
         now = time.perf_counter()
         if self.out is not None:
@@ -293,12 +276,8 @@ class _Steps:
         self.last = now
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _results(report: Graph, names: NamespaceManager) -> list[tuple[str, ValidationResult]]:
-    """The results of a pySHACL report graph, sorted, each with its line of text."""
+def _report(conforms: bool, report: Graph, names: NamespaceManager) -> ValidationReport:
+    """The report of a SHACL report graph: its results sorted, one line of text each."""
     from rdflib import RDF, Literal, URIRef
 
     sh = _SH
@@ -325,7 +304,7 @@ def _results(report: Graph, names: NamespaceManager) -> list[tuple[str, Validati
             where += f" -> {_path(report, path, names)}"
         out.append((f"{where}: {message}", result))
     out.sort(key=lambda item: (item[1].focus_node, item[1].path or "", item[1].source_shape, item[1].message))
-    return out
+    return ValidationReport(conforms, tuple(r for _, r in out), "\n".join(line for line, _ in out))
 
 
 def _plain(term: Node | None) -> str:
