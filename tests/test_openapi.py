@@ -105,7 +105,7 @@ def _names(node: ast.AST) -> Iterator[str]:
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call):
             func = sub.func
-            if (isinstance(func, ast.Name) and func.id == "_one" and len(sub.args) == 2
+            if (isinstance(func, ast.Name) and func.id == "single" and len(sub.args) == 2
                     and isinstance(sub.args[1], ast.Constant)):
                 yield sub.args[1].value
             elif (isinstance(func, ast.Attribute) and func.attr in ("pop", "get") and isinstance(func.value, ast.Name)

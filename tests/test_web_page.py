@@ -562,9 +562,11 @@ def test_paging_by_the_server(base_url: str, kg: KnowledgeGraph) -> None:
     status, headers, body = fetch(f"{base_url}/sparql?" + urlencode(
         {"query": "SELECT ?n WHERE { VALUES ?n { 10 9 100 } }", "_sort": "n"}))
     assert [r["n"]["value"] for r in json.loads(body)["results"]["bindings"]] == ["9", "10", "100"]
-    for query, why in (({"_offset": "ten"}, "whole number"), ({"_sort": "nothing"}, "cannot sort"),
-                       ({"_limit": "2", "format": "csv"}, "SPARQL JSON")):
+    for query, why in (({"_offset": "ten"}, "whole number"), ({"_limit": "\u00b2"}, "whole number"),
+                       ({"_sort": "nothing"}, "cannot sort"), ({"_limit": "2", "format": "csv"}, "SPARQL JSON")):
         status, _, body = fetch(f"{base_url}/queries/{SEVERITY}?" + urlencode(query))
+        assert status == 400 and why in body.decode()
+        status, _, body = fetch(f"{base_url}/sparql?" + urlencode({"query": sparql, **query}))
         assert status == 400 and why in body.decode()
     # a graph answer has no rows: it comes whole
     status, headers, body = fetch(f"{base_url}/queries/drug-card?_limit=1", headers={"Accept": "application/n-triples"})

@@ -8,13 +8,14 @@ from html import unescape
 
 import pytest
 
-from ntx_graph.server.reader import SourceQuote, marked_text, uncited
+from ntx_graph.server.entity import Quote
+from ntx_graph.server.reader import marked_text, uncited
 
 TEXT = "Alpha beta gamma. Delta <epsilon> & zeta!\nEta: theta.\n"
 
 
-def quote(name: str, start: int, end: int) -> SourceQuote:
-    return SourceQuote(f"https://example.org/q/{name}", TEXT[start:end], start, end)
+def quote(name: str, start: int, end: int) -> Quote:
+    return Quote(f"https://example.org/q/{name}", TEXT[start:end], start, end)
 
 
 def marks(html: str) -> list[tuple[str, int, int]]:

@@ -1,15 +1,13 @@
 """The ASGI adapter: an ASGI 3 application over the router.
 
-Each HTTP request becomes a :class:`Request`; the router plans it in the
-event loop's thread (:meth:`Router.plan`: parsing, negotiation and checks
-cost microseconds, and nothing there waits) and a task for a query worker is
-awaited from the worker pool in the same loop, with no thread in between.
-The adapter sends the :class:`Response` with the security headers (encoded
-once per set of headers). It also holds the policies that need the
-connection: the body limit (also for chunked bodies), the Host check against
-DNS rebinding, admission (a bounded number of requests waiting for
-workers), refusal while draining, the answer cache (looked up before the
-router runs) and the access log.
+The router plans each request in the event loop's thread (parsing,
+negotiation and checks cost microseconds, and nothing there waits); a task
+for a query worker is awaited from the worker pool in the same loop, with no
+thread in between. The adapter holds the policies that need the connection:
+the body limit (chunked bodies too), the Host check against DNS rebinding,
+admission (a bounded number of requests waiting for workers), refusal while
+draining, the answer cache (looked up before the router runs), the security
+headers and the access log.
 """
 
 from __future__ import annotations
@@ -34,8 +32,6 @@ Send = Callable[[Message], Awaitable[None]]
 access_log = logging.getLogger("ntx_graph.server.access")
 #: The most of an oversized body read (and discarded) so that the client sees the 413.
 DRAIN_LIMIT = 8 * 1024 * 1024
-#: Encoded once: added to every response.
-_SECURITY = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
 #: The headers that tell of a request body.
 _BODY_HEADERS = frozenset(("content-length", "transfer-encoding"))
 
@@ -45,6 +41,10 @@ def _encoded(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes],
     """A response's own headers over the security headers, encoded (the same few sets recur)."""
     merged = {**SECURITY_HEADERS, **dict(headers)}
     return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged.items())
+
+
+#: Encoded once: the headers of a response that has none of its own.
+_SECURITY = _encoded(())
 
 
 def is_loopback(host: str) -> bool:
@@ -152,11 +152,9 @@ class App:
         request = Request(scope["method"], raw_path.decode("latin-1"), scope["query_string"].decode("latin-1"),
                           headers, body)
         cache = self.cache
-        key = cache.key(request) if cache is not None else None
-        if cache is not None and key is not None:
-            cached = cache.get(key)
-            if cached is not None:
-                return cached
+        key = cache.key(request) if cache is not None else ()
+        if cache is not None and (cached := cache.get(key)) is not None:
+            return cached
         outcome = self.router.plan(request)
         if isinstance(outcome, Deferred):
             if self.in_flight >= self.max_in_flight:
@@ -172,7 +170,7 @@ class App:
             finally:
                 self.in_flight -= 1
             outcome = self.router.complete(request, outcome, result)
-        if cache is not None and key is not None:
+        if cache is not None:
             cache.put(key, outcome)
         return outcome
 
@@ -217,6 +215,3 @@ class App:
             path += "?" + scope["query_string"].decode("latin-1")
         access_log.info('%s "%s %s" %d %d %.1fms', client[0] if client else "-", scope["method"], path, status,
                         size, seconds * 1000)
-
-    def close(self) -> None:
-        """Nothing to release: the router's executor is closed by its owner."""

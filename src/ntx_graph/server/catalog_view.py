@@ -26,13 +26,8 @@ def describe_query(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
         item: dict[str, Any] = {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
                                 "description": p.description, "of_class": p.of_class}
         if p.of_class:
-            item["values"] = [{"iri": c.iri, "short": c.short, "label": c.label}
+            item["values"] = [{"iri": c.value, "short": c.short, "label": c.label}
                               for c in snapshot.choices.get(p.of_class, ())]
         parameters.append(item)
     return {"name": saved.name, "title": saved.title, "description": saved.description, "form": saved.form,
             "parameters": parameters, "text": saved.text, "links": links(saved)}
-
-
-def listing(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Every saved query, by name."""
-    return [describe_query(q, snapshot) for q in snapshot.queries.values()]

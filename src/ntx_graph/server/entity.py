@@ -7,16 +7,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolution, QuerySolutions, Triple
 
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.params import expand_iri
+from ntx_graph.rdf_io import serialize_triples
 from ntx_graph.results import XSD, compact
 from ntx_graph.server.messages import HTML, Response, text
+from ntx_graph.server.negotiation import content_type
 
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: The most triples listed in each direction.
 MAX_FACTS = 500
@@ -26,11 +26,11 @@ MAX_TRIPLES = 10000
 _OUT = "SELECT ?p ?o WHERE { ?this ?p ?o } ORDER BY ?p ?o LIMIT %d"
 _IN = "SELECT ?s ?p WHERE { ?s ?p ?this } ORDER BY ?p ?s LIMIT %d"
 _AS_PROPERTY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?this ?o }"
+#: The prefixes of the queries of the entity page and the source reader.
+PREFIXES = "PREFIX ntx: <https://w3id.org/ntx-graph/def/>\nPREFIX oa: <http://www.w3.org/ns/oa#>\n"
 _LABELS = """SELECT ?x ?l WHERE { VALUES ?x { %s }
   ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"""
-_EVIDENCE = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
+_EVIDENCE = PREFIXES + """SELECT DISTINCT ?claim ?link ?quote ?exact ?start ?end ?source WHERE {
   { BIND(?this AS ?claim) ?claim ntx:evidenceQuote ?quote }
   UNION { ?claim ?link ?this . ?claim ntx:evidenceQuote ?quote
           FILTER (?link != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) }
@@ -53,15 +53,27 @@ class Value:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Quote:
-    """A verbatim evidence quote and where it is in its source."""
+    """A verbatim evidence quote, where it is, its source (on the entity
+    page) and the claims resting on it (in the source reader)."""
 
     iri: str
     exact: str
     start: int | None
     end: int | None
-    source: Value | None
+    source: Value | None = None
+    claims: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        """The id of the quote's entry in the reader's page."""
+        return "quote-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+
+    @property
+    def placed(self) -> bool:
+        """Whether the quote has a usable position."""
+        return self.start is not None and self.end is not None and 0 <= self.start < self.end
 
 
 @dataclass
@@ -89,11 +101,30 @@ class EntityView:
     as_property: int = 0
 
 
+def entity_iri(iri: str, prefixes: Mapping[str, str]) -> NamedNode:
+    """The entity named by ``iri`` (an IRI or a prefixed name); ParameterError if none is given."""
+    if not iri.strip():
+        raise ParameterError("give the entity's IRI: /entity?iri=...")
+    return expand_iri(iri, prefixes)
+
+
+def about(sparql: str, e: NamedNode) -> str:
+    """``sparql`` with ``?this`` standing for ``e``."""
+    return re.sub(r"\?this\b", lambda _: str(e), sparql)  # str(e) is a checked <IRI>
+
+
 def select_about(kg: KnowledgeGraph, sparql: str, e: NamedNode) -> QuerySolutions:
     """Run a SELECT with ``?this`` standing for ``e``."""
-    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(e), sparql))  # str(e) is a checked <IRI>
+    answer = kg.store.query(about(sparql, e))
     assert isinstance(answer, QuerySolutions)
     return answer
+
+
+def span(row: QuerySolution) -> tuple[int | None, int | None]:
+    """A quote's ``?start`` and ``?end`` in a result row, as integers (None where unbound)."""
+    start, end = row["start"], row["end"]
+    return (int(start.value) if isinstance(start, Literal) else None,
+            int(end.value) if isinstance(end, Literal) else None)
 
 
 def labels_of(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
@@ -114,15 +145,17 @@ def labels_of(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
     return {iri: label for iri, (_, label) in found.items()}
 
 
-def _value(term: object, labels: Mapping[str, str], prefixes: Mapping[str, str]) -> Value:
+def term_value(term: object, prefixes: Mapping[str, str], labels: Mapping[str, str] | None = None, *,
+               datatype: bool = True) -> Value:
+    """A term for display; ``datatype``: note a literal's datatype (other than xsd:string)."""
     if isinstance(term, NamedNode):
-        return Value("iri", term.value, labels.get(term.value, ""), compact(term.value, prefixes))
+        return Value("iri", term.value, (labels or {}).get(term.value, ""), compact(term.value, prefixes))
     if isinstance(term, BlankNode):
         return Value("bnode", term.value, short="_:" + term.value)
     if isinstance(term, Literal):
         if term.language:
             note = "@" + term.language
-        elif term.datatype.value in (XSD + "string", ""):
+        elif not datatype or term.datatype.value in (XSD + "string", ""):
             note = ""
         else:
             note = compact(term.datatype.value, prefixes)
@@ -132,9 +165,7 @@ def _value(term: object, labels: Mapping[str, str], prefixes: Mapping[str, str])
 
 def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     """The entity page's content for ``iri`` (an IRI or a prefixed name)."""
-    if not iri.strip():
-        raise ParameterError("give the entity's IRI: /entity?iri=...")
-    entity = expand_iri(iri, kg.prefixes)
+    entity = entity_iri(iri, kg.prefixes)
     out = list(select_about(kg, _OUT % (MAX_FACTS + 1), entity))
     inc = list(select_about(kg, _IN % (MAX_FACTS + 1), entity))
     evidence = list(select_about(kg, _EVIDENCE, entity))
@@ -150,7 +181,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     labels = labels_of(kg, iris)
 
     def v(term: object) -> Value:
-        return _value(term, labels, kg.prefixes)
+        return term_value(term, kg.prefixes, labels)
 
     claims: dict[str, Claim] = {}
     for row in evidence:
@@ -160,12 +191,8 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
             claim.links.append(v(link))
         quote_iri = row["quote"].value
         if all(q.iri != quote_iri for q in claim.quotes):
-            start, end = row["start"], row["end"]
-            claim.quotes.append(Quote(
-                quote_iri, row["exact"].value,
-                int(start.value) if isinstance(start, Literal) else None,
-                int(end.value) if isinstance(end, Literal) else None,
-                v(row["source"]) if row["source"] is not None else None))
+            source = v(row["source"]) if row["source"] is not None else None
+            claim.quotes.append(Quote(quote_iri, row["exact"].value, *span(row), source))
     for claim in claims.values():
         claim.quotes.sort(key=lambda q: (q.start if q.start is not None else -1, q.iri))
     types = [v(row["o"]) for row in out if isinstance(row["p"], NamedNode) and row["p"].value == RDF_TYPE]
@@ -182,9 +209,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView:
     )
 
 
-_TRIPLES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHERE {
+_TRIPLES = PREFIXES + """CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHERE {
   { ?this ?p ?o } UNION { ?s ?q ?this }
   UNION { ?this ntx:evidenceQuote ?quote . ?quote ?qp ?qo }
   UNION { ?this ntx:evidenceQuote/oa:hasSelector ?selector . ?selector ?sp ?so }
@@ -194,17 +219,13 @@ CONSTRUCT { ?this ?p ?o . ?s ?q ?this . ?quote ?qp ?qo . ?selector ?sp ?so } WHE
 def entity_answer(kg: KnowledgeGraph, iri: str, fmt: str) -> Response:
     """The entity as a page (``fmt`` "html") or as RDF: its outgoing and
     incoming triples and its own evidence quotes with their selectors."""
-    from ntx_graph.rdf_io import serialize_triples
-    from ntx_graph.server.negotiation import content_type
-    from ntx_graph.server.pages import entity_html
+    from ntx_graph.server.pages import entity_html  # the pages import this module
 
     if fmt == "html":
         view = describe(kg, iri)
         return Response(200 if view.known else 404, entity_html(view).encode(), HTML)
-    if not iri.strip():
-        raise ParameterError("give the entity's IRI: /entity?iri=...")
-    entity = expand_iri(iri, kg.prefixes)
-    answer = kg.store.query(re.sub(r"\?this\b", lambda _: str(entity), _TRIPLES % (MAX_TRIPLES + 1)))
+    entity = entity_iri(iri, kg.prefixes)
+    answer = kg.store.query(about(_TRIPLES % (MAX_TRIPLES + 1), entity))
     triples = [Triple(t.subject, t.predicate, t.object) for t in answer]  # type: ignore[union-attr]
     if not triples:
         return text(404, f"the graph has no triples about <{entity.value}>")

@@ -4,13 +4,10 @@
 before anything starts), starts the query workers, and serves with uvicorn:
 HTTP/1.1 with keep-alive, a listen backlog of ``BACKLOG``, httptools'
 request parsing (a duplicate or conflicting Content-Length, a bad chunked
-body or a bad request line is refused) and graceful shutdown (new requests
-get 503, those in flight finish within the grace period). uvicorn's own
-error answers go through :class:`Protocol`, so that they also carry the
-security headers and say 414, 431, 501 or 505 where that is the reason.
-
-:func:`serve` is ``ntx-graph serve``: one process, or ``processes`` server
-processes sharing one listening socket, each with its own workers.
+body or a bad request line is refused) and graceful shutdown. uvicorn's own
+error answers go through :class:`Protocol`, so that they too carry the
+security headers. :func:`serve` is ``ntx-graph serve``: one process, or
+``processes`` server processes sharing one listening socket.
 """
 
 from __future__ import annotations
@@ -38,6 +35,7 @@ from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server.asgi import App, HostPolicy
 from ntx_graph.server.cache import ResponseCache
 from ntx_graph.server.limits import Limits
+from ntx_graph.server.messages import HttpError
 from ntx_graph.server.router import SECURITY_HEADERS, Router
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.workers import DumpedGraph, GraphSource, WorkerPool
@@ -55,22 +53,14 @@ _REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fie
 _SECURITY = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in SECURITY_HEADERS.items())
 
 
-class _Refusal(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with bounded request heads, a cap on
     connections, and error answers that carry the security headers."""
 
-    url_limit = MAX_HEAD_BYTES
-
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_bytes = 0
-        self._refusal: _Refusal | None = None
+        self._refusal: HttpError | None = None
         if len(self.connections) > MAX_CONNECTIONS:
             self._answer(503, "too many open connections; try again shortly", b"Retry-After: 1\r\n")
 
@@ -78,26 +68,26 @@ class Protocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_bytes = 0
 
+    def _refuse(self, status: int, message: str) -> None:
+        """Stop parsing (httptools wraps what a callback raises); data_received answers the refusal."""
+        self._refusal = HttpError(status, message)
+        raise self._refusal
+
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
-        if len(self.url) > self.url_limit:
-            self._refusal = _Refusal(414, f"the URL is longer than the limit of {self.url_limit} bytes; "
-                                          "POST the query instead")
-            raise self._refusal
+        if len(self.url) > MAX_HEAD_BYTES:
+            self._refuse(414, f"the URL is longer than the limit of {MAX_HEAD_BYTES} bytes; POST the query instead")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_bytes += len(name) + len(value) + 4
         if self._head_bytes > MAX_HEAD_BYTES:
-            self._refusal = _Refusal(431, f"the request's headers are larger than the limit of {MAX_HEAD_BYTES} "
-                                          "bytes")
-            raise self._refusal
+            self._refuse(431, f"the request's headers are larger than the limit of {MAX_HEAD_BYTES} bytes")
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         version = self.parser.get_http_version()
         if version not in ("1.0", "1.1"):
-            self._refusal = _Refusal(505, f"only HTTP/1.0 and HTTP/1.1 are served, not HTTP/{version}")
-            raise self._refusal
+            self._refuse(505, f"only HTTP/1.0 and HTTP/1.1 are served, not HTTP/{version}")
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
@@ -193,7 +183,6 @@ class NtxServer:
     def __init__(self, kg: KnowledgeGraph, limits: Limits, options: Options, *, store: str | Path | None = None,
                  sock: socket.socket | None = None, source: GraphSource | None = None) -> None:
         self.limits = limits
-        self.options = options
         self.sock = sock or bind(options.host, options.port)
         self._dump: DumpedGraph | None = None
         try:
@@ -207,10 +196,9 @@ class NtxServer:
             raise
         address, port = self.sock.getsockname()[:2]
         self.server_address = (str(address), int(port))
-        bound = f"[{address}]" if ":" in str(address) else str(address)
-        self.url = f"http://{bound}:{port}/"
+        self.url = f"http://{_authority(self.sock)}/"
         self.cache = ResponseCache(options.cache_bytes) if options.cache_bytes else None
-        self.router = Router(snapshot, limits, self.pool, host=f"{bound}:{port}")
+        self.router = Router(snapshot, limits, self.pool, host=_authority(self.sock))
         self.app = App(self.router, hosts=HostPolicy(str(address), options.allowed_hosts),
                        max_in_flight=options.max_in_flight, log_queries=options.log_queries, cache=self.cache)
         grace = options.grace if options.grace is not None else limits.queue_wait + limits.timeout + 2
@@ -246,7 +234,6 @@ class NtxServer:
         if self._closed:
             return
         self._closed = True
-        self.app.close()
         if self.cache is not None:
             self.cache.clear()
         self.pool.close()
@@ -259,10 +246,15 @@ class NtxServer:
             self._dump.close()
 
 
+def _authority(sock: socket.socket) -> str:
+    """``host:port`` of the server listening on ``sock``, as a URL writes it."""
+    address, port = sock.getsockname()[:2]
+    return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
+
+
 def make_server(kg: KnowledgeGraph, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None, *,
                 access_log: bool = False, store: str | Path | None = None, **options: Any) -> NtxServer:
-    """A ready server (bound, workers started) that is not serving yet: call
-    ``serve_forever()`` (e.g. in a thread) and later ``shutdown()``."""
+    """An :class:`NtxServer`; ``options`` are :class:`Options` fields."""
     return NtxServer(kg, limits or Limits(), Options(host=host, port=port, access_log=access_log, **options),
                      store=store)
 
@@ -292,21 +284,10 @@ def _warn_isolation(server: NtxServer) -> None:
                  "is the only defence against SERVICE and FROM")
 
 
-@dataclass(frozen=True)
-class _Child:
-    source: GraphSource
-    limits: Limits
-    options: Options
-
-
-def _child_main(child: _Child, sock: socket.socket) -> None:
-    _configure_logging(child.options)
-    kg = child.source.open()
-    server = NtxServer(kg, child.limits, child.options, sock=sock, source=child.source)
-    try:
+def _child_main(source: GraphSource, limits: Limits, options: Options, sock: socket.socket) -> None:
+    _configure_logging(options)
+    with contextlib.closing(NtxServer(source.open(), limits, options, sock=sock, source=source)) as server:
         server.serve_forever()
-    finally:
-        server.close()
 
 
 def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
@@ -319,13 +300,10 @@ def serve(kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000, limi
     if processes > 1:
         _serve_processes(kg, limits, options, store, processes)
         return
-    server = NtxServer(kg, limits, options, store=store)
-    _say(f"serving {server.url} (read-only)")
-    _warn_isolation(server)
-    try:
+    with contextlib.closing(NtxServer(kg, limits, options, store=store)) as server:
+        _say(f"serving {server.url} (read-only)")
+        _warn_isolation(server)
         server.serve_forever()
-    finally:
-        server.close()
     _say("stopped")
 
 
@@ -338,7 +316,7 @@ def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store
     children: list[multiprocessing.process.BaseProcess] = []
 
     def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_child_main, args=(_Child(dump.source, limits, options), sock),
+        process = context.Process(target=_child_main, args=(dump.source, limits, options, sock),
                                   name="ntx-graph-server")
         process.start()
         return process
@@ -355,9 +333,7 @@ def _serve_processes(kg: KnowledgeGraph, limits: Limits, options: Options, store
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         children.extend(start() for _ in range(processes))
-        address, port = sock.getsockname()[:2]
-        bound = f"[{address}]" if ":" in str(address) else str(address)
-        _say(f"serving http://{bound}:{port}/ (read-only, {processes} processes)")
+        _say(f"serving http://{_authority(sock)}/ (read-only, {processes} processes)")
         while not stopping.is_set():
             for index, process in enumerate(children):
                 process.join(0.2)

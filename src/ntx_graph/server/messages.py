@@ -43,6 +43,13 @@ class Request:
         """A header's value, or ``""``."""
         return self.headers.get(name.lower(), "")
 
+    def body_text(self, what: str) -> str:
+        """The body as UTF-8 text; HttpError 400 naming ``what`` if it is not UTF-8."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HttpError(400, f"the {what} is not valid UTF-8") from None
+
     @property
     def media_type(self) -> str:
         """The body's media type, without parameters, in lower case."""
@@ -109,9 +116,18 @@ def text(status: int, message: str, headers: Mapping[str, str] | None = None) ->
     return Response(status, (line + "\n").encode(), TEXT, dict(headers or {}))
 
 
-def json_response(value: Any, status: int = 200, content_type: str = JSON) -> Response:
+def single(args: Mapping[str, list[str]], name: str) -> str | None:
+    """The one value of the query-string argument ``name`` (None if absent);
+    HttpError 400 if it is given more than once."""
+    values = args.get(name, [])
+    if len(values) > 1:
+        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def json_response(value: Any) -> Response:
     """``value`` as indented JSON."""
-    return Response(status, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), content_type)
+    return Response(200, (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode(), JSON)
 
 
 #: The HTTP status for each kind of error.

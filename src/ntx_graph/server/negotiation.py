@@ -17,8 +17,8 @@ GRAPH_OFFERS: tuple[tuple[str, str], ...] = formats.media_types(formats.GRAPH)
 SUFFIXES = formats.url_suffixes()
 
 
-class NotAcceptable(Exception):
-    """No offered format matches; ``str(error)`` says which ones exist."""
+class NotAcceptable(formats.FormatError):
+    """No offered format matches (answered 406); ``str(error)`` says which ones exist."""
 
 
 @dataclass(frozen=True)

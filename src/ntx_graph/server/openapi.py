@@ -10,11 +10,10 @@ from typing import Any
 
 from ntx_graph import __version__, formats
 from ntx_graph.catalog import Parameter, SavedQuery
-from ntx_graph.formats import is_graph_form
 from ntx_graph.server.negotiation import offers_for
+from ntx_graph.server.pages import SWAGGER_FILES
 from ntx_graph.server.paging import PAGE_ARGS
 from ntx_graph.server.snapshot import Snapshot
-from ntx_graph.server.views import SWAGGER_FILES
 
 _SCHEMA_TYPES = {"iri": "string", "string": "string", "integer": "integer", "decimal": "number", "boolean": "boolean"}
 _ERRORS = {
@@ -39,9 +38,12 @@ _OBJECT = {"schema": {"type": "object"}}
 _LIST = {"schema": {"type": "array", "items": {"type": "object"}}}
 
 
+def _plain(description: str, media_type: str = "text/plain") -> dict[str, Any]:
+    return {"description": description, "content": {media_type: _TEXT}}
+
+
 def _errors(*codes: str) -> dict[str, Any]:
-    return {code: {"description": text, "content": {"text/plain": _TEXT}}
-            for code, text in _ERRORS.items() if not codes or code in codes}
+    return {code: _plain(text) for code, text in _ERRORS.items() if not codes or code in codes}
 
 
 def _content(graph: bool) -> dict[str, Any]:
@@ -89,7 +91,7 @@ def _parameter(p: Parameter, snapshot: Snapshot) -> dict[str, Any]:
         schema["default"] = _typed(p.type, p.default)
     choices = snapshot.choices.get(p.of_class or "", ())
     if choices:
-        values = [c.short if not c.short.startswith("<") else c.iri for c in choices]
+        values = [c.short if not c.short.startswith("<") else c.value for c in choices]
         if p.default is not None and p.default not in values:
             values.append(p.default)
         schema["enum"] = values
@@ -121,7 +123,7 @@ def operation_id(name: str) -> str:
 def _saved_paths(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
     """The saved query's three paths: its answer (or page), its answer by
     suffix, and its text."""
-    graph = is_graph_form(saved.form)
+    graph = formats.is_graph_form(saved.form)
     use = formats.use_of(saved.form)
     params = [_parameter(p, snapshot) for p in saved.parameters]
     own = {p.name for p in saved.parameters}
@@ -155,9 +157,9 @@ def _saved_paths(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
         "parameters": [_path_arg("suffix", "The result format", suffixes), *params, *extra, *paging],
         "responses": {"200": ok, **_errors()},
     }}
-    text_ok = {"200": {"description": "The query's text; with parameters given (or posted text), the text with "
-                                      "every parameter bound as a VALUES block, which any SPARQL endpoint runs",
-                       "content": {"application/sparql-query": _TEXT}}, **_errors("400", "404")}
+    text_ok = {"200": _plain("The query's text; with parameters given (or posted text), the text with every "
+                             "parameter bound as a VALUES block, which any SPARQL endpoint runs",
+                             "application/sparql-query"), **_errors("400", "404")}
     text = {
         "get": {"operationId": op + "Text", "summary": f"The text of {name}", "tags": ["saved queries"],
                 "parameters": [dict(p, required=False) for p in params], "responses": text_ok},
@@ -167,8 +169,7 @@ def _saved_paths(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
                                 "them into the saved text.",
                  "tags": ["saved queries"], "parameters": [dict(p, required=False) for p in params],
                  "requestBody": {"required": True, "content": {"application/sparql-query": _TEXT}},
-                 "responses": {**text_ok, "415": {"description": "The body is not application/sparql-query",
-                                                  "content": {"text/plain": _TEXT}}}},
+                 "responses": {**text_ok, "415": _plain("The body is not application/sparql-query")}},
     }
     return {f"/queries/{name}": answer, f"/queries/{name}.{{suffix}}": by_suffix, f"/queries/{name}.rq": text}
 
@@ -193,8 +194,7 @@ def _sparql_path() -> dict[str, Any]:
                      "application/sparql-query": _TEXT,
                      "application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}}}},
-                 "responses": {**responses, "415": {"description": "Unsupported request Content-Type",
-                                                    "content": {"text/plain": _TEXT}}}},
+                 "responses": {**responses, "415": _plain("Unsupported request Content-Type")}},
     }
 
 
@@ -205,8 +205,7 @@ def _entity_paths() -> dict[str, Any]:
                      required=True)
     graph = formats.names(formats.GRAPH, http=True)
     content = {"text/html": _TEXT, **_content(True)}
-    errors = {"404": {"description": "The graph says nothing about this IRI", "content": {"text/html": _TEXT}},
-              **_errors("400", "406")}
+    errors = {"404": _plain("The graph says nothing about this IRI", "text/html"), **_errors("400", "406")}
     return {
         "/entity": _get("entityPage", "An entity's facts and evidence quotes: HTML, or its triples as RDF by "
                         "Accept or format", "pages", content, others=errors, parameters=(
@@ -223,7 +222,7 @@ def _page_paths() -> dict[str, Any]:
 
     html = {"text/html": _TEXT}
     static = sorted(p.name for p in STATIC_DIR.iterdir() if p.suffix in STATIC_TYPES)
-    missing = {"404": {"description": "No such file", "content": {"text/plain": _TEXT}}}
+    missing = {"404": _plain("No such file")}
     return {
         "/": _get("homePage", "The query page", "pages", html),
         "/index.html": _get("indexPage", "The query page (as /)", "pages", html),
@@ -236,8 +235,7 @@ def _page_paths() -> dict[str, Any]:
             description="NAME is the last path segment of the source document's IRI. The fragment "
                         "#chars=START,END (RFC 5147) scrolls to and highlights a passage.",
             parameters=(_path_arg("name", "The source's name", example="facts-about-naltrexone"),),
-            others={"404": {"description": "No source of that name", "content": {"text/plain": _TEXT}},
-                    **_errors("400")}),
+            others={"404": _plain("No source of that name"), **_errors("400")}),
         "/api": _get("apiPage", "This description, browsable (Swagger UI)", "pages", html),
         "/vendor/swagger-ui/{file}": _get(
             "swaggerUiFile", "Swagger UI's files, as the swagger-ui-bundle package ships them", "pages",

@@ -1,19 +1,37 @@
-"""Server-rendered HTML: the entity (evidence) page and the list of saved
-queries. Every piece of data is escaped with ``html.escape``."""
+"""Server-rendered HTML: the entity (evidence) page, the list of saved
+queries, a saved query's page and answer, the source reader and the
+browsable API page (Swagger UI, from the ``swagger-ui-bundle`` package).
+Every piece of data is escaped with ``html.escape``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ntx_graph.server.entity import Claim, EntityView, Value
-from ntx_graph.server.reader import SourceQuote, Uncited, marked_text, source_url
+from pyoxigraph import RdfFormat, parse
+
+from ntx_graph import formats
+from ntx_graph.results import compact
+from ntx_graph.server.entity import Claim, EntityView, Quote, Value, term_value
+from ntx_graph.server.messages import HttpError, Response
+from ntx_graph.server.reader import Uncited, marked_text, source_url
 
 #: The site's navigation, on every page.
 NAV = ("<a href=\"/\">Query editor</a><a href=\"/queries\">Saved queries</a><a href=\"/source\">Sources</a>"
        "<a href=\"/sparql\">Service description</a><a href=\"/api\">API</a>")
+#: Rows shown on a saved query's page (the downloads hold them all).
+PAGE_ROWS = 200
+#: The files of Swagger UI that the API page uses.
+SWAGGER_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, with an s unless there is one: ``plural(2, 'row') == '2 rows'``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def entity_url(iri: str) -> str:
@@ -53,8 +71,16 @@ def term_html(value: Value) -> str:
     return f"<span class=\"literal\">{escape(value.value)}</span>{note}"
 
 
-def _rows(pairs: Iterable[tuple[Value, Value]]) -> str:
-    return "\n".join(f"<tr><td>{term_html(a)}</td><td>{term_html(b)}</td></tr>" for a, b in pairs)
+def _rows(rows: Iterable[Sequence[Value | None]]) -> str:
+    return "\n".join("<tr>" + "".join(f"<td>{term_html(t) if t is not None else ''}</td>" for t in row) + "</tr>"
+                     for row in rows)
+
+
+def _facts(title: str, columns: tuple[str, str], rows: Sequence[tuple[Value, Value]], more: bool) -> str:
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    note = "<p class=\"more\">Only the first 500 are listed.</p>" if more else ""
+    return (f"<section><h2>{title}</h2><table class=\"facts\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>\n{_rows(rows)}\n</tbody></table>{note}</section>")
 
 
 def _claim_html(claim: Claim, entity: Value) -> str:
@@ -90,8 +116,7 @@ def entity_html(view: EntityView) -> str:
         parts.append("<p class=\"empty\">The graph has no triples about this IRI.</p>")
         return layout(name, "\n".join(parts))
     if view.as_property:
-        count = view.as_property
-        parts.append(f"<p class=\"uses\">Used as a property in {count} triple{'s' if count != 1 else ''}.</p>")
+        parts.append(f"<p class=\"uses\">Used as a property in {plural(view.as_property, 'triple')}.</p>")
     parts.append("<section class=\"evidence\"><h2>Evidence</h2>")
     if view.claims:
         parts.append("<p class=\"hint\">Claims about this entity and the verbatim quotes of the source "
@@ -100,21 +125,17 @@ def entity_html(view: EntityView) -> str:
     else:
         parts.append("<p class=\"empty\">No claim about this entity cites a quote.</p>")
     parts.append("</section>")
-    more = "<p class=\"more\">Only the first 500 are listed.</p>"
-    parts.append("<section><h2>Facts</h2><table class=\"facts\"><thead><tr><th>property</th><th>value</th>"
-                 f"</tr></thead><tbody>\n{_rows(view.outgoing)}\n</tbody></table>"
-                 f"{more if view.more_outgoing else ''}</section>")
+    parts.append(_facts("Facts", ("property", "value"), view.outgoing, view.more_outgoing))
     if view.incoming:
-        parts.append("<section><h2>Referenced by</h2><table class=\"facts\"><thead><tr><th>subject</th>"
-                     f"<th>property</th></tr></thead><tbody>\n{_rows(view.incoming)}\n</tbody></table>"
-                     f"{more if view.more_incoming else ''}</section>")
+        parts.append(_facts("Referenced by", ("subject", "property"), view.incoming, view.more_incoming))
     return layout(name, "\n".join(parts))
 
 
-#: URL suffixes of the RDF formats, with their names for people.
-RDF_SUFFIXES = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdf": "RDF/XML"}
-#: URL suffixes of the SPARQL results formats, with their names for people.
-RESULT_SUFFIXES = {"json": "JSON", "csv": "CSV", "tsv": "TSV", "xml": "XML"}
+#: The RDF formats that pages link to (and that ``/entity.SUFFIX`` serves).
+RDF_LINKED = ("turtle", "ntriples", "jsonld", "rdfxml")
+#: URL suffixes of the RDF and of the SPARQL results formats linked, with their names for people.
+RDF_SUFFIXES = {formats.BY_NAME[name].suffix: formats.BY_NAME[name].label for name in RDF_LINKED}
+RESULT_SUFFIXES = {name: name.upper() for name in ("json", "csv", "tsv", "xml")}
 
 
 def formats_html(links: Mapping[str, str], label: str = "Download") -> str:
@@ -171,10 +192,8 @@ def _field(p: Mapping[str, Any], given: Mapping[str, str]) -> str:
 def results_html(variables: Sequence[str], rows: Sequence[Sequence[Value | None]]) -> str:
     """A results table, terms linked to their entity pages."""
     head = "".join(f"<th scope=\"col\">{escape(v)}</th>" for v in variables)
-    body = "\n".join("<tr>" + "".join(f"<td>{term_html(t) if t is not None else ''}</td>" for t in row) + "</tr>"
-                     for row in rows)
     return (f"<div class=\"results\"><table class=\"grid\"><thead><tr>{head}</tr></thead>"
-            f"<tbody>\n{body}\n</tbody></table></div>")
+            f"<tbody>\n{_rows(rows)}\n</tbody></table></div>")
 
 
 def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: str) -> str:
@@ -185,7 +204,7 @@ def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: 
     fields = "".join(_field(p, given) for p in item["parameters"])
     query = ("?" + urlencode({k: v for k, v in given.items() if v})) if given else ""
     links = {label: f"{base}.{suffix}{query}" for suffix, label in
-             (RDF_SUFFIXES if item["form"] in ("CONSTRUCT", "DESCRIBE") else RESULT_SUFFIXES).items()}
+             (RDF_SUFFIXES if formats.is_graph_form(str(item["form"])) else RESULT_SUFFIXES).items()}
     links["SPARQL text"] = f"{base}.rq{query}"
     parts = [
         f"<h1>{escape(str(item['title']))}</h1>",
@@ -202,20 +221,17 @@ def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: 
     return layout(str(item["title"]), "\n".join(p for p in parts if p))
 
 
-def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: Sequence[SourceQuote],
+def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: Sequence[Quote],
                 gaps: Sequence[Uncited], warnings: Sequence[str], prefixes: Mapping[str, str]) -> str:
     """The source reader: the text with its quoted spans marked, the claims
     on each, and the index of quotes."""
-    from ntx_graph.results import compact
-
     title = labels.get(iri) or iri.rsplit("/", 1)[-1]
     claims = sum(len(q.claims) for q in quotes)
     parts = [f"<h1>{escape(title)}</h1>",
              f"<p class=\"iri\"><a href=\"{escape(entity_url(iri))}\"><code>{escape(iri)}</code></a></p>",
-             f"<p class=\"hint\">{len(quotes)} quoted passage{'s' if len(quotes) != 1 else ''} carry {claims} "
-             f"claim{'s' if claims != 1 else ''}; {len(gaps)} sentence{'s' if len(gaps) != 1 else ''} "
-             "no claim cites, in grey with a dotted underline. Hover over or focus a highlighted passage to list the "
-             "claims that rest on it.</p>"]
+             f"<p class=\"hint\">{plural(len(quotes), 'quoted passage')} carry {plural(claims, 'claim')}; "
+             f"{plural(len(gaps), 'sentence')} no claim cites, in grey with a dotted underline. Hover over or "
+             "focus a highlighted passage to list the claims that rest on it.</p>"]
     parts += [f"<p class=\"warning\" role=\"note\">{escape(w)}</p>" for w in warnings]
     if text is not None:
         parts.append("<div class=\"reader\">"
@@ -241,3 +257,59 @@ def source_html(iri: str, labels: Mapping[str, str], text: str | None, quotes: S
                        f"{escape(g.reason)}</span></li>" for g in gaps)
         parts.append(f"<section><h2>Sentences no claim cites</h2><ul class=\"uncited-list\">{rows}</ul></section>")
     return layout(title, "\n".join(parts), scripts=("/static/reader.js",))
+
+
+def swagger_file(name: str) -> bytes:
+    """One of Swagger UI's files, as the ``swagger-ui-bundle`` package ships it."""
+    if name not in SWAGGER_FILES:
+        raise HttpError(404, f"no file {name!r} of Swagger UI is served")
+    import swagger_ui_bundle  # imported on first use: the CLI never needs it
+
+    return (Path(swagger_ui_bundle.swagger_ui_path) / name).read_bytes()
+
+
+def api_html() -> str:
+    """The browsable API page: Swagger UI over ``/openapi.json``."""
+    body = ("<h1 class=\"visually-hidden\">The ntx-graph HTTP API</h1>"
+            "<p class=\"hint\">The OpenAPI description is at <a href=\"/openapi.json\">/openapi.json</a>.</p>"
+            "<div id=\"swagger-ui\"></div>")
+    return layout("API", body, scripts=("/vendor/swagger-ui/swagger-ui-bundle.js", "/static/api.js"),
+                  styles=("/vendor/swagger-ui/swagger-ui.css",))
+
+
+def _json_value(term: Mapping[str, str], prefixes: Mapping[str, str]) -> Value:
+    kind = term.get("type")
+    if kind == "uri":
+        return Value("iri", term["value"], short=compact(term["value"], prefixes))
+    if kind == "bnode":
+        return Value("bnode", term["value"], short="_:" + term["value"])
+    lang = term.get("xml:lang")
+    return Value("literal", str(term.get("value", "")), note="@" + lang if lang else "")
+
+
+def error_html(message: str) -> str:
+    """An error in place of an answer."""
+    return f"<p class=\"status error\" role=\"alert\">{escape(message)}</p>"
+
+
+def answer_html(response: Response, graph: bool, prefixes: Mapping[str, str]) -> str:
+    """A saved query's answer (SPARQL JSON, or N-Triples for ``graph``) as HTML."""
+    if response.status != 200:
+        return error_html(f"Error {response.status}: {response.body.decode(errors='replace').strip()}")
+    if graph:
+        triples = list(parse(response.body, format=RdfFormat.N_TRIPLES))
+        table: list[list[Value | None]] = [
+            [term_value(term, prefixes, datatype=False) for term in (t.subject, t.predicate, t.object)]
+            for t in triples[:PAGE_ROWS]]
+        total, head = len(triples), ["subject", "predicate", "object"]
+    else:
+        data = json.loads(response.body)
+        if "boolean" in data:
+            return f"<p class=\"boolean {str(data['boolean']).lower()}\">{'yes' if data['boolean'] else 'no'}</p>"
+        head = data["head"]["vars"]
+        table = [[_json_value(b[v], prefixes) if v in b else None for v in head] for b in data["results"]["bindings"]]
+        total = int(response.headers.get("X-Total-Count", len(table)))
+    shown = min(total, PAGE_ROWS)
+    count = f"<p class=\"status\">{plural(total, 'triple' if graph else 'row')}"
+    count += f"; the first {shown} are shown, the downloads hold all.</p>" if total > shown else ".</p>"
+    return count + results_html(head, table)

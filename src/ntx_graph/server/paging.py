@@ -15,18 +15,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.checked import checked_query
-from ntx_graph.server.messages import HttpError, Response, text
-from ntx_graph.server.negotiation import GRAPH_OFFERS, content_type
+from ntx_graph.results import XSD
+from ntx_graph.server.messages import HttpError, Response, single, text
+from ntx_graph.server.negotiation import GRAPH_OFFERS
 from ntx_graph.server.tasks import QueryJob, run_query
 
 #: The query-string arguments read here (never saved-query parameters).
 PAGE_ARGS = ("_offset", "_limit", "_sort")
 PAGING_NEEDS_JSON = ("paging (_offset, _limit, _sort) is offered for SELECT answers in SPARQL JSON; "
                      "ask for application/sparql-results+json")
-#: The media types of graph answers, which come whole.
-GRAPH_TYPES = frozenset(content_type(name).split(";")[0] for _, name in GRAPH_OFFERS)
-XSD = "http://www.w3.org/2001/XMLSchema#"
+#: The names of the formats of graph answers, which come whole.
+GRAPH_FORMATS = frozenset(name for _, name in GRAPH_OFFERS)
 _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
                               "nonNegativeInteger", "positiveInteger", "nonPositiveInteger", "negativeInteger",
                               "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
@@ -49,19 +48,13 @@ def read_page(args: dict[str, list[str]]) -> Page | None:
     given = {name: args.pop(name) for name in PAGE_ARGS if name in args}
     if not given:
         return None
-    values = {}
-    for name, items in given.items():
-        if len(items) != 1:
-            raise HttpError(400, f"the {name!r} parameter is given {len(items)} times; give it once")
-        values[name] = items[0].strip()
-    numbers = {}
+    values = {name: (single(given, name) or "").strip() for name in given}
     for name in ("_offset", "_limit"):
-        if name in values:
-            if not values[name].isdigit():
-                raise HttpError(400, f"{name} must be a whole number of rows, not {values[name]!r}")
-            numbers[name] = int(values[name])
-    sort = values.get("_sort", "")
-    return Page(numbers.get("_offset", 0), numbers.get("_limit"), sort.lstrip("-").lstrip("?"), sort.startswith("-"))
+        if name in values and not values[name].isdecimal():
+            raise HttpError(400, f"{name} must be a whole number of rows, not {values[name]!r}")
+    limit, sort = values.get("_limit"), values.get("_sort", "")
+    return Page(int(values.get("_offset", 0)), None if limit is None else int(limit), sort.lstrip("-").lstrip("?"),
+                sort.startswith("-"))
 
 
 def _key(term: dict[str, Any] | None) -> tuple[int, Decimal, str]:
@@ -76,14 +69,18 @@ def _key(term: dict[str, Any] | None) -> tuple[int, Decimal, str]:
     return (2, Decimal(0), value.casefold())
 
 
+def paged(fmt: str, page: Page | None) -> Page | None:
+    """``page`` if answers in ``fmt`` are paged (SPARQL JSON), None if there
+    is none or they come whole (graphs); HttpError for the other formats."""
+    if page is None or fmt in GRAPH_FORMATS:
+        return None
+    if fmt != "json":
+        raise HttpError(400, PAGING_NEEDS_JSON)
+    return page
+
+
 def page_response(response: Response, page: Page) -> Response:
-    """The rows of ``page`` from an answer in SPARQL JSON; an ASK or graph
-    answer (nothing to page) or an error as it is."""
-    ctype = response.content_type.split(";")[0].strip()
-    if response.status != 200 or ctype in GRAPH_TYPES:
-        return response
-    if ctype != "application/sparql-results+json":
-        return text(400, PAGING_NEEDS_JSON)
+    """The rows of ``page`` from an answer in SPARQL JSON (an ASK answer as it is)."""
     data = json.loads(response.body)
     if "results" not in data:  # an ASK answer has no rows to page
         return response
@@ -99,13 +96,10 @@ def page_response(response: Response, page: Page) -> Response:
     return Response(200, json.dumps(data, ensure_ascii=False).encode(), response.content_type, headers)
 
 
-def paged_query(kg: KnowledgeGraph, job: QueryJob, page: Page) -> Response:
-    """Run a saved query's ``job`` and answer the rows of ``page``."""
-    return page_response(run_query(kg, job), page)
-
-
-def paged_checked_query(kg: KnowledgeGraph, job: QueryJob, accept: str, requested: tuple[str, ...],
-                        page: Page) -> Response:
-    """Check and run an ad-hoc query's ``job`` (see ``checked_query``) and
-    answer the rows of ``page``."""
-    return page_response(checked_query(kg, job, accept, requested), page)
+def paged_query(kg: KnowledgeGraph, job: QueryJob, page: Page | None, fmt: str = "") -> Response:
+    """Answer ``job`` in ``fmt`` (default: the job's format), with only the
+    rows of ``page`` where :func:`paged` says it applies."""
+    fmt = fmt or job.fmt
+    page = paged(fmt, page)
+    response = run_query(kg, job, fmt)
+    return response if page is None or response.status != 200 else page_response(response, page)

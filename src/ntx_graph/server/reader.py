@@ -11,60 +11,32 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions
+from pyoxigraph import NamedNode, QuerySolutions
 
 from ntx_graph import provenance
 from ntx_graph.errors import ParameterError
 from ntx_graph.graph import KnowledgeGraph
-from ntx_graph.server.entity import labels_of, select_about
+from ntx_graph.server.entity import PREFIXES, Quote, labels_of, select_about, span
 from ntx_graph.server.messages import HTML, HttpError, Response
 
-_SOURCES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT DISTINCT ?doc ?path ?sha WHERE {
+_SOURCES = PREFIXES + """SELECT DISTINCT ?doc ?path ?sha WHERE {
   { ?doc a ntx:SourceDocument } UNION { [] oa:hasSource ?doc }
   FILTER(isIRI(?doc))
   OPTIONAL { ?doc ntx:repositoryPath ?path }
   OPTIONAL { ?doc ntx:sha256 ?sha }
 }"""
-_QUOTES = """PREFIX ntx: <https://w3id.org/ntx-graph/def/>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT ?quote ?exact ?start ?end ?claim WHERE {
+_QUOTES = PREFIXES + """SELECT ?quote ?exact ?start ?end ?claim WHERE {
   ?quote oa:hasSource ?this ; oa:hasSelector ?textSelector .
   ?textSelector oa:exact ?exact .
   OPTIONAL { ?quote oa:hasSelector ?positionSelector . ?positionSelector oa:start ?start ; oa:end ?end }
   OPTIONAL { ?claim ntx:evidenceQuote ?quote }
 } ORDER BY ?start ?quote ?claim"""
-#: The file listing the sentences that state no fact, next to a source.
-UNCITED_FILE = "uncited-sentences.tsv"
 UNCITED_DEFAULT = "no claim cites this sentence"
-
-
-@dataclass
-class SourceQuote:
-    """A quote of the source, where it is and the claims resting on it."""
-
-    iri: str
-    exact: str
-    start: int | None
-    end: int | None
-    claims: list[str] = field(default_factory=list)
-
-    @property
-    def anchor(self) -> str:
-        """The id of the quote's entry in the page."""
-        return "quote-" + re.sub(r"[^A-Za-z0-9_-]", "_", self.iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
-
-    @property
-    def placed(self) -> bool:
-        """Whether the quote has a usable position."""
-        return self.start is not None and self.end is not None and 0 <= self.start < self.end
 
 
 @dataclass(frozen=True)
@@ -88,7 +60,7 @@ def source_url(iri: str, start: int | None = None, end: int | None = None) -> st
 
 def uncited_reasons(folder: Path) -> dict[str, str]:
     """The reasons recorded in ``uncited-sentences.tsv`` next to a source."""
-    listing = folder / UNCITED_FILE
+    listing = folder / provenance.UNCITED_FILE
     if not listing.is_file():
         return {}
     reasons = {}
@@ -99,14 +71,13 @@ def uncited_reasons(folder: Path) -> dict[str, str]:
     return reasons
 
 
-def uncited(text: str, quotes: Sequence[SourceQuote], reasons: dict[str, str]) -> list[Uncited]:
-    """The sentences of ``text`` that no placed quote overlaps (split as the
-    provenance check splits them), each with its reason."""
+def uncited(text: str, quotes: Sequence[Quote], reasons: dict[str, str]) -> list[Uncited]:
+    """The sentences of ``text`` that no placed quote overlaps, each with its reason."""
     spans = [(q.start, q.end) for q in quotes if q.start is not None and q.end is not None and q.placed]
     return [Uncited(s, reasons.get(s.text, UNCITED_DEFAULT)) for s in provenance.uncited(text, spans)]
 
 
-def marked_text(text: str, quotes: Sequence[SourceQuote], gaps: Sequence[Uncited]) -> str:
+def marked_text(text: str, quotes: Sequence[Quote], gaps: Sequence[Uncited]) -> str:
     """``text`` as HTML with a ``<mark>`` per quote (nested where quotes nest,
     split where they cross: every piece carries the quote's own offsets) and
     a ``<span class="uncited">`` per uncited sentence."""
@@ -118,7 +89,7 @@ def marked_text(text: str, quotes: Sequence[SourceQuote], gaps: Sequence[Uncited
         cuts.update((g.sentence.start, g.sentence.end))
     points = sorted(cuts)
     out: list[str] = []
-    open_quotes: list[SourceQuote] = []
+    open_quotes: list[Quote] = []
     for a, b in itertools.pairwise(points):
         here = [q for q in placed if (q.start or 0) <= a and b <= (q.end or 0)]
         # close down to the longest prefix of the open stack still covering [a, b)
@@ -141,15 +112,12 @@ def marked_text(text: str, quotes: Sequence[SourceQuote], gaps: Sequence[Uncited
     return "".join(out)
 
 
-def _quotes(kg: KnowledgeGraph, doc: NamedNode) -> list[SourceQuote]:
-    found: dict[str, SourceQuote] = {}
+def _quotes(kg: KnowledgeGraph, doc: NamedNode) -> list[Quote]:
+    found: dict[str, Quote] = {}
     for row in select_about(kg, _QUOTES, doc):
         iri = str(row["quote"].value)
-        start, end, claim = row["start"], row["end"], row["claim"]
-        quote = found.setdefault(iri, SourceQuote(
-            iri, str(row["exact"].value),
-            int(start.value) if isinstance(start, Literal) else None,
-            int(end.value) if isinstance(end, Literal) else None))
+        claim = row["claim"]
+        quote = found.setdefault(iri, Quote(iri, str(row["exact"].value), *span(row)))
         if isinstance(claim, NamedNode) and claim.value not in quote.claims:
             quote.claims.append(claim.value)
     return list(found.values())

@@ -17,26 +17,17 @@ from urllib.parse import unquote
 from ntx_graph import formats
 from ntx_graph.catalog import SavedQuery
 from ntx_graph.errors import NtxError, ParameterError
-from ntx_graph.params import bind
-from ntx_graph.server import views
-from ntx_graph.server.catalog_view import describe_query, listing
+from ntx_graph.params import bind, bind_values
+from ntx_graph.server import pages
+from ntx_graph.server.catalog_view import describe_query
 from ntx_graph.server.checked import checked_query
 from ntx_graph.server.entity import entity_answer
-from ntx_graph.server.guard import Refused, check_dataset
+from ntx_graph.server.guard import check_dataset
 from ntx_graph.server.limits import Limits
-from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, text
-from ntx_graph.server.negotiation import (
-    GRAPH_OFFERS,
-    RESULT_OFFERS,
-    SUFFIXES,
-    NotAcceptable,
-    choose,
-    content_type,
-    negotiate,
-)
+from ntx_graph.server.messages import HTML, HttpError, Request, Response, error_response, json_response, single, text
+from ntx_graph.server.negotiation import GRAPH_OFFERS, RESULT_OFFERS, SUFFIXES, choose, content_type, negotiate
 from ntx_graph.server.openapi import openapi
-from ntx_graph.server.pages import queries_html, saved_query_html
-from ntx_graph.server.paging import PAGING_NEEDS_JSON, Page, paged_checked_query, paged_query, read_page
+from ntx_graph.server.paging import Page, paged, paged_query, read_page
 from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
@@ -49,10 +40,9 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
                 ".svg": "image/svg+xml", ".png": "image/png"}
 #: What a person's browser is offered besides data: the page.
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
-#: The names of the formats of graph answers.
-GRAPH_FORMATS = frozenset(name for _, name in GRAPH_OFFERS)
-#: The RDF suffixes of /entity.SUFFIX, by format name.
-ENTITY_SUFFIXES = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml", "html": "html"}
+JSON_OFFERS = (("application/json", "json"),)
+#: The format names of /entity.SUFFIX, by suffix.
+ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in pages.RDF_LINKED}, "html": "html"}
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -113,11 +103,7 @@ class Router:
 
     def finish(self, request: Request, outcome: Response | Exception) -> Response:
         """``outcome`` (an error becomes its response) with the headers every response carries."""
-        if isinstance(outcome, NotAcceptable):
-            response = text(406, str(outcome))
-        elif isinstance(outcome, Refused):
-            response = text(400, str(outcome))
-        elif isinstance(outcome, NtxError):
+        if isinstance(outcome, NtxError):  # NotAcceptable 406, Refused 400, and the others by their kind
             response = error_response(outcome)
         elif isinstance(outcome, Exception):  # the traceback to the server's log, never to the client
             _log.error("internal error answering %s %s", request.method, request.path, exc_info=outcome)
@@ -155,14 +141,14 @@ class Router:
         if path.startswith("/queries/"):
             return self.saved(request, unquote(path[len("/queries/"):]))
         if path == "/openapi.json":
-            if choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS)) == "html":
+            if _prefers_page(request, JSON_OFFERS):
                 return Response(303, b"", HTML, {"Location": "/api"})
             return json_response(openapi(self.snapshot))
         if path == "/api":
-            return Response(200, views.api_html().encode(), HTML)
+            return Response(200, pages.api_html().encode(), HTML)
         if path.startswith("/vendor/swagger-ui/"):
             name = path[len("/vendor/swagger-ui/"):]
-            return Response(200, views.swagger_file(name), STATIC_TYPES[Path(name).suffix],
+            return Response(200, pages.swagger_file(name), STATIC_TYPES[Path(name).suffix],
                             {"Cache-Control": "max-age=86400"})
         if path == "/prefixes":
             return json_response(self.snapshot.prefixes)
@@ -180,7 +166,7 @@ class Router:
     def entity(self, request: Request, suffix: str) -> Deferred:
         """The entity page, or its triples as RDF by Accept, suffix or ``format``."""
         args = request.args
-        iri = _one(args, "iri") or ""
+        iri = single(args, "iri") or ""
         if suffix:
             if suffix not in ENTITY_SUFFIXES:
                 raise HttpError(404, f"no format {suffix!r} for an entity; use one of {', '.join(ENTITY_SUFFIXES)}")
@@ -200,11 +186,6 @@ class Router:
 
     # -- the SPARQL endpoint ---------------------------------------------
 
-    def endpoint_url(self, request: Request) -> str:
-        """The endpoint's absolute URL, from the Host header when it is sane."""
-        host = request.header("host")
-        return f"http://{host if _HOST.match(host) else self.host}/sparql"
-
     def sparql(self, request: Request) -> Response | Deferred:
         """The SPARQL 1.1 Protocol query operation, or the service description."""
         proto = read_protocol(request)
@@ -212,9 +193,9 @@ class Router:
         if proto.query is None:
             if request.method == "POST":
                 raise HttpError(400, "no query given: send query=... or a body of type application/sparql-query")
-            endpoint = self.endpoint_url(request)
-            if proto.formats == ("html",) or (not proto.formats and choose(accept, (*GRAPH_OFFERS, *PAGE_OFFERS))
-                                              == "html"):
+            host = request.header("host")  # the endpoint's absolute URL, from the Host header when it is sane
+            endpoint = f"http://{host if _HOST.match(host) else self.host}/sparql"
+            if proto.formats == ("html",) or (not proto.formats and _prefers_page(request, GRAPH_OFFERS)):
                 return Response(200, service_html(endpoint, self.snapshot.triples, self.limits).encode(), HTML)
             fmt = negotiate("DESCRIBE", accept, proto.formats)
             body = service_description(endpoint, self.snapshot.triples, self.limits, fmt)
@@ -225,25 +206,19 @@ class Router:
                        named_graphs=proto.named_graphs, graphs=self.snapshot.graphs,
                        allow_federation=self.limits.allow_federation)
         # the text is analysed in the worker, within the time limit and the client's share of workers
-        if page is None:
-            return Deferred((checked_query, (job, accept, proto.formats)))
-        return Deferred((paged_checked_query, (job, accept, proto.formats, page)))
+        return Deferred((checked_query, (job, accept, proto.formats, page)))
 
     def _run(self, job: QueryJob, page: Page | None) -> Deferred:
-        if page is None or job.fmt in GRAPH_FORMATS:  # a graph answer has no rows to page: it comes whole
-            return Deferred((run_query, (job,)))
-        if job.fmt != "json":
-            raise HttpError(400, PAGING_NEEDS_JSON)
-        return Deferred((paged_query, (job, page)))
+        page = paged(job.fmt, page)  # a format that cannot be paged is refused here, before any work
+        return Deferred((run_query, (job,)) if page is None else (paged_query, (job, page)))
 
     # -- saved queries ---------------------------------------------------
 
-    def catalog(self, request: Request, suffix: str | None = None) -> Response:
+    def catalog(self, request: Request, suffix: str | None) -> Response:
         """The saved queries: JSON, or HTML for clients that prefer it."""
-        items = listing(self.snapshot)
-        kind = suffix or choose(request.header("accept"), (("application/json", "json"), *PAGE_OFFERS))
-        if kind == "html":
-            return Response(200, queries_html(items).encode(), HTML)
+        items = [describe_query(q, self.snapshot) for q in self.snapshot.queries.values()]
+        if suffix == "html" or (not suffix and _prefers_page(request, JSON_OFFERS)):
+            return Response(200, pages.queries_html(items).encode(), HTML)
         return json_response(items)
 
     def _find(self, segment: str) -> tuple[SavedQuery, str | None]:
@@ -264,28 +239,23 @@ class Router:
         saved, suffix = self._find(segment)
         args = request.args
         if suffix == "rq":
-            params = {name: _one(args, name) or "" for name in args}
+            params = {name: single(args, name) or "" for name in args}
+            body = saved.text
             if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
-                try:
-                    edited = SavedQuery(saved.name, saved.title, saved.description, request.body.decode("utf-8"),
-                                        saved.path, saved.parameters)
-                except UnicodeDecodeError:
-                    raise HttpError(400, "the text is not UTF-8") from None
-                body = views.bound_text(edited, params, self.snapshot.prefixes)
-            else:
-                body = views.bound_text(saved, params, self.snapshot.prefixes) if params else saved.text
+                body = request.body_text("text")
+            if params or request.method == "POST":  # as a VALUES block: plain SPARQL that any endpoint runs
+                body = bind_values(body, bind(saved, params, self.snapshot.prefixes))
             return Response(200, body.encode(), "application/sparql-query; charset=utf-8")
         page = read_page(args)
         requested: list[str] = [suffix] if suffix else []
         if "format" in args and saved.parameter("format") is None:
             requested += args.pop("format")
-        wants_page = not requested and choose(request.header("accept"), (*RESULT_OFFERS, *GRAPH_OFFERS,
-                                                                         *PAGE_OFFERS)) == "html"
+        wants_page = not requested and _prefers_page(request, (*RESULT_OFFERS, *GRAPH_OFFERS))
         run = args.pop("_run", None) is not None or not wants_page
         base = args.pop("base", [None])[-1] if saved.parameter("base") is None else None
-        params = {name: _one(args, name) or "" for name in args}
+        params = {name: single(args, name) or "" for name in args}
         if wants_page:
             return self.saved_page(saved, params, run)
         check_parameters(saved, params, self.snapshot.prefixes)
@@ -299,30 +269,32 @@ class Router:
         item = describe_query(saved, self.snapshot)
 
         def page(answer: str) -> Response:
-            return Response(200, saved_query_html(item, params, answer).encode(), HTML)
+            return Response(200, pages.saved_query_html(item, params, answer).encode(), HTML)
 
         if not run and any(p.required for p in saved.parameters):
             return page("")
-        graph = saved.form in ("CONSTRUCT", "DESCRIBE")
+        graph = formats.is_graph_form(saved.form)
         try:
             check_parameters(saved, params, self.snapshot.prefixes)
             job = QueryJob("ntriples" if graph else "json", self.limits.max_rows, saved=saved.name,
                            params=params, graphs=self.snapshot.graphs)
-            work = self._run(job, None if graph else Page(limit=views.PAGE_ROWS))
+            work = self._run(job, None if graph else Page(limit=pages.PAGE_ROWS))
         except NtxError as error:
-            return page(views.error_html(str(error)))
+            return page(pages.error_html(str(error)))
 
         def then(result: Response | Exception) -> Response:
-            if isinstance(result, Exception) and not isinstance(result, NtxError):
+            if isinstance(result, NtxError):
+                return page(pages.error_html(str(result)))
+            if isinstance(result, Exception):
                 raise result
-            try:
-                if isinstance(result, NtxError):
-                    raise result
-                return page(views.answer_html(result, graph, self.snapshot.prefixes))
-            except NtxError as error:
-                return page(views.error_html(str(error)))
+            return page(pages.answer_html(result, graph, self.snapshot.prefixes))
 
         return Deferred(work.task, then)
+
+
+def _prefers_page(request: Request, offers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the Accept header likes a page better than the data ``offers``."""
+    return choose(request.header("accept"), (*offers, *PAGE_OFFERS)) == "html"
 
 
 def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[str, str]) -> None:
@@ -333,10 +305,3 @@ def check_parameters(saved: SavedQuery, params: dict[str, str], prefixes: dict[s
             raise ParameterError(f"query {saved.name!r} needs parameter {param.name!r} ({param.type}): "
                                  f"add ?{param.name}=VALUE to the URL")
     bind(saved, params, prefixes)
-
-
-def _one(args: dict[str, list[str]], name: str) -> str | None:
-    values = args.get(name, [])
-    if len(values) > 1:
-        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
-    return values[0] if values else None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from ntx_graph import formats
 from ntx_graph.rdf_io import serialize_triples
 from ntx_graph.server.limits import Limits
+from ntx_graph.server.pages import RDF_SUFFIXES, formats_html, layout
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -65,10 +68,6 @@ def service_description(endpoint: str, triples: int, limits: Limits, fmt: str = 
 
 def service_html(endpoint: str, triples: int, limits: Limits) -> str:
     """The same description as a page, for people."""
-    from html import escape
-
-    from ntx_graph.server.pages import RDF_SUFFIXES, formats_html, layout
-
     features = "".join(f"<li><strong>{escape(label)}</strong>: {escape(comment)}</li>"
                        for _, label, comment in _features(endpoint, limits))
     formats = ", ".join(name.replace("_", " ").replace("RDF XML", "RDF/XML") for name in RESULT_FORMATS)

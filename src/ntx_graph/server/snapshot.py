@@ -12,19 +12,10 @@ from pyoxigraph import NamedNode, QuerySolutions
 from ntx_graph.catalog import SavedQuery, saved_queries
 from ntx_graph.graph import KnowledgeGraph, bind_class
 from ntx_graph.results import compact
-from ntx_graph.server.entity import labels_of
+from ntx_graph.server.entity import Value, labels_of
 
 #: The most instances listed for an ``of CLASS`` parameter.
 MAX_CHOICES = 300
-
-
-@dataclass(frozen=True)
-class Choice:
-    """An allowed value of an ``of CLASS`` parameter."""
-
-    iri: str
-    short: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -32,7 +23,7 @@ class Snapshot:
     """The server's read-only view of the graph's metadata."""
 
     queries: dict[str, SavedQuery]
-    choices: dict[str, tuple[Choice, ...]]
+    choices: dict[str, tuple[Value, ...]]  # the allowed IRIs of each ``of CLASS``, with labels
     prefixes: dict[str, str]
     graphs: frozenset[str]
     triples: int
@@ -47,7 +38,7 @@ class Snapshot:
         return cls(queries, choices, dict(kg.prefixes), graphs, len(kg))
 
 
-def _instances(kg: KnowledgeGraph, class_name: str) -> tuple[Choice, ...]:
+def _instances(kg: KnowledgeGraph, class_name: str) -> tuple[Value, ...]:
     try:
         cls_iri = bind_class(class_name, kg.prefixes)
     except Exception:
@@ -60,5 +51,5 @@ def _instances(kg: KnowledgeGraph, class_name: str) -> tuple[Choice, ...]:
     if len(iris) > MAX_CHOICES:
         return ()
     labels = labels_of(kg, iris)
-    found = [Choice(iri, compact(iri, kg.prefixes), labels.get(iri, "")) for iri in iris]
+    found = [Value("iri", iri, labels.get(iri, ""), compact(iri, kg.prefixes)) for iri in iris]
     return tuple(sorted(found, key=lambda c: (c.label or c.short).lower()))

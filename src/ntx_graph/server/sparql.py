@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ntx_graph.server.guard import READ_ONLY
-from ntx_graph.server.messages import HttpError, Request, parse_form
+from ntx_graph.server.messages import HttpError, Request, parse_form, single
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -23,20 +23,6 @@ class ProtocolRequest:
     formats: tuple[str, ...]
 
 
-def _decode(body: bytes, what: str) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HttpError(400, f"the {what} is not valid UTF-8") from None
-
-
-def _one(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name, [])
-    if len(values) > 1:
-        raise HttpError(400, f"the {name!r} parameter is given {len(values)} times; give it once")
-    return values[0] if values else None
-
-
 def read_protocol(request: Request) -> ProtocolRequest:
     """The parts of a SPARQL Protocol query request; HttpError when the
     request is malformed, an update, or of an unsupported content type."""
@@ -45,10 +31,10 @@ def read_protocol(request: Request) -> ProtocolRequest:
     if request.method == "POST":
         media = request.media_type
         if media == FORM:
-            for key, values in parse_form(_decode(request.body, "form body")).items():
+            for key, values in parse_form(request.body_text("form body")).items():
                 params.setdefault(key, []).extend(values)
         elif media == SPARQL_QUERY:
-            body_query = _decode(request.body, "query")
+            body_query = request.body_text("query")
         elif media == SPARQL_UPDATE:
             raise HttpError(400, READ_ONLY)
         else:
@@ -57,7 +43,7 @@ def read_protocol(request: Request) -> ProtocolRequest:
                                  f"or as {SPARQL_QUERY}")
     if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
         raise HttpError(400, READ_ONLY)
-    query = _one(params, "query")
+    query = single(params, "query")
     if body_query is not None:
         if query is not None:
             raise HttpError(400, "give the query either in the body or as the 'query' parameter, not both")
