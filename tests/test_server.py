@@ -258,6 +258,33 @@ def test_router_entity_page_shows_the_evidence(router: Router) -> None:
     assert call(router, "GET", "/entity", {"iri": "not an iri"}).status == 400
 
 
+@pytest.mark.parametrize("path", ["/queries/drug-card", "/queries/primary-uses", "/entity?iri=drug%3Analtrexone",
+                                  "/sparql"])
+def test_every_download_link_of_a_page_answers_in_its_format(kg: KnowledgeGraph, path: str) -> None:
+    """The pages' download links come from the formats registry, and each answers: TriG was missing from
+    them, and /entity.trig answered 404."""
+    import re
+
+    from ntx_graph import formats
+
+    router = Router(Snapshot.of(kg), Limits(), InlineExecutor(kg), host="example.test")
+
+    target, _, query = path.partition("?")
+    page = router(Request("GET", target, query, {"accept": "text/html"}))
+    assert page.status == 200 and page.content_type.startswith("text/html"), page.body[:200]
+    links = re.findall(r'<a[^>]* href="([^"]+)"[^>]*>([^<]+)</a>', page.body.decode())
+    names = {label: href.replace("&amp;", "&") for href, label in links}
+    use = formats.RESULTS if path == "/queries/primary-uses" else formats.GRAPH
+    for suffix, label in formats.downloads(use).items():
+        href = names[label]
+        target, _, query = href.partition("?")
+        answer = router(Request("GET", target, query, {}))
+        expected = formats.find(suffix, use, http=True)
+        assert expected is not None
+        assert answer.status == 200, (href, answer.body[:200])
+        assert answer.content_type.split(";")[0] == expected.media_types[0], (href, answer.content_type)
+
+
 def test_entity_page_escapes_data(tmp_path: Path) -> None:
     extra = tmp_path / "xss.ttl"
     extra.write_text('<https://example.org/x> <http://www.w3.org/2000/01/rdf-schema#label> '

@@ -454,8 +454,10 @@ def test_graph_answers_as_entity_cards_and_turtle(visit: Visit, kg: KnowledgeGra
     assert status.startswith(f"{len(card.triples)} triples about {len(subjects)} subjects")
     assert page.locator(".entity-card").count() == min(20, len(subjects))
     assert page.locator("#range").inner_text() == f"Subjects 1\u2013{min(20, len(subjects))} of {len(subjects)}"
-    assert [a.strip() for a in page.locator("#downloads a").all_inner_texts()] == ["Turtle", "N-Triples", "JSON-LD",
-                                                                                   "RDF/XML"]
+    from ntx_graph import formats  # the registry's graph formats, in its order
+
+    assert [a.strip() for a in page.locator("#downloads a").all_inner_texts()] == list(
+        formats.downloads(formats.GRAPH).values()) == ["Turtle", "N-Triples", "JSON-LD", "RDF/XML", "TriG"]
     page.locator('.view-switch button[data-mode="turtle"]').click()
     page.wait_for_selector("pre.turtle")
     assert "@prefix" in page.locator("pre.turtle").inner_text()

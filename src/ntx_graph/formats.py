@@ -212,7 +212,19 @@ def url_suffixes(use: Use | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.suffix for u in uses for f in serving(u, http=True)))
 
 
+def short_label(f: Format) -> str:
+    """A format's name for people in a list of links: ``Turtle``, ``JSON``."""
+    return f.name.upper() if f.results is not None else f.label
+
+
+def downloads(use: Use) -> dict[str, str]:
+    """URL suffix -> name for people, of each format the endpoint answers
+    ``use`` in (the download links of the pages)."""
+    return {f.suffix: short_label(f) for f in serving(use, http=True)}
+
+
 def catalogue() -> list[dict[str, object]]:
     """The registry as JSON-ready objects (served at ``/formats``)."""
-    return [{"name": f.name, "label": f.label, "uses": sorted(f.uses), "media_types": list(f.media_types),
-             "suffixes": list(f.suffixes), "aliases": list(f.aliases), "http": f.http} for f in FORMATS]
+    return [{"name": f.name, "label": f.label, "short": short_label(f), "uses": sorted(f.uses),
+             "media_types": list(f.media_types), "suffixes": list(f.suffixes), "aliases": list(f.aliases),
+             "http": f.http} for f in FORMATS]

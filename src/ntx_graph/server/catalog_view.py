@@ -30,4 +30,5 @@ def describe_query(saved: SavedQuery, snapshot: Snapshot) -> dict[str, Any]:
                               for c in snapshot.choices.get(p.of_class, ())]
         parameters.append(item)
     return {"name": saved.name, "title": saved.title, "description": saved.description, "form": saved.form,
-            "parameters": parameters, "text": saved.text, "links": links(saved)}
+            "answers": formats.use_of(saved.form), "parameters": parameters, "text": saved.text,
+            "links": links(saved)}

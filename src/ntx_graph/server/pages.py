@@ -109,7 +109,7 @@ def entity_html(view: EntityView) -> str:
     name = e.label or e.short or e.value
     parts = [f"<h1>{escape(name)}</h1>", f"<p class=\"iri\"><code>{escape(e.value)}</code></p>",
              formats_html({label: f"/entity.{suffix}?" + urlencode({"iri": e.value})
-                           for suffix, label in RDF_SUFFIXES.items()}, "This entity as")]
+                           for suffix, label in formats.downloads(formats.GRAPH).items()}, "This entity as")]
     if view.types:
         parts.append("<p class=\"types\">a " + ", ".join(term_html(t) for t in view.types) + "</p>")
     if not view.known:
@@ -129,13 +129,6 @@ def entity_html(view: EntityView) -> str:
     if view.incoming:
         parts.append(_facts("Referenced by", ("subject", "property"), view.incoming, view.more_incoming))
     return layout(name, "\n".join(parts))
-
-
-#: The RDF formats that pages link to (and that ``/entity.SUFFIX`` serves).
-RDF_LINKED = ("turtle", "ntriples", "jsonld", "rdfxml")
-#: URL suffixes of the RDF and of the SPARQL results formats linked, with their names for people.
-RDF_SUFFIXES = {formats.BY_NAME[name].suffix: formats.BY_NAME[name].label for name in RDF_LINKED}
-RESULT_SUFFIXES = {name: name.upper() for name in ("json", "csv", "tsv", "xml")}
 
 
 def formats_html(links: Mapping[str, str], label: str = "Download") -> str:
@@ -204,7 +197,7 @@ def saved_query_html(item: Mapping[str, Any], given: Mapping[str, str], answer: 
     fields = "".join(_field(p, given) for p in item["parameters"])
     query = ("?" + urlencode({k: v for k, v in given.items() if v})) if given else ""
     links = {label: f"{base}.{suffix}{query}" for suffix, label in
-             (RDF_SUFFIXES if formats.is_graph_form(str(item["form"])) else RESULT_SUFFIXES).items()}
+             formats.downloads(formats.use_of(str(item["form"]))).items()}
     links["SPARQL text"] = f"{base}.rq{query}"
     parts = [
         f"<h1>{escape(str(item['title']))}</h1>",

@@ -41,8 +41,8 @@ STATIC_TYPES = {".html": HTML, ".js": "text/javascript; charset=utf-8", ".css": 
 #: What a person's browser is offered besides data: the page.
 PAGE_OFFERS = (("text/html", "html"), ("application/xhtml+xml", "html"))
 JSON_OFFERS = (("application/json", "json"),)
-#: The format names of /entity.SUFFIX, by suffix.
-ENTITY_SUFFIXES = {**{formats.BY_NAME[name].suffix: name for name in pages.RDF_LINKED}, "html": "html"}
+#: The suffixes of /entity.SUFFIX, with the format each names.
+ENTITY_SUFFIXES = {**{f.suffix: f.name for f in formats.serving(formats.GRAPH, http=True)}, "html": "html"}
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "

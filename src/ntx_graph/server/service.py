@@ -9,7 +9,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from ntx_graph import formats
 from ntx_graph.rdf_io import serialize_triples
 from ntx_graph.server.limits import Limits
-from ntx_graph.server.pages import RDF_SUFFIXES, formats_html, layout
+from ntx_graph.server.pages import formats_html, layout
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -70,7 +70,7 @@ def service_html(endpoint: str, triples: int, limits: Limits) -> str:
     """The same description as a page, for people."""
     features = "".join(f"<li><strong>{escape(label)}</strong>: {escape(comment)}</li>"
                        for _, label, comment in _features(endpoint, limits))
-    formats = ", ".join(name.replace("_", " ").replace("RDF XML", "RDF/XML") for name in RESULT_FORMATS)
+    names = ", ".join(name.replace("_", " ").replace("RDF XML", "RDF/XML") for name in RESULT_FORMATS)
     body = (
         "<h1>SPARQL service description</h1>"
         f"<p>The SPARQL 1.1 endpoint is <code>{escape(endpoint)}</code>: send a query as "
@@ -78,9 +78,9 @@ def service_html(endpoint: str, triples: int, limits: Limits) -> str:
         "<code>application/sparql-query</code>. The default graph holds "
         f"{triples:,} triples.</p>"
         f"<h2>Features</h2><ul class=\"features\">{features}</ul>"
-        f"<h2>Result formats</h2><p>{escape(formats)}; chosen by <code>Accept</code> or by "
+        f"<h2>Result formats</h2><p>{escape(names)}; chosen by <code>Accept</code> or by "
         "<code>format=</code>.</p>"
-        + formats_html({label: f"/sparql?format={suffix}" for suffix, label in RDF_SUFFIXES.items()},
-                       "This description as")
+        + formats_html({label: f"/sparql?format={suffix}"
+                        for suffix, label in formats.downloads(formats.GRAPH).items()}, "This description as")
     )
     return layout("Service description", body)

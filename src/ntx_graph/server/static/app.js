@@ -1,18 +1,19 @@
 // The ntx-graph web page: saved-query gallery, SPARQL editor, results.
 // Data is only ever inserted with textContent; no innerHTML anywhere.
-// The page never analyses SPARQL beyond colouring it: a saved query's form
-// comes from the catalogue (/queries), an ad-hoc answer's kind from its
-// Content-Type, a syntax error's position from the server's message.
+// The page never analyses SPARQL beyond colouring it: a saved query's kind
+// of answer comes from the catalogue (/queries), an ad-hoc answer's from its
+// Content-Type, a syntax error's position from the server's message; the
+// download formats come from the server's registry (/formats).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const state = { queries: [], prefixes: {}, current: null, savedText: "", offset: 0, size: 25, sort: "",
                   shownHash: null, error: null, showIris: false, paired: false, bound: null };
-  const RESULT_FORMATS = [["json", "JSON"], ["csv", "CSV"], ["tsv", "TSV"], ["xml", "XML"]];
-  const GRAPH_FORMATS = [["ttl", "Turtle"], ["nt", "N-Triples"], ["jsonld", "JSON-LD"], ["rdf", "RDF/XML"]];
-  const FORMAT_PARAM = { json: "json", csv: "csv", tsv: "tsv", xml: "xml", ttl: "turtle", nt: "ntriples",
-                         jsonld: "jsonld", rdf: "rdfxml" };
+  // [URL suffix, name for people] of the formats the endpoint answers in, and each suffix's format name
+  const RESULT_FORMATS = [];
+  const GRAPH_FORMATS = [];
+  const FORMAT_PARAM = {};
   const RESERVED = new Set(["query", "sparql", "text", "offset", "size", "sort"]);
   const SIZES = [10, 25, 50, 100];
   const CARDS_PER_PAGE = 20;
@@ -382,7 +383,7 @@
       state.bound = bound.text;
     }
     // a saved query's form comes from the catalogue; an edited or ad-hoc one's from the answer
-    const graphForm = q && !state.bound ? q.form === "CONSTRUCT" || q.form === "DESCRIBE" : null;
+    const graphForm = q && !state.bound ? q.answers === "graph" : null;
     const accept = graphForm === true ? "application/n-triples"
       : graphForm === false ? "application/sparql-results+json"
       : "application/sparql-results+json, application/n-triples;q=0.9";
@@ -687,12 +688,18 @@
     highlight();
     renderHistory();
     try {
-      const [queries, prefixes] = await Promise.all([
+      const [queries, prefixes, registry] = await Promise.all([
         fetch("/queries", { headers: { Accept: "application/json" } }).then((r) => r.json()),
         fetch("/prefixes").then((r) => r.json()),
+        fetch("/formats").then((r) => r.json()),
       ]);
       state.queries = queries;
       state.prefixes = prefixes;
+      for (const f of registry.filter((f) => f.http)) {
+        if (f.uses.includes("results")) RESULT_FORMATS.push([f.suffixes[0], f.short]);
+        if (f.uses.includes("graph")) GRAPH_FORMATS.push([f.suffixes[0], f.short]);
+        FORMAT_PARAM[f.suffixes[0]] = f.name;
+      }
     } catch (error) {
       status("Could not load the saved queries: " + error.message, true);
     }
