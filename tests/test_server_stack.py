@@ -185,6 +185,7 @@ def test_chunked_bodies_within_the_limit_are_read(running: Running) -> None:
 @pytest.mark.parametrize(("status", "request_bytes"), [
     (400, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n"),
     (400, b"GET /health HTTP/1.1\r\n\r\n"),  # HTTP/1.1 without Host
+    (400, b"GET\r\n\r\n"),  # a request line without a target (was 501, as if the method were unknown)
     (403, b"GET /health HTTP/1.1\r\nHost: rebound.example\r\n\r\n"),
     (404, b"GET /nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
     (405, b"PUT /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),

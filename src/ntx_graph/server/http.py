@@ -119,7 +119,7 @@ def _classify(error: Exception) -> tuple[int, str]:
     """The status and message for an httptools parse error."""
     reason = str(error) or type(error).__name__
     lowered = reason.lower()
-    if isinstance(error, httptools.HttpParserInvalidMethodError) or "method" in lowered:
+    if "invalid method" in lowered:  # an unknown method token; "GET\r\n" is a malformed request line (400)
         return 501, f"the request method is not supported ({reason})"
     if "version" in lowered:
         return 505, f"only HTTP/1.0 and HTTP/1.1 are served ({reason})"

@@ -32,7 +32,7 @@ from ntx_graph.server.reader import source_page, sources_page
 from ntx_graph.server.service import service_description, service_html
 from ntx_graph.server.snapshot import Snapshot
 from ntx_graph.server.sparql import read_protocol
-from ntx_graph.server.tasks import Deferred, QueryJob, run_query
+from ntx_graph.server.tasks import Deferred, QueryJob, bound_text, run_query
 from ntx_graph.server.workers import Executor
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -241,11 +241,11 @@ class Router:
         if suffix == "rq":
             params = {name: single(args, name) or "" for name in args}
             body = saved.text
-            if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by the server
+            if request.method == "POST":  # an edited text keeps the saved query's parameters, bound by a worker
                 if request.media_type != "application/sparql-query":
                     raise HttpError(415, "POST the text to bind as application/sparql-query")
-                body = request.body_text("text")
-            if params or request.method == "POST":  # as a VALUES block: plain SPARQL that any endpoint runs
+                return Deferred((bound_text, (saved.name, request.body_text("text"), params)))
+            if params:  # as a VALUES block: plain SPARQL that any endpoint runs
                 body = bind_values(body, bind(saved, params, self.snapshot.prefixes))
             return Response(200, body.encode(), "application/sparql-query; charset=utf-8")
         page = read_page(args)
