@@ -370,8 +370,9 @@ def bulk_load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *
                 store.bulk_load(block, format=RdfFormat.N_TRIPLES, base_iri=rdf.base_iri, lenient=lenient)
             except SyntaxError as error:
                 raise _shifted(error, lines) from None
-            triples = _triple_lines(block)
-            count, lines, start = count + triples, lines + block.count(b"\n"), end
+            newlines = block.count(b"\n")
+            triples = _triple_lines(block, newlines)
+            count, lines, start = count + triples, lines + newlines, end
             if on_block is not None:
                 on_block(triples)
     return count
@@ -386,21 +387,22 @@ def _shifted(error: SyntaxError, lines: int) -> SyntaxError:
     return SyntaxError(message, (None, error.lineno + lines, error.offset, None, end, error.end_offset))
 
 
-def _triple_lines(block: bytes) -> int:
-    """The lines of an N-Triples block that hold a triple (not blank, not only a comment).
+def _triple_lines(block: bytes, newlines: int) -> int:
+    """The lines of an N-Triples block (holding ``newlines`` line breaks) that hold a triple: not
+    blank, not only a comment. Such lines are looked for only where a line starts with a space, a tab,
+    ``#`` or a line break (one scan, at memchr speed; the block is never copied).
 
-    >>> _triple_lines(b'<a:s> <a:p> <a:o> .\\n\\n# note\\n  <a:s> <a:p> "#" .\\n')
+    >>> block = b'<a:s> <a:p> <a:o> .\\n\\n# note\\n  <a:s> <a:p> "#" .\\n'
+    >>> _triple_lines(block, block.count(b"\\n"))
     2
     """
-    body = block[:-1] if block.endswith(b"\n") else block
-    if not body:
-        return 0
-    lines = body.count(b"\n") + 1
-    if body[:1] in (b"#", b" ", b"\t", b"\r", b"\n") or any(
-            mark in body for mark in (b"\n#", b"\n ", b"\n\t", b"\n\r", b"\n\n")):
-        import re  # only for blocks that have such lines: the scan costs about 5 ms per MiB
+    import re
 
-        lines -= sum(1 for _ in re.finditer(rb"^[ \t]*(?:#[^\n]*)?\r?$", body, re.M))
+    end = len(block) - 1 if block.endswith(b"\n") else len(block)
+    lines = newlines + (end == len(block) and bool(block))
+    if block[:1] in (b"#", b" ", b"\t", b"\r", b"\n") or re.search(rb"\n[ \t#\r\n]", block):
+        other = re.compile(rb"^[ \t]*(?:#[^\n]*)?\r?$", re.M)
+        lines -= sum(1 for _ in other.finditer(block, 0, end))
     return lines
 
 
