@@ -4,6 +4,7 @@ request, with rdflib's SPARQL engine)."""
 
 from __future__ import annotations
 
+import _thread  # built in and loaded at start-up (threading costs a cold query ~1 ms)
 import os
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Store, Triple, Variable
@@ -325,7 +326,8 @@ def _stack_for(text: str) -> int:
     return 0 if len(text) <= SMALL_QUERY else (8 << 20) + 1024 * len(text.encode())
 
 
-_stack_lock: Any = None
+#: Held while a thread with its own stack size starts (the size is process-wide).
+_STACK_LOCK = _thread.allocate_lock()
 
 
 def _in_thread(work: Callable[[], _T], timeout: float | None, *, stack: int = 0) -> _T:
@@ -340,11 +342,6 @@ def _in_thread(work: Callable[[], _T], timeout: float | None, *, stack: int = 0)
     a daemon: the process does not wait for it at exit."""
     if timeout is None and not stack:
         return work()
-    import _thread
-
-    global _stack_lock
-    if _stack_lock is None:
-        _stack_lock = _thread.allocate_lock()
 
     box: dict[str, _T | BaseException] = {}
     done = _thread.allocate_lock()
@@ -359,7 +356,7 @@ def _in_thread(work: Callable[[], _T], timeout: float | None, *, stack: int = 0)
             done.release()
 
     try:
-        with _stack_lock:  # the size applies to the threads started after it is set, in the whole process
+        with _STACK_LOCK:  # the size applies to the threads started after it is set, in the whole process
             default = _thread.stack_size(stack)
             try:
                 _thread.start_new_thread(target, ())

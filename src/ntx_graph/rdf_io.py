@@ -87,9 +87,12 @@ class _CappedReader(io.RawIOBase):
         count = self._handle.readinto(buffer) or 0
         self._left -= count
         if self._left < 0:
-            raise _TooLarge(f"is larger than the input limit of {self.limit} bytes "
-                            "(NTX_MAX_INPUT_BYTES raises it)")
+            raise self.too_large()
         return count
+
+    def too_large(self) -> _TooLarge:
+        """The error of a file past the limit."""
+        return _TooLarge(f"is larger than the input limit of {self.limit} bytes (NTX_MAX_INPUT_BYTES raises it)")
 
     def rewind(self) -> None:
         self._handle.seek(0)
@@ -349,18 +352,13 @@ def bulk_load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *
     import mmap
 
     reader = rdf.source
-    if not isinstance(reader, _CappedReader) or format_of(Path(path)) != "ntriples":
+    if (not isinstance(reader, _CappedReader) or format_of(Path(path)) != "ntriples"
+            or os.fstat(reader.fileno()).st_size <= BULK_BLOCK_BYTES or _has_blank_node_label(reader)):
         return None
-    try:
-        mapped = mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ)
-    except ValueError:  # an empty file cannot be mapped
-        return None
-    with mapped:
+    with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         size = len(mapped)
-        if size <= BULK_BLOCK_BYTES or mapped.find(b"_:") >= 0:
-            return None
-        if size > reader.limit:
-            raise _TooLarge(f"is larger than the input limit of {reader.limit} bytes (NTX_MAX_INPUT_BYTES raises it)")
+        if size > reader.limit:  # it grew since it was opened
+            raise reader.too_large()
         count = lines = start = 0
         while start < size:
             end = mapped.find(b"\n", min(size, start + BULK_BLOCK_BYTES))
