@@ -655,7 +655,9 @@ def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> byte
     if header:  # each ontology's "a owl:Ontology" first, then its annotations
         header.sort(key=lambda line: (line.partition(b" ")[0], _RDF_TYPE not in line, line))
         lines[:0] = header
-    return b"\n".join(lines) + b"\n" if lines else b""
+    if lines:
+        lines.append(b"")  # the last line's line break, without copying the whole text once more
+    return b"\n".join(lines)
 
 
 def _used_prefixes(triples: list[Triple], prefixes: Mapping[str, str]) -> dict[str, str]:
