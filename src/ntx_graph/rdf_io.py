@@ -326,22 +326,26 @@ def load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *, bul
         return None
     size = os.fstat(reader.fileno()).st_size
     block_bytes = BULK_BLOCK_BYTES if bulk else LOAD_BLOCK_BYTES
+    if fmt == "turtle":
+        block_bytes = max(1, block_bytes // TURTLE_DENSITY)
     if (bulk and size <= block_bytes) or _has_any(reader, (b"_:",)):
         return None
     header, base_iri, head_end, cut = b"", rdf.base_iri, 0, _line_end
     prefixes: dict[str, str] = {}
+    rdf_format = formats.BY_NAME[fmt].rdf
     if fmt == "turtle":
         head = _turtle_head(reader, rdf.base_iri)
         if head is None:
             return None
         prefixes, base_iri, head_end = head
         header = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in prefixes.items()).encode()
-        cut, block_bytes = _statement_end, max(1, block_bytes // TURTLE_DENSITY)
-        if _has_any(reader, (b'"""', b"'''")):  # a line break may stand inside a long string: one block
+        cut = _statement_end
+        if _has_any(reader, (b'"""', b"'''")):  # a line break may stand inside a long string: no cut
             if bulk:
                 return None
-            block_bytes = size + 1
-    rdf_format = formats.BY_NAME[fmt].rdf
+            buffered = io.BufferedReader(reader, buffer_size=1 << 20)  # pyoxigraph reads 8 KiB at a time
+            store.load(buffered, format=rdf_format, base_iri=rdf.base_iri, lenient=lenient)
+            return Loaded(prefixes, None)
     load = store.bulk_load if bulk else store.load
     before = len(store) if bulk and fmt == "turtle" else 0  # a store's size is a scan: only when needed
     count = lines = 0
