@@ -448,6 +448,11 @@ _TURTLE_BLOCK_CASES = {
     "base and prefixes redefined in the head": "@base <http://base.example/dir/> .\n@prefix ex: <one/> .\n"
         "ex:a ex:b <rel> .\n@prefix ex: <http://example.org/> .\nBASE <http://other.example/>\n"
         + _STATEMENTS + "<s> <p> <o> .\n",
+    "a redefinition after a statement on its line, then a statement of 6 KB":
+        "@prefix ex: <http://one.example/> .\n" + _STATEMENTS[:_STATEMENTS.index("\nex:s", 3000) + 1]
+        + "ex:s ex:p ex:o . PREFIX ex: <http://two.example/>\nex:long ex:p\n"
+        + "".join(f"    ex:o{i} ,\n" for i in range(500)) + "    ex:last .\n"
+        + _STATEMENTS[_STATEMENTS.index("\nex:s", 3000) + 1:],
     "a long string": "@prefix ex: <http://example.org/> .\n" + _STATEMENTS
                      + 'ex:a ex:b """a long\nstring .\nex:x ex:y ex:z .\n""" .\n' + _STATEMENTS,
 }
