@@ -198,21 +198,23 @@ class _Doc:
         alone = self.tokens[start] in ("[", "<<") and self.tokens[start:] != ["[]"]
         if not alone or draw(st.booleans()):
             self.predicate_objects(0)
-        last = self.tokens[-1]
-        if (last[-1:].isdigit() or ":" in last) and draw(st.booleans()):
-            self.glued(".")  # 1. or ex:a. : the dot ends the statement, not the number or the name
+        if draw(st.booleans()):
+            self.glued(".")  # 1. or ex:a. or true. : the dot ends the statement, not the number or the name
         else:
             self.add(".")
         if draw(st.booleans()):  # most often a statement ends its line (there a block may end)
             self.glued(draw(st.sampled_from(["\n", "\r\n"])))
 
     def directive(self) -> None:
-        """``@prefix``/``PREFIX``/``@base``/``BASE`` (any case for the SPARQL forms), maybe a redefinition,
-        maybe (with the ``gaps`` option) with 4 KiB of comment lines between two of its tokens."""
+        """``@prefix``/``PREFIX``/``@base``/``BASE`` (two cases for the SPARQL forms), maybe a redefinition,
+        or ``VERSION``; maybe (with the ``gaps`` option) with 4 KiB of comment lines between two tokens."""
         draw = self.draw
         name = draw(st.sampled_from(_NAMES))
-        kind = draw(st.sampled_from(["@prefix", "PREFIX", "prefix", "@base", "BASE", "base"]))
+        kind = draw(st.sampled_from(["@prefix", "PREFIX", "prefix", "@base", "BASE", "base", "VERSION"]))
         iri = f"<{draw(st.sampled_from(_NAMESPACES))}>"
+        if kind == "VERSION":  # RDF 1.2's directive without a directive's word: no state, may stand anywhere
+            self.add(kind, draw(st.sampled_from(['"1.2"', "'1.2-basic'"])))
+            return
         tokens = [kind, f"{name}:", iri] if kind.endswith(("prefix", "PREFIX")) else [kind, iri]
         if len(tokens) == 3:
             self.declared.append(name)
