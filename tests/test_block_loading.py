@@ -451,3 +451,16 @@ def test_an_error_after_a_lone_carriage_return_in_an_earlier_block_names_its_lin
             load_plain(store, rdf, path, bulk=bulk)
         del store
         assert str(raised.value) == f"{path}: {syntax_message(error)}"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="triples are counted by LF-ended lines")
+def test_ntriples_lines_ended_by_a_lone_carriage_return_count_their_triples() -> None:
+    """N-Triples ends a line at CR as well as LF (EOL ::= [#xD#xA]+): two triples on one LF-ended line
+    are two triples, as the store shows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.nt"
+        path.write_bytes(b"<http://e/a> <http://e/p> <http://e/b> .\r<http://e/a> <http://e/p> <http://e/c> .\n")
+        store = Store()
+        with read_rdf(path) as rdf:
+            loaded = load_plain(store, rdf, path)
+        assert loaded is not None and loaded.triples == len(store) == 2
