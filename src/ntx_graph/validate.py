@@ -4,8 +4,9 @@ give the same report (``tests/test_shapes.py`` proves it on every fixture):
 - ``pyshacl-turbo`` (default): the data is read by the one RDF reader into a
   pyoxigraph store, the RDFS entailments the shapes need are added by SPARQL
   updates (:func:`infer_rdfs`), and the Rust engine checks the shapes; 1.16
-  million generated triples take about 45 s and under 1.4 GB (reading 4 s,
-  inference 6 s, the engine 12 s to index the data and 15 s for the shapes);
+  million generated triples take about 35 s and under 1.4 GB (reading 4 s,
+  inference 5 s, then about 12 s for the engine to parse and index the data
+  and 12 s for the shapes);
 - ``pyshacl``: the reference, pySHACL with full RDFS inference over rdflib;
   exact, but minutes and gigabytes for a million triples.
 
