@@ -1081,11 +1081,11 @@ NOTES = """## Reading the numbers
   ntx-graph's wheel installed, as a user has it: `python -c pass` there is the baseline of the cold CLI,
   and the pyoxigraph floor script is what the same query costs without ntx-graph.
 - Loading: raw pyoxigraph is the reference for each path (`Store().load` in memory, `bulk_load` then
-  `optimize` on disk). In memory, `KnowledgeGraph.open` hands an N-Triples file without blank node labels
-  to pyoxigraph's own `Store.load` (other files go through the parser, whose prefixes it keeps).
-  `build_store` streams the parser into `Store.bulk_extend` in chunks of 200,000 quads, which keeps its
-  memory flat (pyoxigraph's own on-disk `bulk_load` peaks near 1 GiB at a million triples), and compacts
-  the store at the end.
+  `optimize` on disk). N-Triples and Turtle without blank node labels go to pyoxigraph's own loaders
+  in blocks cut where a triple or a statement ends: `Store.load` in memory (2 MiB of N-Triples at a
+  time), `Store.bulk_load` on disk (32 MiB), which keeps memory bounded (one `bulk_load` of the whole
+  file peaks near 1 GiB at a million triples); other files go through the parser (`Store.bulk_extend`
+  in chunks of 200,000 quads on disk). `build_store` compacts the store at the end.
 - Validation: pyshacl-turbo checks the shapes over a pyoxigraph store that holds the data and the RDFS
   entailments the shapes read, added by four SPARQL updates; pySHACL (the reference) gives the same report
   on every fixture and on the bundled graph.

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pyoxigraph import QuerySolutions
+from pyoxigraph import Dataset, QuerySolutions
 
 from ntx_graph import persistent
 from ntx_graph.errors import DataError, NtxError
@@ -383,8 +383,8 @@ def test_large_ntriples_go_to_the_bulk_loader_in_blocks(tmp_path: Path, monkeypa
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert path.stat().st_size > 20 * rdf_io.BULK_BLOCK_BYTES
     blocks: list[int] = []
-    original = rdf_io.bulk_load_plain
-    monkeypatch.setattr(persistent, "bulk_load_plain",
+    original = rdf_io.load_plain
+    monkeypatch.setattr(persistent, "load_plain",
                         lambda *args, **kwargs: original(*args, **{**kwargs, "on_block": blocks.append}))
     info = build_store([path], tmp_path / "store", include_bundled=False)
     expected = {str(q) for q in parse(path=path, format=RdfFormat.N_TRIPLES)}
@@ -434,6 +434,96 @@ def test_turtle_loaded_in_memory_by_pyoxigraph_keeps_the_parsers_triples_and_pre
     assert prefixes == declared_prefixes(path) == {str(k): str(v) for k, v in (expected.prefixes or {}).items()}
     if case == "late in a large file":
         assert prefixes["late"] == "http://late.example/"
+
+
+_STATEMENTS = "".join(f'ex:s{i} ex:p "text {i}: a . and a # here" , <http://example.org/o#{i}> ;\n'
+                      f'    ex:q {i}. \n' if i % 7 == 0 else
+                      f'ex:s{i} ex:p ex:name{i}\\.\n    ; ex:q 1 .\n' if i % 11 == 0 else
+                      f'ex:s{i} ex:p "x\\"" ; # "y .\n    ex:q 2 .\n' if i % 13 == 0 else
+                      f'ex:s{i} ex:p ex:o{i} ; # a comment that ends with a dot.\n    ex:q ex:name\\.{i} .\n'
+                      if i % 5 == 0 else f'ex:s{i} ex:p [ ex:q "{i}" ] , ( {i} {i}.5 ) .\n' for i in range(300))
+_TURTLE_BLOCK_CASES = {
+    "statements": "@prefix ex: <http://example.org/> .\n" + _STATEMENTS,
+    "CRLF": ("@prefix ex: <http://example.org/> .\n" + _STATEMENTS).replace("\n", "\r\n"),
+    "base and prefixes redefined in the head": "@base <http://base.example/dir/> .\n@prefix ex: <one/> .\n"
+        "ex:a ex:b <rel> .\n@prefix ex: <http://example.org/> .\nBASE <http://other.example/>\n"
+        + _STATEMENTS + "<s> <p> <o> .\n",
+    "a redefinition after a statement on its line, then a statement of 6 KB":
+        "@prefix ex: <http://one.example/> .\n" + _STATEMENTS[:_STATEMENTS.index("\nex:s", 3000) + 1]
+        + "ex:s ex:p ex:o . PREFIX ex: <http://two.example/>\nex:long ex:p\n"
+        + "".join(f"    ex:o{i} ,\n" for i in range(500)) + "    ex:last .\n"
+        + _STATEMENTS[_STATEMENTS.index("\nex:s", 3000) + 1:],
+    "a long string": "@prefix ex: <http://example.org/> .\n" + _STATEMENTS
+                     + 'ex:a ex:b """a long\nstring .\nex:x ex:y ex:z .\n""" .\n' + _STATEMENTS,
+}
+
+
+def _canonical(dataset: Dataset) -> set[str]:
+    from pyoxigraph import CanonicalizationAlgorithm
+
+    dataset.canonicalize(CanonicalizationAlgorithm.UNSTABLE)
+    return {str(quad) for quad in dataset}
+
+
+@pytest.mark.parametrize("block", [64, 300, 4096])
+@pytest.mark.parametrize("case", _TURTLE_BLOCK_CASES)
+@pytest.mark.parametrize("bulk", [False, True], ids=["in memory", "on disk"])
+def test_turtle_is_loaded_in_blocks_cut_where_a_statement_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              case: str, block: int, bulk: bool) -> None:
+    """Turtle handed to pyoxigraph's own loader in blocks (in memory and on disk) keeps the triples and
+    prefixes of one full parse, whatever the block size: a block ends only at a line whose last token
+    is a statement's ``.`` (not a dot in a comment, a string, an IRI or an escaped name), and the later
+    blocks get the head's prefixes and base IRI. A file with a long string (where a line break may stand
+    inside a token) is loaded whole in memory, and left to the parser on disk."""
+    from pyoxigraph import RdfFormat, Store, parse
+
+    from ntx_graph import rdf_io
+    from ntx_graph.rdf_io import load_plain, read_rdf
+
+    monkeypatch.setattr(rdf_io, "LOAD_BLOCK_BYTES", block)
+    monkeypatch.setattr(rdf_io, "BULK_BLOCK_BYTES", block)
+    blocks: list[int] = []
+    original = rdf_io._blocks
+    monkeypatch.setattr(rdf_io, "_blocks", lambda *args: (blocks.append(len(b)) or (b, f) for b, f in original(*args)))
+    path = tmp_path / "data.ttl"
+    path.write_bytes(_TURTLE_BLOCK_CASES[case].encode())
+    store = Store(str(tmp_path / "store")) if bulk else Store()
+    with read_rdf(path) as rdf:
+        loaded = load_plain(store, rdf, path, bulk=bulk)
+    if case == "a long string" and bulk:
+        assert loaded is None and not blocks  # the parser's chunks then (one block could be the whole file)
+        return
+    assert loaded is not None
+    expected = parse(path=path, format=RdfFormat.TURTLE, base_iri=path.resolve().as_uri())
+    triples = Dataset(expected)
+    assert _canonical(Dataset(store)) == _canonical(triples)  # the same graph, its blank nodes [] apart
+    assert loaded.prefixes == {str(k): str(v) for k, v in (expected.prefixes or {}).items()}
+    assert loaded.triples == (len(triples) if bulk else None)
+    if case == "a long string":
+        assert not blocks  # one load of the whole file, read as a stream
+    else:
+        assert len(blocks) > (3 if block < 4096 else 1)
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["in memory", "on disk"])
+def test_an_error_in_a_later_turtle_block_names_its_line_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     bulk: bool) -> None:
+    from pyoxigraph import Store
+
+    from ntx_graph import rdf_io
+    from ntx_graph.rdf_io import load_plain, read_rdf
+
+    monkeypatch.setattr(rdf_io, "LOAD_BLOCK_BYTES", 200)
+    monkeypatch.setattr(rdf_io, "BULK_BLOCK_BYTES", 200)
+    text = "@prefix ex: <http://example.org/> .\n@prefix ex2: <http://example.org/2/> .\n" + _STATEMENTS
+    lines = text.splitlines()
+    lines[-40] = 'ex:a ex:b "unterminated .'
+    path = tmp_path / "broken.ttl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = Store(str(tmp_path / "store")) if bulk else Store()
+    where = rf"broken\.ttl: syntax error at line {len(lines) - 39}, column \d+"
+    with pytest.raises(DataError, match=where), read_rdf(path) as rdf:
+        load_plain(store, rdf, path, bulk=bulk)
 
 
 def test_broken_turtle_loaded_in_memory_names_the_place(tmp_path: Path) -> None:

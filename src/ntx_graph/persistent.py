@@ -28,7 +28,7 @@ from pyoxigraph import Store
 from ntx_graph import __version__, resources
 from ntx_graph.errors import DataError, NtxError, one_line, plural, reason
 from ntx_graph.output import atomic_write, sync_folder
-from ntx_graph.rdf_io import bulk_load_plain, read_rdf
+from ntx_graph.rdf_io import load_plain, read_rdf
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -333,9 +333,12 @@ def _load(store: Store, path: Path, prefixes: dict[str, str], chunk_size: int, l
     import itertools
 
     with read_rdf(path, lenient=lenient, base=base) as rdf:
-        loaded = bulk_load_plain(store, rdf, path, lenient=lenient, on_block=report.chunk if report else None)
-        if loaded is not None:
-            return loaded  # N-Triples: no prefixes to keep
+        loaded = load_plain(store, rdf, path, bulk=True, lenient=lenient,
+                            on_block=report.chunk if report else None)
+        if loaded is not None and loaded.triples is not None:
+            for prefix, iri in loaded.prefixes.items():
+                prefixes.setdefault(prefix, iri)
+            return loaded.triples
         count = 0
         while True:
             chunk = list(itertools.islice(rdf.quads, chunk_size))
