@@ -356,10 +356,9 @@ def load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *, bul
             load(data, format=rdf_format, base_iri=rdf.base_iri if first else base_iri, lenient=lenient)
         except SyntaxError as error:
             raise _shifted(error, shift) from None
-        newlines = block.count(b"\n")
-        lines += newlines
+        lines += _line_breaks(block)
         if fmt == "ntriples":
-            triples = _triple_lines(block, newlines)
+            triples = _triple_lines(block)
             count += triples
             if on_block is not None:
                 on_block(triples)
@@ -373,9 +372,11 @@ def load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *, bul
 
 def _blocks(reader: _CappedReader, size: int, cut: Callable[[bytes, int], int], head_end: int
             ) -> Iterator[tuple[bytes, bool]]:
-    """The file in blocks of about ``size`` bytes, each ending where ``cut`` finds an end at or past
-    its low mark (``head_end`` for the first block), with whether it is the first."""
-    rest, first = b"", True
+    """The file in blocks of about ``size`` bytes, each ending where ``cut`` finds the end of a line
+    that ends a triple or a statement, at a line break at or past its low mark (for the first block, the
+    head's end), with whether it is the first. Where no such line is found, the next read is added and
+    only its lines are searched: each line is looked at once."""
+    rest, first, low = b"", True, max(0, head_end - 1)
     while True:
         chunk = reader.read(max(size, head_end + 1) if first else size)
         data = rest + chunk if rest else chunk
@@ -383,83 +384,95 @@ def _blocks(reader: _CappedReader, size: int, cut: Callable[[bytes, int], int], 
             if data:
                 yield data, first
             return
-        end = cut(data, head_end if first else 0)
+        end = cut(data, low)
         if end <= 0:  # no end in it yet: read on
-            rest = data
+            rest, low = data, max(low, len(data))
             continue
-        rest = data[end:]
+        rest, low = data[end:], 0
         yield data[:end], first
         first = False
 
 
 def _line_end(data: bytes, low: int) -> int:
-    """Where the last whole line of N-Triples ``data`` ends (0 if none): a triple never spans lines."""
+    """Where the last whole line of N-Triples ``data`` ends, its line break at or past ``low``
+    (0 if none): a triple never spans lines."""
     return data.rfind(b"\n", low) + 1
 
 
 def _statement_end(data: bytes, low: int) -> int:
-    """Where the last line of Turtle ``data`` (with no long string) that ends a statement ends, at or
-    past ``low``; 0 if none. Such a line ends with ``.`` as a token of its own: outside an IRI, a
-    string and a comment (the line is read from its start, where no token is open, as a line break
-    stands only between tokens or at a comment's end), and not escaped. The grammar has no other ``.``
-    token than the end of a statement, so a block cut there parses on its own as it would in the file.
+    """Where the last line of Turtle ``data`` (with no long string) that ends a statement ends, its
+    line break at or past ``low``; 0 if none. Such a line's last token, a comment aside, is ``.`` (see
+    :func:`_ends_statement`). The grammar has no other ``.`` token than the end of a statement, so a
+    block cut there parses on its own as it would in the file.
 
     >>> _statement_end(b'ex:a ex:b ex:c .\\nex:a ex:b ex:d ;\\n', 0)
     17
     >>> _statement_end(b'ex:a ex:b ex:c ; # no end.\\n', 0), _statement_end(b'ex:a ex:b ex:c\\\\.\\n', 0)
     (0, 0)
-    >>> _statement_end(b'<http://a.example/s#x> ex:b "a # b." .\\r\\n', 0)
-    40
+    >>> _statement_end(b'<http://a.example/s#x> ex:b "a # b." . # the end ;\\r\\n', 0)
+    52
     """
     end = len(data)
-    while end > low:
-        stop = max(data.rfind(b".\n", low, end), data.rfind(b".\r\n", low, end))
-        if stop < 0:
+    while True:
+        newline = data.rfind(b"\n", low, end)
+        if newline < 0:
             return 0
-        start = data.rfind(b"\n", 0, stop) + 1
-        if _plain_dot_at_end(data[start:stop + 1]):
-            return data.index(b"\n", stop) + 1
-        end = stop
-    return 0
+        start = data.rfind(b"\n", 0, newline) + 1
+        line = data[start:newline]
+        if (line.rstrip().endswith(b".") or b"#" in line) and _ends_statement(line):
+            return newline + 1
+        end = newline
 
 
-def _plain_dot_at_end(line: bytes) -> bool:
-    """Whether the Turtle ``line``, ending with ``.``, ends with a ``.`` token (see :func:`_statement_end`)."""
-    index, last = 0, len(line) - 1
-    while index < last:
+def _ends_statement(line: bytes) -> bool:
+    """Whether the last token of a line of Turtle (with no long string), a comment aside, is ``.``
+    standing alone: read from the line's start, where no token is open (a line break stands only
+    between tokens or at a comment's end), outside IRIs, strings and comments (which end at a CR
+    too, as Oxigraph reads them), and not escaped (``ex:a\\.``). A name or a number never ends with
+    ``.``, so a last ``.`` is a token of its own.
+
+    >>> [_ends_statement(line) for line in (b'ex:a ex:b 1. # x', b'ex:a ex:b 1 ; # x .', b'ex:a ex:b "." ;',
+    ...                                      b'ex:a ex:b ex:c . # x\\r ex:d', b'<< ex:a ex:b ex:c >> ex:d ex:e .')]
+    [True, False, False, False, True]
+    """
+    index, size, last, plain = 0, len(line), -1, False
+    while index < size:
         char = line[index]
-        if char == 0x5C:  # a backslash escapes the next character (in a name, such as ex:a\.)
-            index += 2
-            continue
-        if char == 0x23:  # '#': a comment to the end of the line
-            return False
-        if char == 0x3C:  # '<' opens an IRI, '<<' a triple term
-            if line[index + 1:index + 2] == b"<":
-                index += 2
-                continue
+        if char in (0x20, 0x09, 0x0D):
+            index += 1
+        elif char == 0x23:  # '#': a comment, to a CR or the end of the line
+            stop = line.find(b"\r", index)
+            index = size if stop < 0 else stop + 1
+        elif char == 0x5C:  # a backslash escapes the next character (in a name)
+            last, plain, index = index + 1, False, index + 2
+        elif char == 0x3C and line[index + 1:index + 2] == b"<":  # '<<' opens a triple term
+            last, plain, index = index + 1, True, index + 2
+        elif char == 0x3C:  # '<' opens an IRI
             close = line.find(b">", index + 1)
             if close < 0:
                 return False
-            index = close + 1
-            continue
-        if char in (0x22, 0x27):  # a string, to the same unescaped quote
+            last, plain, index = close, False, close + 1
+        elif char in (0x22, 0x27):  # a string, to the same unescaped quote
             index += 1
-            while index <= last and line[index] != char:
+            while index < size and line[index] != char:
                 index += 2 if line[index] == 0x5C else 1
-            if index > last:
+            if index >= size:
                 return False
-        index += 1
-    return index == last
+            last, plain, index = index, False, index + 1
+        else:
+            last, plain, index = index, True, index + 1
+    return plain and line[last] == 0x2E
 
 
 def _turtle_head(reader: _CappedReader, base_iri: str | None) -> tuple[dict[str, str], str | None, int] | None:
     """The prefixes and base IRI a Turtle file declares, from pyoxigraph's
-    parser run over the file's head, and where the head ends: at the line
-    4 KiB past the last ``prefix`` or ``base`` (any case) in the file. Every
-    directive spells one of those words, so none stands after the head; where
-    the head's end falls inside a statement, the parser stops there. None when
-    the head would be over half the file (then parsing it all once, keeping
-    the quads, is cheaper). The reader stays at its start."""
+    parser run over the file's head, and where the head ends: after the first
+    line that ends a statement (see :func:`_ends_statement`) past the last
+    ``prefix`` or ``base`` (any case) in the file. Every directive spells one
+    of those words and holds no ``.`` token but its own end, so all of them
+    stand in the head, however they are spread over lines. None when the head
+    would be over half the file (then parsing it all once, keeping the quads,
+    is cheaper). The reader stays at its start."""
     import mmap
 
     try:
@@ -475,16 +488,26 @@ def _turtle_head(reader: _CappedReader, base_iri: str | None) -> tuple[dict[str,
             last, end = (start + found if found >= 0 else -1), start
         if last < 0:
             return {}, base_iri, 0
-        cut = mapped.find(b"\n", min(size, last + 4096))
-        cut = size if cut < 0 else cut + 1
-        if cut > size // 2 and size > (1 << 20):
+        half = size // 2 if size > (1 << 20) else size
+        start, cut = mapped.rfind(b"\n", 0, last) + 1, size
+        while start < size:
+            newline = mapped.find(b"\n", start)
+            if newline < 0:
+                break
+            if newline > half:
+                return None
+            if _ends_statement(mapped[start:newline]):
+                cut = newline + 1
+                break
+            start = newline + 1
+        if cut > half and size > (1 << 20):
             return None
         head = mapped[:cut]
     parser = parse(head, format=RdfFormat.TURTLE, base_iri=base_iri, lenient=True)
     try:
         for _ in parser:
             pass
-    except SyntaxError:  # the cut, or an error the full parse reports with its place
+    except SyntaxError:  # an error the full parse reports with its place
         pass
     found_prefixes = {str(k): str(v) for k, v in (parser.prefixes or {}).items()}
     return found_prefixes, parser.base_iri or base_iri, cut
@@ -499,17 +522,30 @@ def _shifted(error: SyntaxError, lines: int) -> SyntaxError:
     return SyntaxError(message, (None, error.lineno + lines, error.offset, None, end, error.end_offset))
 
 
-def _triple_lines(block: bytes, newlines: int) -> int:
-    """The lines of an N-Triples block (holding ``newlines`` line breaks) that hold a triple: not
-    blank, not only a comment. Such lines are looked for only where a line starts with a space, a tab,
-    ``#`` or a line break (one scan, at memchr speed; the block is never copied).
+def _line_breaks(block: bytes) -> int:
+    """The line breaks in ``block`` as the parsers count them: LF, CR LF, and a CR alone.
 
-    >>> block = b'<a:s> <a:p> <a:o> .\\n\\n# note\\n  <a:s> <a:p> "#" .\\n'
-    >>> _triple_lines(block, block.count(b"\\n"))
-    2
+    >>> _line_breaks(b"a\\nb\\r\\nc\\rd")
+    3
+    """
+    newlines = block.count(b"\n")
+    return newlines + block.count(b"\r") - block.count(b"\r\n") if b"\r" in block else newlines
+
+
+def _triple_lines(block: bytes) -> int:
+    """The lines of an N-Triples block that hold a triple: not blank, not only a comment (a CR alone
+    ends a line too). Such lines are looked for only where a line starts with a space, a tab, ``#``
+    or a line break (one scan, at memchr speed; the block is copied only if it holds a CR alone).
+
+    >>> block = b'<a:s> <a:p> <a:o> .\\n\\n# note\\n  <a:s> <a:p> "#" .\\r<a:s> <a:p> <a:q> .'
+    >>> _triple_lines(block)
+    3
     """
     import re
 
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    newlines = block.count(b"\n")
     end = len(block) - 1 if block.endswith(b"\n") else len(block)
     lines = newlines + (end == len(block) and bool(block))
     if block[:1] in (b"#", b" ", b"\t", b"\r", b"\n") or re.search(rb"\n[ \t#\r\n]", block):
