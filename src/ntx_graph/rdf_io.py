@@ -94,9 +94,10 @@ class _CappedReader(io.RawIOBase):
         """The error of a file past the limit."""
         return _TooLarge(f"is larger than the input limit of {self.limit} bytes (NTX_MAX_INPUT_BYTES raises it)")
 
-    def rewind(self) -> None:
-        self._handle.seek(0)
-        self._left = self.limit
+    def rewind(self, offset: int = 0) -> None:
+        """Read on from ``offset`` (the start by default), within the budget left there."""
+        self._handle.seek(offset)
+        self._left = self.limit - offset
 
     def fileno(self) -> int:
         return self._handle.fileno()
@@ -348,15 +349,19 @@ def load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *, bul
             return Loaded(prefixes, None)
     load = store.bulk_load if bulk else store.load
     before = len(store) if bulk and fmt == "turtle" else 0  # a store's size is a scan: only when needed
-    count = lines = 0
+    count = lines = offset = 0
     for block, first in _blocks(reader, block_bytes, cut, head_end):
         data = block if first else header + block
         shift = lines - (0 if first else header.count(b"\n"))
+        block_base = rdf.base_iri if first else base_iri
         try:
-            load(data, format=rdf_format, base_iri=rdf.base_iri if first else base_iri, lenient=lenient)
+            load(data, format=rdf_format, base_iri=block_base, lenient=lenient)
         except SyntaxError as error:
+            if offset + len(block) < size:  # the parser may have read on to the block's end: its own words
+                error = _first_error(reader, offset, b"" if first else header, rdf_format, block_base) or error
             raise _shifted(error, shift) from None
         lines += _line_breaks(block)
+        offset += len(block)
         if fmt == "ntriples":
             triples = _triple_lines(block)
             count += triples
@@ -391,6 +396,36 @@ def _blocks(reader: _CappedReader, size: int, cut: Callable[[bytes, int], int], 
         rest, low = data[end:], 0
         yield data[:end], first
         first = False
+
+
+def _first_error(reader: _CappedReader, offset: int, header: bytes, rdf_format: RdfFormat | None,
+                 base_iri: str | None) -> SyntaxError | None:
+    """The parser's first error in the file read on from ``offset`` (after ``header``) to its end, as
+    one full parse reports it: where a block's load fails on a token left open (an IRI, a string),
+    the parser read on to the block's end, and its words and column are those of that end."""
+
+    class Prefixed(io.RawIOBase):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = header
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            if self.head:
+                count = min(len(buffer), len(self.head))
+                buffer[:count], self.head = self.head[:count], self.head[count:]
+                return count
+            return reader.readinto(buffer)
+
+    reader.rewind(offset)
+    try:
+        for _ in parse(io.BufferedReader(Prefixed(), 1 << 20), format=rdf_format, base_iri=base_iri):
+            pass
+    except SyntaxError as error:
+        return error
+    return None
 
 
 def _line_end(data: bytes, low: int) -> int:
