@@ -480,3 +480,24 @@ def test_an_iri_or_a_string_left_open_before_a_statement_end_fails_on_its_line(c
         path.write_bytes(text)
         error = _full_parse(path)
         assert isinstance(error, SyntaxError) and syntax_message(error) == message
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["in memory", "on disk"])
+def test_a_lenient_load_reports_the_lenient_parsers_error(bulk: bool) -> None:
+    """Regression: the file parsed on after a failed block is read as leniently as the load, so an IRI
+    the lenient load accepts (``%zz``) is not reported in place of the error one full lenient parse
+    reports (the lenient parser reads a string across lines)."""
+    text = (b"<http://e/s> <http://e/p> <http://e/%zz> .\n" * 40
+            + b'<http://e/s> <http://e/p> "open\n.\n<http://e/s> <http://e/p> "o" .\n')
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
+            mock.patch.object(rdf_io, "LOAD_BLOCK_BYTES", 64), mock.patch.object(rdf_io, "BULK_BLOCK_BYTES", 64):
+        path = Path(tmp) / "data.ttl"
+        path.write_bytes(text)
+        with pytest.raises(SyntaxError) as full:
+            list(parse(path=path, format=RdfFormat.TURTLE, base_iri=path.resolve().as_uri(), lenient=True))
+        assert full.value.lineno == 41
+        store = Store(str(Path(tmp) / "store")) if bulk else Store()
+        with pytest.raises(DataError) as raised, read_rdf(path, lenient=True) as rdf:
+            load_plain(store, rdf, path, bulk=bulk, lenient=True)
+        del store
+        assert str(raised.value) == f"{path}: {syntax_message(full.value)}"

@@ -369,7 +369,8 @@ def load_plain(store: Store, rdf: RdfInput, path: str | os.PathLike[str], *, bul
             load(data, format=rdf_format, base_iri=block_base, lenient=lenient)
         except SyntaxError as error:
             if offset + len(block) < size:  # the parser may have read on to the block's end: its own words
-                error = _first_error(reader, offset, b"" if first else header, rdf_format, block_base) or error
+                error = _first_error(reader, offset, b"" if first else header, rdf_format, block_base,
+                                     lenient) or error
             shift = _lines_before(reader, offset) - (0 if first else header.count(b"\n"))
             raise _shifted(error, shift) from None
         offset += len(block)
@@ -411,7 +412,7 @@ def _blocks(reader: _CappedReader, size: int, cut: Callable[[bytes, int, bytes],
 
 
 def _first_error(reader: _CappedReader, offset: int, header: bytes, rdf_format: RdfFormat | None,
-                 base_iri: str | None) -> SyntaxError | None:
+                 base_iri: str | None, lenient: bool) -> SyntaxError | None:
     """The parser's first error in the file read on from ``offset`` (after ``header``) to its end, as
     one full parse reports it: where a block's load fails on a token left open (an IRI, a string),
     the parser read on to the block's end, and its words and column are those of that end."""
@@ -433,7 +434,8 @@ def _first_error(reader: _CappedReader, offset: int, header: bytes, rdf_format: 
 
     reader.rewind(offset)
     try:
-        for _ in parse(io.BufferedReader(Prefixed(), 1 << 20), format=rdf_format, base_iri=base_iri):
+        for _ in parse(io.BufferedReader(Prefixed(), 1 << 20), format=rdf_format, base_iri=base_iri,
+                       lenient=lenient):
             pass
     except SyntaxError as error:
         return error
