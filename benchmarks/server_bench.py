@@ -6,9 +6,9 @@
 Contenders, each holding the bundled graph and answering ``GET ?query=`` on
 127.0.0.1: ``ntx-graph serve`` with its answer cache (one server process, and
 ``--processes 2``) and with ``--no-cache``
-(and with ``--client-share 2``, as wrk's connections all come from one
-address), the floor app (``benchmarks/floor_app.py``: uvicorn over one
-in-process pyoxigraph store, no workers, no limits), ``oxigraph
+(and with ``--strict-share``: wrk's connections all come from one address,
+which by default is lent the idle workers beyond its share), the floor app
+(``benchmarks/floor_app.py``: uvicorn over one in-process pyoxigraph store, no workers, no limits), ``oxigraph
 serve-read-only`` (the ``oxigraph`` package's binary) and rdflib-endpoint
 (if installed; ``benchmarks/run.py`` installs it into
 ~/.cache/ntx-graph-benchmarks). Queries: ``is-narcotic`` (an ASK) and the
@@ -163,7 +163,7 @@ def contenders(work: Path, nt: Path, store: Path | None = None, small: Path | No
                           "--store", str(where)], f"http://127.0.0.1:{port}/sparql")
     for name, extra in (("ntx-graph serve (cache)", []), (TWO, ["--processes", "2"]),
                         ("ntx-graph serve --no-cache", ["--no-cache"]),
-                        ("ntx-graph serve --no-cache --client-share 2", ["--no-cache", "--client-share", "2"])):
+                        ("ntx-graph serve --no-cache --strict-share", ["--no-cache", "--strict-share"])):
         port = free_port()
         out[name] = ([EXE, "-m", "ntx_graph", "serve", "--port", str(port), "--no-access-log", *extra],
                      f"http://127.0.0.1:{port}/sparql")
@@ -473,7 +473,8 @@ def report(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store_
              f"share the machine's {os.cpu_count()} cores. *CPU/request* is the CPU time (user + system) of the "
              "server's processes, query workers included, divided by the requests answered: it depends less on "
              "what else the machine runs than requests/s do. wrk's 8 connections come from one address, so "
-             "`ntx-graph serve` gives them one client's share of its workers (`--client-share`, default 1 of 2). "
+             "`ntx-graph serve` gives them one client's share of its workers (`--client-share`, default 1 of 2) "
+             "and, as no other client waits, lends them the other (`--strict-share` does not). "
              f"Load average (1 min) at the start {started[0]:.2f}; each row gives it at the end of its figure.", "",
              "| server | query | requests/s | CPU/request | p50 | p99 | requests | non-2xx | rows | load avg |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -484,7 +485,7 @@ def report(seconds: int = 5, rounds: int = 1, with_hostile: bool = False, store_
         oxigraph = _median(figures, OXIGRAPH, query)
         oxigraph_cpu = _median(figures, OXIGRAPH, query, "cpu_us")
         floor = _median(figures, FLOOR, query)
-        for server in (OURS, TWO, UNCACHED, f"{UNCACHED} --client-share 2"):
+        for server in (OURS, TWO, UNCACHED, f"{UNCACHED} --strict-share"):
             ours = _median(figures, server, query)
             cpu = _median(figures, server, query, "cpu_us")
             parts = []

@@ -133,3 +133,16 @@ def test_http_clients_never_see_internal_error_text(kg: KnowledgeGraph, router: 
     monkeypatch.setattr(Router, "dispatch", boom)
     answer = router(Request("GET", "/sparql", urlencode({"query": "ASK {}"})))
     assert answer.status == 500 and b"secret" not in answer.body and answer.body == b"internal error\n"
+
+
+def test_a_query_declaring_a_graph_prefix_itself_uses_its_own(kg: KnowledgeGraph) -> None:
+    """The graph's prefixes are handed to the engine only for the names the
+    query uses and does not declare; a query's own PREFIX always wins."""
+    from ntx_graph.graph import _used_prefixes
+    from ntx_graph.sparql_text import analyse
+
+    own = "PREFIX ntx: <http://example.org/elsewhere/> SELECT ?x WHERE { ?x a ntx:Indication }"
+    assert "ntx" not in _used_prefixes(analyse(own), kg.prefixes)
+    assert kg.query(own).rows == []
+    assert "ntx" in _used_prefixes(analyse("SELECT ?x WHERE { ?x a ntx:Indication }"), kg.prefixes)
+    assert kg.query("SELECT ?x WHERE { ?x a ntx:Indication }").rows

@@ -8,6 +8,7 @@ connects to loopback addresses only; every loop is bounded."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import http.client
 import json
 import logging
@@ -20,9 +21,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlencode
 
 import pytest
@@ -32,6 +35,7 @@ from ntx_graph.errors import QueryTimeout
 from ntx_graph.graph import KnowledgeGraph
 from ntx_graph.server import Limits, NtxServer, make_server
 from ntx_graph.server.asgi import HostPolicy
+from ntx_graph.server.messages import Response
 from ntx_graph.server.workers import WorkerPool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -406,8 +410,7 @@ def test_scheduler_prefers_the_client_holding_fewest_workers(kg: KnowledgeGraph)
     pool.size, pool.timeout = 1, 1.0
     pool._lock = threading.Lock()
     pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
-    from collections import Counter
-
+    pool._slow = collections.OrderedDict()
     from ntx_graph.server.workers import _Job
 
     loop = asyncio.new_event_loop()
@@ -433,7 +436,7 @@ def test_a_clients_next_job_waits_in_its_worker_and_survives_a_timeout(kg: Knowl
     from ntx_graph.server.workers import DumpedGraph
 
     dump = DumpedGraph(kg)
-    pool = WorkerPool(dump.source, Limits(workers=2, timeout=1, client_share=1, queue_wait=60))
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=1, client_share=1, queue_wait=60, strict_share=True))
 
     def task(text: str) -> tuple[object, ...]:
         return (checked_query, (QueryJob("", 100, sparql=text), "application/sparql-results+json", ()))
@@ -462,6 +465,121 @@ def test_a_clients_next_job_waits_in_its_worker_and_survives_a_timeout(kg: Knowl
     assert depth == 2  # the fast job went into the worker running the slow one
     assert other == 200  # client b took the other worker at once
     assert statuses == [503, 200]  # the slow one was cut; the one behind it ran again and was answered
+
+
+def _query_task(text: str) -> tuple[object, ...]:
+    from ntx_graph.server.checked import checked_query
+    from ntx_graph.server.tasks import QueryJob
+
+    return (checked_query, (QueryJob("", 100, sparql=text), "application/sparql-results+json", ()))
+
+
+async def _outcome(future: asyncio.Future[object]) -> int:
+    try:
+        return cast(Response, await future).status
+    except QueryTimeout:
+        return 503
+
+
+def test_a_client_alone_is_lent_idle_workers_and_gives_them_back(kg: KnowledgeGraph,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Beyond its share, a client alone runs on idle workers; when another
+    client waits, the lent worker's query gets RECLAIM_AFTER seconds, then
+    gives way (its worker replaced) and runs again within its own client's
+    share; that client is lent nothing more until a quick answer."""
+    from ntx_graph.server import workers
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=2, client_share=1, queue_wait=60))
+
+    async def scenario() -> tuple[int, float, list[int], bool, bool, bool]:
+        await pool.attach()
+        slow = [asyncio.ensure_future(pool.submit(_query_task(SLOW), "a")) for _ in range(2)]  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        both = sum(1 for w in pool._busy_workers() if w.client == "a") == 2  # the second was lent
+        started = time.monotonic()
+        other = await pool.submit(_query_task(ASK), "b")  # type: ignore[arg-type]
+        waited = time.monotonic() - started
+        slow_client = "a" in pool._slow
+        again = any(job.again for job in pool._waiting) or any(j.again for w in pool._workers for j in w.jobs)
+        statuses = [await _outcome(f) for f in slow]  # type: ignore[arg-type]
+        return other.status, waited, statuses, both, slow_client, again
+
+    caplog.set_level(logging.INFO, logger="ntx_graph.server.workers")
+    try:
+        other, waited, statuses, both, slow_client, again = asyncio.run(scenario())
+    finally:
+        pool.close()
+        dump.close()
+    assert both, "the lone client was not lent the idle worker"
+    assert other == 200
+    assert workers.RECLAIM_AFTER <= waited < 1.5, waited  # the grace, then a new worker's start; not the time limit
+    assert slow_client and again
+    assert statuses == [503, 503]  # both slow queries end at the time limit, the reclaimed one after running again
+    assert any("taken back" in r.getMessage() for r in caplog.records)
+
+
+def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=1, client_share=1, strict_share=True))
+
+    async def scenario() -> int:
+        await pool.attach()
+        jobs = [asyncio.ensure_future(pool.submit(_query_task(SLOW), "a")) for _ in range(2)]  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        busy = len(pool._busy_workers())
+        for job in jobs:
+            await _outcome(job)  # type: ignore[arg-type]
+        return busy
+
+    try:
+        busy = asyncio.run(scenario())
+    finally:
+        pool.close()
+        dump.close()
+    assert busy == 1
+
+
+def test_scheduler_lends_only_to_quick_clients_and_never_a_job_that_gave_way() -> None:
+    pool = WorkerPool.__new__(WorkerPool)  # the scheduler alone, without processes
+    pool.limits = Limits(workers=2, client_share=1)
+    pool._slow = collections.OrderedDict()
+    loop = asyncio.new_event_loop()
+    try:
+        from ntx_graph.server.workers import _Job
+
+        first, second = _Job(b"", "a", loop.create_future()), _Job(b"", "b", loop.create_future())
+        first.since, second.since = 1.0, 2.0
+        pool._held = Counter({"a": 1, "b": 1})  # both at their share
+        pool._waiting = [first, second]
+        assert pool._next_waiter() is first  # lent, first come
+        first.again = True
+        assert pool._next_waiter() is second  # a job that gave way runs only within its share
+        pool._mark("b", slow=True)
+        assert pool._next_waiter() is None
+        pool._mark("b", slow=False)
+        assert pool._next_waiter() is second
+        pool.limits = Limits(workers=2, client_share=1, strict_share=True)
+        assert pool._next_waiter() is None
+    finally:
+        loop.close()
+
+
+def test_slow_clients_are_remembered_within_a_bound() -> None:
+    from ntx_graph.server import workers
+
+    pool = WorkerPool.__new__(WorkerPool)
+    pool._slow = collections.OrderedDict()
+    addresses = [f"10.0.{n // 256}.{n % 256}" for n in range(workers.SLOW_CLIENTS + 10)]
+    for address in addresses:
+        pool._mark(address, slow=True)
+    assert len(pool._slow) == workers.SLOW_CLIENTS
+    assert addresses[0] not in pool._slow and addresses[-1] in pool._slow
+    pool._mark(addresses[-1], slow=False)
+    assert addresses[-1] not in pool._slow
 
 
 # -- shutdown ---------------------------------------------------------------------------

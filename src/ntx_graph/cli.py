@@ -414,7 +414,10 @@ def args_serve() -> tuple[Option, ...]:
         Option("--max-response-bytes", convert=int, default=50_000_000, metavar="N",
                help="cap on an answer's size; larger gets 413 (default: 50000000)"),
         Option("--client-share", convert=int, default=0, metavar="N",
-               help="most query workers one client address holds at once (default: workers - 1, at least 1)"),
+               help="most query workers one client address holds while another client waits (default: "
+                    "workers - 1, at least 1); idle workers beyond it are lent, and taken back when needed"),
+        Option("--strict-share", action="store_true",
+               help="never lend a client more than --client-share workers, even idle ones"),
         Option("--allowed-host", action="append", metavar="NAME",
                help="also answer requests whose Host is NAME (repeatable; '*' for any); bound to loopback, only "
                     "loopback names are answered by default (DNS-rebinding protection)"),
@@ -438,7 +441,7 @@ def cmd_serve(args: Namespace) -> int:
     limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request_bytes=args.max_request_bytes,
                     workers=args.workers, memory_bytes=args.memory_limit * 1024 * 1024,
                     max_response_bytes=args.max_response_bytes, allow_federation=args.allow_federation,
-                    client_share=args.client_share)
+                    client_share=args.client_share, strict_share=args.strict_share)
     if args.processes < 1:
         raise NtxError("--processes must be at least 1")
     access_log = not sys.stderr.isatty() if args.access_log is None else args.access_log

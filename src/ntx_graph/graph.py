@@ -303,11 +303,13 @@ def _rdflib_query(graph: rdflib.Graph, sparql: str, prefixes: Mapping[str, str],
 def _used_prefixes(info: QueryInfo, prefixes: dict[str, str]) -> dict[str, str]:
     """The prefixes among ``prefixes`` that the analysed query uses: pyoxigraph
     parses every namespace it is given on each query (42 for the bundled
-    graph: about a third of a small query's time). Codepoint escapes may
-    spell a prefixed name the analysis does not see: then all are given."""
+    graph: about a third of a small query's time); those the query declares
+    itself are left out (its own PREFIX wins). Codepoint escapes may spell a
+    prefixed name the analysis does not see: then all are given."""
     if "\\u" in info.text or "\\U" in info.text:
         return prefixes
-    return {prefix: prefixes[prefix] for prefix in info.names_used if prefix in prefixes}
+    return {prefix: prefixes[prefix] for prefix in info.names_used
+            if prefix in prefixes and prefix not in info.prefixes}
 
 
 #: Queries up to this many characters run on the caller's thread.

@@ -32,8 +32,10 @@ class Limits:
     of each worker (a query past it gets 503 and its worker is replaced).
     ``max_response_bytes``: the largest answer (413). ``allow_federation``:
     give the workers the network (SERVICE still needs the guard's consent).
-    ``client_share``: the most workers one client address holds at once
-    (0: one less than ``workers``, at least 1). ``queue_wait``: seconds a
+    ``client_share``: the most workers one client address holds while
+    another client waits (0: one less than ``workers``, at least 1); idle
+    workers beyond it are lent to a client alone, and taken back when
+    another client waits, unless ``strict_share``. ``queue_wait``: seconds a
     request waits for a worker before 503 with Retry-After (0: the time
     limit). ``max_queue``: the most requests waiting for a worker.
 
@@ -51,6 +53,7 @@ class Limits:
     client_share: int = 0
     queue_wait: float = 0.0
     max_queue: int = 64
+    strict_share: bool = False
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:

@@ -22,12 +22,21 @@ frame, no thread between the HTTP layer and the worker), and the time limit
 is a timer of that loop. A worker that answers is given its next task
 before its answer goes back to the client.
 
-The pool is fair: each client address holds at most ``client_share``
-workers at once, and a free worker goes to the waiting request whose client
-holds the fewest. A request that finds no worker within ``queue_wait``
-seconds, or that would make the queue longer than ``max_queue``, is answered
-503 with ``Retry-After``; a query stopped at the time limit is a different
-503 (QueryTimeout).
+The pool is fair: a free worker goes to the waiting request whose client
+holds the fewest, and a client holds more than ``client_share`` workers only
+while no other client waits. Idle workers are lent (unless
+``strict_share``): a client alone may use them all, as long as its queries
+are quick. When another client within its share waits and no worker is
+free, a lent worker is reclaimed: the query it runs gets
+:data:`RECLAIM_AFTER` seconds to finish, then its worker is killed and
+replaced, the query waits again (it is read-only, so running it again is
+safe) and runs later only within its own client's share, and that client
+borrows no more until one of its queries answers within that time. So a
+waiting client within its share gets a worker after at most
+:data:`RECLAIM_AFTER` plus a worker's start. A request that finds no worker
+within ``queue_wait`` seconds, or that would make the queue longer than
+``max_queue``, is answered 503 with ``Retry-After``; a query stopped at the
+time limit is a different 503 (QueryTimeout).
 """
 
 from __future__ import annotations
@@ -70,6 +79,10 @@ CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ntx_graph_client",
 START_TIMEOUT = 120.0
 #: The most jobs sent to one worker at once: the one it runs and the next of the same client.
 PIPELINE = 2
+#: Seconds a query on a lent worker may still run once another client waits for that worker.
+RECLAIM_AFTER = 0.1
+#: The most client addresses remembered as slow (not lent workers until a quick answer).
+SLOW_CLIENTS = 4096
 
 
 class Executor(Protocol):
@@ -251,17 +264,19 @@ class _Worker:
 
 class _Job:
     """A task on its way to a worker: its pickled frame, its client, when
-    it arrived, the timer that ends its wait or its run, and the future of
-    its answer."""
+    it arrived and when it started to run, the timer that ends its wait or
+    its run, whether it gave way on a lent worker (then it runs only within
+    its client's share), and the future of its answer."""
 
-    __slots__ = ("client", "frame", "future", "since", "timer")
+    __slots__ = ("again", "client", "frame", "future", "since", "started", "timer")
 
     def __init__(self, frame: bytes, client: str, future: asyncio.Future[Response]) -> None:
         self.frame = frame
         self.client = client
-        self.since = time.monotonic()
+        self.since = self.started = time.monotonic()
         self.future = future
         self.timer: asyncio.TimerHandle | None = None
+        self.again = False
 
 
 class _Link(asyncio.Protocol):
@@ -349,6 +364,9 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._held: Counter[str] = Counter()
         self._waiting: list[_Job] = []
+        self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # not lent workers
+        self._starting = 0  # replacement workers on their way
+        self._reclaim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         started: list[_Worker | None] = [self._spawn()]  # the first start reports a broken graph or sandbox at once
         starters = [threading.Thread(target=lambda: started.append(self._spawn_quietly()), daemon=True)
@@ -413,7 +431,7 @@ class WorkerPool:
                 await self._adopt(worker)
             self._pending = []
 
-    async def _adopt(self, worker: _Worker) -> None:
+    async def _adopt(self, worker: _Worker, *, replacement: bool = False) -> None:
         """Read ``worker``'s socket in the loop and make it free."""
         assert self._loop is not None
         if self._closed:
@@ -423,9 +441,18 @@ class WorkerPool:
         worker.conn.close()
         worker.sock.setblocking(False)
         ready = self._loop.create_future()
-        await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
-        await ready  # connection_made may come after the transport (uvloop)
+        try:
+            await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
+            await ready  # connection_made may come after the transport (uvloop)
+        finally:
+            if replacement:
+                self._starting -= 1
         self._free.append(worker)
+        self._dispatch()
+
+    def _replaced(self) -> None:
+        """A replacement worker will not come (in the loop's thread)."""
+        self._starting -= 1
         self._dispatch()
 
     def _loop_for_threads(self) -> asyncio.AbstractEventLoop:
@@ -442,11 +469,17 @@ class WorkerPool:
 
     # -- scheduling (in the loop's thread) ----------------------------------
 
+    def _may_borrow(self, job: _Job) -> bool:
+        """Whether ``job`` may run on a worker beyond its client's share."""
+        return not (self.limits.strict_share or job.again or job.client in self._slow)
+
     def _next_waiter(self) -> _Job | None:
         share = self.limits.client_share
         eligible = [job for job in self._waiting if self._held[job.client] < share]
-        if not eligible:
-            return None
+        if not eligible:  # nobody within its share waits: lend the worker
+            eligible = [job for job in self._waiting if self._may_borrow(job)]
+            if not eligible:
+                return None
         return min(eligible, key=lambda job: (self._held[job.client], job.since))
 
     def _dispatch(self) -> None:
@@ -462,6 +495,46 @@ class WorkerPool:
             worker = self._free.pop()
             self._start(job, worker)
             self._top_up(worker)
+        self._reclaim()
+
+    def _reclaim(self) -> None:
+        """When a client within its share waits and no worker is free (nor
+        on its way), take back a lent worker: the one whose query started
+        first, once that query has run :data:`RECLAIM_AFTER` seconds."""
+        if self._closed or self._free or self._starting or self._reclaim_timer is not None:
+            return
+        share = self.limits.client_share
+        if not any(self._held[job.client] < share and not job.future.done() for job in self._waiting):
+            return
+        lent = [w for w in self._busy_workers() if self._held[w.client] > share]
+        if not lent:
+            return
+        worker = min(lent, key=lambda w: w.jobs[0].started)
+        assert self._loop is not None
+        due = worker.jobs[0].started + RECLAIM_AFTER - time.monotonic()
+        if due > 0:
+            self._reclaim_timer = self._loop.call_later(due, self._reclaim_due)
+            return
+        log.info("a lent query worker is taken back for another client; its query will run again")
+        self._mark(worker.client, slow=True)
+        first = self._drop(worker)
+        if first is not None:
+            first.again = True
+            self._wait(first, first=True)
+
+    def _reclaim_due(self) -> None:
+        self._reclaim_timer = None
+        self._reclaim()
+
+    def _mark(self, client: str, *, slow: bool) -> None:
+        """Remember whether ``client``'s last query was slow (it is then lent no worker)."""
+        if not slow:
+            self._slow.pop(client, None)
+            return
+        self._slow[client] = None
+        self._slow.move_to_end(client)
+        if len(self._slow) > SLOW_CLIENTS:
+            self._slow.popitem(last=False)
 
     def _start(self, job: _Job, worker: _Worker) -> None:
         """Run ``job`` on the idle ``worker``: the client now holds it, and the time limit runs."""
@@ -471,6 +544,7 @@ class WorkerPool:
         self._held[job.client] += 1
         worker.client = job.client
         worker.jobs.append(job)
+        job.started = time.monotonic()
         job.timer = self._loop.call_later(self.timeout, self._expired, worker, job)
         worker.link.send(job.frame)
 
@@ -510,7 +584,8 @@ class WorkerPool:
         assert self._loop is not None
         if self._closed:
             raise HttpError(503, "the server is shutting down", {"Connection": "close"})
-        if self._free and not self._waiting and self._held[job.client] < self.limits.client_share:
+        if self._free and not self._waiting and (self._held[job.client] < self.limits.client_share
+                                                 or self._may_borrow(job)):
             self._start(job, self._free.pop())
             return
         if len(self._waiting) >= self.limits.max_queue:
@@ -558,6 +633,8 @@ class WorkerPool:
         job = worker.jobs.popleft()
         if job.timer is not None:
             job.timer.cancel()
+        now = time.monotonic()
+        self._mark(job.client, slow=now - job.started >= RECLAIM_AFTER)
         try:
             reply, keep = pickle.loads(frame)
         except Exception:
@@ -568,6 +645,7 @@ class WorkerPool:
         elif worker.jobs:  # the next job of the same client is already in the worker's socket
             assert self._loop is not None
             head = worker.jobs[0]
+            head.started = now
             head.timer = self._loop.call_later(self.timeout, self._expired, worker, head)
             self._top_up(worker)
         else:
@@ -597,6 +675,7 @@ class WorkerPool:
         """``job`` ran past the time limit: kill its worker."""
         if not worker.jobs or worker.jobs[0] is not job:
             return
+        self._mark(job.client, slow=True)
         self._drop(worker)
         _fail(job, QueryTimeout(f"the query exceeded the time limit of {self.timeout:g} s and was stopped"))
 
@@ -629,11 +708,15 @@ class WorkerPool:
         if worker.link is not None:
             worker.link.close()
         threading.Thread(target=worker.kill, daemon=True).start()
+        if not closed:
+            self._starting += 1
         self._dispatch()
         if not closed:
             threading.Thread(target=self._restart, name="ntx-graph-replace", daemon=True).start()
 
     def _restart(self) -> None:
+        """Start a replacement worker (in a thread of its own) and hand it to the loop."""
+        loop = self._loop
         for attempt in range(5):
             if self._closed:
                 return
@@ -650,10 +733,13 @@ class WorkerPool:
                 worker.kill()
                 return
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                asyncio.run_coroutine_threadsafe(self._adopt(worker), loop)
+                asyncio.run_coroutine_threadsafe(self._adopt(worker, replacement=True), loop)
                 return
             worker.kill()
             return
+        if loop is not None:  # every attempt failed: lending may reclaim workers again
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._replaced)
 
     def _died(self, worker: _Worker) -> HttpError:
         code = worker.exit_code(2)
