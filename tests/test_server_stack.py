@@ -520,6 +520,53 @@ def test_a_client_alone_is_lent_idle_workers_and_gives_them_back(kg: KnowledgeGr
     assert any("taken back" in r.getMessage() for r in caplog.records)
 
 
+def _bare_pool(loop: asyncio.AbstractEventLoop, limits: Limits) -> tuple[WorkerPool, list[object]]:
+    """A pool's scheduler without processes; replaced workers are only recorded."""
+    pool = WorkerPool.__new__(WorkerPool)
+    pool.limits, pool.size, pool.timeout = limits, limits.workers, limits.timeout
+    pool._lock, pool._loop = threading.Lock(), loop
+    pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
+    pool._held, pool._slow, pool._starting, pool._reclaim_timer = Counter(), collections.OrderedDict(), 0, None
+    replaced: list[object] = []
+    pool._replace = replaced.append  # type: ignore[method-assign]
+    return pool, replaced
+
+
+class _FakeLink:
+    def send(self, frame: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("behind", [False, True])
+def test_an_answer_that_ends_its_worker_releases_it_and_keeps_the_job_behind(behind: bool) -> None:
+    """A worker that answers and stops (past the memory limit, or an
+    unreadable answer) is replaced: its client no longer holds it, and the
+    client's next job, already in that worker's socket, waits again."""
+    import pickle
+
+    from ntx_graph.server.messages import text
+    from ntx_graph.server.workers import _Job, _Worker
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=1, client_share=1, strict_share=True))
+        worker = _Worker.__new__(_Worker)
+        worker.jobs, worker.client, worker.link = collections.deque(), "a", _FakeLink()  # type: ignore[assignment]
+        jobs = [_Job(b"", "a", loop.create_future()) for _ in range(2 if behind else 1)]
+        worker.jobs.extend(jobs)
+        pool._held["a"] = 1
+        pool._answered(worker, pickle.dumps((text(503, "past the memory limit"), False)))
+        assert jobs[0].future.result().status == 503
+        assert replaced == [worker]
+        assert dict(pool._held) == {}
+        assert pool._waiting == jobs[1:]
+    finally:
+        loop.close()
+
+
 def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
     from ntx_graph.server.workers import DumpedGraph
 

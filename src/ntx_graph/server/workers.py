@@ -640,7 +640,8 @@ class WorkerPool:
         except Exception:
             log.exception("an unreadable answer from a query worker")
             reply, keep = text(500, "internal error"), False
-        if not keep:
+        if not keep:  # the worker stops: _drop releases it and queues again the job behind this one
+            worker.jobs.appendleft(job)
             self._drop(worker)
         elif worker.jobs:  # the next job of the same client is already in the worker's socket
             assert self._loop is not None
