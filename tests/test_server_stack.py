@@ -567,6 +567,60 @@ def test_an_answer_that_ends_its_worker_releases_it_and_keeps_the_job_behind(beh
         loop.close()
 
 
+def _fake_worker(client: str, *jobs: object) -> object:
+    from ntx_graph.server.workers import _Worker
+
+    worker = _Worker.__new__(_Worker)
+    worker.jobs, worker.client, worker.link = collections.deque(jobs), client, _FakeLink()  # type: ignore[arg-type,assignment]
+    return worker
+
+
+def test_a_reclaim_takes_the_lent_worker_not_the_one_running_a_job_again_within_its_share() -> None:
+    """A job that gave way runs again within its client's share; when that
+    client is lent another worker later and another client waits, the lent
+    one is taken back, not the one running the job again (which would then
+    give way again)."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=2, client_share=1))
+        again, lent, other = (_Job(b"", client, loop.create_future()) for client in ("a", "a", "b"))
+        again.again = True
+        again.started, lent.started = time.monotonic() - 1.0, time.monotonic() - 0.5
+        within, beyond = _fake_worker("a", again), _fake_worker("a", lent)
+        pool._workers = {within, beyond}  # type: ignore[arg-type]
+        pool._held["a"] = 2
+        pool._waiting = [other]
+        pool._reclaim()
+        assert replaced == [beyond]
+        assert pool._waiting[0] is lent and lent.again
+    finally:
+        loop.close()
+
+
+def test_a_job_that_gave_way_is_not_queued_behind_a_lent_worker() -> None:
+    """A job that gave way runs only within its client's share: it is not
+    queued in the socket of a worker its client holds beyond that share."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, _ = _bare_pool(loop, Limits(workers=3, client_share=1))
+        running, again = _Job(b"", "a", loop.create_future()), _Job(b"", "a", loop.create_future())
+        again.again = True
+        worker = _fake_worker("a", running)
+        pool._held["a"] = 2
+        pool._waiting = [again]
+        pool._top_up(worker)  # type: ignore[arg-type]
+        assert list(worker.jobs) == [running]  # type: ignore[attr-defined]
+        pool._held["a"] = 1  # the client's only worker: within its share
+        pool._top_up(worker)  # type: ignore[arg-type]
+        assert list(worker.jobs) == [running, again]  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+
+
 def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
     from ntx_graph.server.workers import DumpedGraph
 

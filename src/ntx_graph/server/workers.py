@@ -509,7 +509,8 @@ class WorkerPool:
         lent = [w for w in self._busy_workers() if self._held[w.client] > share]
         if not lent:
             return
-        worker = min(lent, key=lambda w: w.jobs[0].started)
+        # a job running again started within its client's share: its worker is not the lent one
+        worker = min(lent, key=lambda w: (w.jobs[0].again, w.jobs[0].started))
         assert self._loop is not None
         due = worker.jobs[0].started + RECLAIM_AFTER - time.monotonic()
         if due > 0:
@@ -562,8 +563,8 @@ class WorkerPool:
                 return
             if mine is None and not job.future.done():
                 mine = job
-        if mine is None:
-            return
+        if mine is None or (mine.again and self._held[worker.client] > self.limits.client_share):
+            return  # a job that gave way runs only within its client's share
         self._waiting.remove(mine)
         if mine.timer is not None:
             mine.timer.cancel()
