@@ -27,12 +27,12 @@ holds the fewest, and a client holds more than ``client_share`` workers only
 while no other client waits. Idle workers are lent (unless
 ``strict_share``): a client alone may use them all, as long as its queries
 are quick. When another client within its share waits and no worker is
-free, a lent worker is reclaimed: the query it runs gets
-:data:`RECLAIM_AFTER` seconds to finish, then its worker is killed and
+free, a lent worker is reclaimed: once the query it runs has run
+:data:`RECLAIM_AFTER` seconds (at once if it already has), its worker is killed and
 replaced, the query waits again (it is read-only, so running it again is
 safe) and runs later only within its own client's share, and that client
 borrows no more until one of its queries answers within that time. So a
-waiting client within its share gets a worker after at most
+waiting client within its share, while a worker is lent, gets one after at most
 :data:`RECLAIM_AFTER` plus a worker's start. A request that finds no worker
 within ``queue_wait`` seconds, or that would make the queue longer than
 ``max_queue``, is answered 503 with ``Retry-After``; a query stopped at the
@@ -79,7 +79,7 @@ CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ntx_graph_client",
 START_TIMEOUT = 120.0
 #: The most jobs sent to one worker at once: the one it runs and the next of the same client.
 PIPELINE = 2
-#: Seconds a query on a lent worker may still run once another client waits for that worker.
+#: Seconds a query on a lent worker runs (counted from its start) before the worker is taken back for a waiting client.
 RECLAIM_AFTER = 0.1
 #: The most client addresses remembered as slow (not lent workers until a quick answer).
 SLOW_CLIENTS = 4096
