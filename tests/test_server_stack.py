@@ -527,6 +527,7 @@ def _bare_pool(loop: asyncio.AbstractEventLoop, limits: Limits) -> tuple[WorkerP
     pool._lock, pool._loop = threading.Lock(), loop
     pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
     pool._held, pool._slow, pool._starting, pool._reclaim_timer = Counter(), collections.OrderedDict(), 0, None
+    pool._replacing_fails = False
     replaced: list[object] = []
     pool._replace = replaced.append  # type: ignore[method-assign]
     return pool, replaced
@@ -617,6 +618,28 @@ def test_a_job_that_gave_way_is_not_queued_behind_a_lent_worker() -> None:
         pool._held["a"] = 1  # the client's only worker: within its share
         pool._top_up(worker)  # type: ignore[arg-type]
         assert list(worker.jobs) == [running, again]  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+
+
+def test_no_lent_worker_is_taken_back_while_replacements_fail() -> None:
+    """A worker taken back helps the waiting client only through its
+    replacement: when a replacement could not be started, no more lent
+    workers are killed (each would be lost too) until one starts again."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=3, client_share=1))
+        lent = [_Job(b"", "a", loop.create_future()) for _ in range(3)]
+        for job in lent:
+            job.started = time.monotonic() - 1.0
+        pool._workers = {_fake_worker("a", job) for job in lent}  # type: ignore[misc]
+        pool._held["a"] = 3
+        pool._waiting = [_Job(b"", "b", loop.create_future())]
+        pool._starting = 1  # a worker taken back earlier, whose replacement now fails
+        pool._replaced()
+        assert pool._starting == 0 and replaced == []
     finally:
         loop.close()
 

@@ -366,6 +366,7 @@ class WorkerPool:
         self._waiting: list[_Job] = []
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # not lent workers
         self._starting = 0  # replacement workers on their way
+        self._replacing_fails = False  # the last replacement could not be started: take no lent worker back
         self._reclaim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         started: list[_Worker | None] = [self._spawn()]  # the first start reports a broken graph or sandbox at once
@@ -447,12 +448,16 @@ class WorkerPool:
         finally:
             if replacement:
                 self._starting -= 1
+        if replacement:
+            self._replacing_fails = False
         self._free.append(worker)
         self._dispatch()
 
     def _replaced(self) -> None:
-        """A replacement worker will not come (in the loop's thread)."""
+        """A replacement worker will not come (in the loop's thread): until
+        one starts again, a lent worker taken back would be lost, not handed on."""
         self._starting -= 1
+        self._replacing_fails = True
         self._dispatch()
 
     def _loop_for_threads(self) -> asyncio.AbstractEventLoop:
@@ -501,7 +506,7 @@ class WorkerPool:
         """When a client within its share waits and no worker is free (nor
         on its way), take back a lent worker: the one whose query started
         first, once that query has run :data:`RECLAIM_AFTER` seconds."""
-        if self._closed or self._free or self._starting or self._reclaim_timer is not None:
+        if self._closed or self._free or self._starting or self._replacing_fails or self._reclaim_timer is not None:
             return
         share = self.limits.client_share
         if not any(self._held[job.client] < share and not job.future.done() for job in self._waiting):
@@ -739,7 +744,7 @@ class WorkerPool:
                 return
             worker.kill()
             return
-        if loop is not None:  # every attempt failed: lending may reclaim workers again
+        if loop is not None:  # every attempt failed
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._replaced)
 
