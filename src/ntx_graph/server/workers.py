@@ -24,7 +24,8 @@ before its answer goes back to the client.
 
 The pool is fair: a free worker goes to the waiting request whose client
 holds the fewest, and a client holds more than ``client_share`` workers only
-while no other client waits. Idle workers are lent (unless
+while no other client within its share waits (or until a lent worker is
+taken back, once one does). Idle workers are lent (unless
 ``strict_share``): a client alone may use them all, as long as its queries
 are quick. When another client within its share waits and no worker is
 free, a lent worker is reclaimed: once the query it runs has run
