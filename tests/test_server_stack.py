@@ -644,6 +644,31 @@ def test_no_lent_worker_is_taken_back_while_replacements_fail() -> None:
         loop.close()
 
 
+def test_a_client_within_its_share_takes_a_lent_worker_back_rather_than_wait_behind_its_own_query() -> None:
+    """With four workers and a share of two, a client holding three (one
+    lent) and another holding one: the second's next request is within its
+    share, so it takes the lent worker back instead of waiting in its own
+    worker behind its running query (up to the time limit)."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=4, client_share=2))
+        running = [_Job(b"", client, loop.create_future()) for client in ("a", "a", "a", "b")]
+        for job in running:
+            job.started = time.monotonic() - 1.0
+        workers = [_fake_worker(job.client, job) for job in running]
+        pool._workers = set(workers)  # type: ignore[arg-type]
+        pool._held.update({"a": 3, "b": 1})
+        job = _Job(b"", "b", loop.create_future())
+        pool._enqueue(job)
+        assert len(workers[3].jobs) == 1  # type: ignore[attr-defined]
+        assert len(replaced) == 1 and replaced[0] in workers[:3]
+        assert job in pool._waiting
+    finally:
+        loop.close()
+
+
 def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
     from ntx_graph.server.workers import DumpedGraph
 

@@ -600,7 +600,10 @@ class WorkerPool:
                              "wait for one; try again shortly")
         self._wait(job)
         if len(self._waiting) == 1:  # nobody else waits: behind this client's own job, if it runs one
-            for worker in self._busy_workers():
+            busy, share = self._busy_workers(), self.limits.client_share
+            if self._held[job.client] < share and any(self._held[w.client] > share for w in busy):
+                busy = []  # within its share, while a worker is lent: take that one back (_dispatch) instead
+            for worker in busy:
                 if worker.client == job.client and len(worker.jobs) < PIPELINE:
                     self._top_up(worker)
                     return
