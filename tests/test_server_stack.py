@@ -669,6 +669,33 @@ def test_a_client_within_its_share_takes_a_lent_worker_back_rather_than_wait_beh
         loop.close()
 
 
+def test_two_clients_within_their_share_take_two_lent_workers_back_at_once() -> None:
+    """Each waiting client within its share takes a lent worker back after
+    RECLAIM_AFTER; the second does not wait for the first one's replacement
+    to start as well."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, _ = _bare_pool(loop, Limits(workers=3, client_share=1))
+        del pool._replace  # the real one, without processes:
+        pool._restart = lambda: None  # type: ignore[method-assign]
+        running = [_Job(b"", "a", loop.create_future()) for _ in range(3)]
+        for job in running:
+            job.started = time.monotonic() - 1.0
+        workers = [_fake_worker("a", job) for job in running]
+        for worker in workers:
+            worker.kill = lambda: None  # type: ignore[attr-defined]
+        pool._workers = set(workers)  # type: ignore[arg-type]
+        pool._held["a"] = 3
+        pool._waiting = [_Job(b"", client, loop.create_future()) for client in ("b", "c")]
+        pool._dispatch()
+        assert pool._starting == 2 and dict(pool._held) == {"a": 1}
+        assert sum(1 for job in pool._waiting if job.again) == 2
+    finally:
+        loop.close()
+
+
 def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
     from ntx_graph.server.workers import DumpedGraph
 

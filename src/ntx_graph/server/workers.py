@@ -505,13 +505,15 @@ class WorkerPool:
 
     def _reclaim(self) -> None:
         """When a client within its share waits and no worker is free (nor
-        on its way), take back a lent worker: the one whose query started
+        on its way to it), take back a lent worker: the one whose query started
         first, once that query has run :data:`RECLAIM_AFTER` seconds."""
-        if self._closed or self._free or self._starting or self._replacing_fails or self._reclaim_timer is not None:
+        if self._closed or self._free or self._replacing_fails or self._reclaim_timer is not None:
             return
         share = self.limits.client_share
-        if not any(self._held[job.client] < share and not job.future.done() for job in self._waiting):
-            return
+        wanted = Counter(job.client for job in self._waiting
+                         if self._held[job.client] < share and not job.future.done())
+        if sum(min(n, share - self._held[client]) for client, n in wanted.items()) <= self._starting:
+            return  # the workers on their way serve them
         lent = [w for w in self._busy_workers() if self._held[w.client] > share]
         if not lent:
             return
