@@ -622,10 +622,11 @@ def test_a_job_that_gave_way_is_not_queued_behind_a_lent_worker() -> None:
         loop.close()
 
 
-def test_no_lent_worker_is_taken_back_while_replacements_fail() -> None:
+def test_no_worker_is_lent_or_taken_back_while_replacements_fail() -> None:
     """A worker taken back helps the waiting client only through its
     replacement: when a replacement could not be started, no more lent
-    workers are killed (each would be lost too) until one starts again."""
+    workers are killed (each would be lost too), and none is lent (it could
+    not be taken back), until one starts again."""
     from ntx_graph.server.workers import _Job
 
     loop = asyncio.new_event_loop()
@@ -640,6 +641,9 @@ def test_no_lent_worker_is_taken_back_while_replacements_fail() -> None:
         pool._starting = 1  # a worker taken back earlier, whose replacement now fails
         pool._replaced()
         assert pool._starting == 0 and replaced == []
+        pool._held["a"] = 1  # and what cannot be taken back is not lent
+        pool._waiting = [_Job(b"", "a", loop.create_future())]
+        assert pool._next_waiter() is None
     finally:
         loop.close()
 
@@ -722,7 +726,7 @@ def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
 def test_scheduler_lends_only_to_quick_clients_and_never_a_job_that_gave_way() -> None:
     pool = WorkerPool.__new__(WorkerPool)  # the scheduler alone, without processes
     pool.limits = Limits(workers=2, client_share=1)
-    pool._slow = collections.OrderedDict()
+    pool._slow, pool._replacing_fails = collections.OrderedDict(), False
     loop = asyncio.new_event_loop()
     try:
         from ntx_graph.server.workers import _Job

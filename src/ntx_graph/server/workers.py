@@ -476,8 +476,9 @@ class WorkerPool:
     # -- scheduling (in the loop's thread) ----------------------------------
 
     def _may_borrow(self, job: _Job) -> bool:
-        """Whether ``job`` may run on a worker beyond its client's share."""
-        return not (self.limits.strict_share or job.again or job.client in self._slow)
+        """Whether ``job`` may run on a worker beyond its client's share (not
+        while replacements fail: that worker could not be taken back)."""
+        return not (self.limits.strict_share or job.again or job.client in self._slow or self._replacing_fails)
 
     def _next_waiter(self) -> _Job | None:
         share = self.limits.client_share
