@@ -367,7 +367,7 @@ class WorkerPool:
         self._waiting: list[_Job] = []
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # not lent workers
         self._starting = 0  # replacement workers on their way
-        self._replacing_fails = False  # the last replacement could not be started: take no lent worker back
+        self._replacing_fails = False  # the last replacement could not be started: lend nothing, take nothing back
         self._reclaim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         started: list[_Worker | None] = [self._spawn()]  # the first start reports a broken graph or sandbox at once
