@@ -520,6 +520,186 @@ def test_a_client_alone_is_lent_idle_workers_and_gives_them_back(kg: KnowledgeGr
     assert any("taken back" in r.getMessage() for r in caplog.records)
 
 
+def _bare_pool(loop: asyncio.AbstractEventLoop, limits: Limits) -> tuple[WorkerPool, list[object]]:
+    """A pool's scheduler without processes; replaced workers are only recorded."""
+    pool = WorkerPool.__new__(WorkerPool)
+    pool.limits, pool.size, pool.timeout = limits, limits.workers, limits.timeout
+    pool._lock, pool._loop = threading.Lock(), loop
+    pool._free, pool._workers, pool._waiting, pool._closed = [], set(), [], False
+    pool._held, pool._slow, pool._starting, pool._reclaim_timer = Counter(), collections.OrderedDict(), 0, None
+    pool._replacing_fails = False
+    replaced: list[object] = []
+    pool._replace = replaced.append  # type: ignore[method-assign]
+    return pool, replaced
+
+
+class _FakeLink:
+    def send(self, frame: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("behind", [False, True])
+def test_an_answer_that_ends_its_worker_releases_it_and_keeps_the_job_behind(behind: bool) -> None:
+    """A worker that answers and stops (past the memory limit, or an
+    unreadable answer) is replaced: its client no longer holds it, and the
+    client's next job, already in that worker's socket, waits again."""
+    import pickle
+
+    from ntx_graph.server.messages import text
+    from ntx_graph.server.workers import _Job, _Worker
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=1, client_share=1, strict_share=True))
+        worker = _Worker.__new__(_Worker)
+        worker.jobs, worker.client, worker.link = collections.deque(), "a", _FakeLink()  # type: ignore[assignment]
+        jobs = [_Job(b"", "a", loop.create_future()) for _ in range(2 if behind else 1)]
+        worker.jobs.extend(jobs)
+        pool._held["a"] = 1
+        pool._answered(worker, pickle.dumps((text(503, "past the memory limit"), False)))
+        assert jobs[0].future.result().status == 503
+        assert replaced == [worker]
+        assert dict(pool._held) == {}
+        assert pool._waiting == jobs[1:]
+    finally:
+        loop.close()
+
+
+def _fake_worker(client: str, *jobs: object) -> object:
+    from ntx_graph.server.workers import _Worker
+
+    worker = _Worker.__new__(_Worker)
+    worker.jobs, worker.client, worker.link = collections.deque(jobs), client, _FakeLink()  # type: ignore[arg-type,assignment]
+    return worker
+
+
+def test_a_reclaim_takes_the_lent_worker_not_the_one_running_a_job_again_within_its_share() -> None:
+    """A job that gave way runs again within its client's share; when that
+    client is lent another worker later and another client waits, the lent
+    one is taken back, not the one running the job again (which would then
+    give way again)."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=2, client_share=1))
+        again, lent, other = (_Job(b"", client, loop.create_future()) for client in ("a", "a", "b"))
+        again.again = True
+        again.started, lent.started = time.monotonic() - 1.0, time.monotonic() - 0.5
+        within, beyond = _fake_worker("a", again), _fake_worker("a", lent)
+        pool._workers = {within, beyond}  # type: ignore[arg-type]
+        pool._held["a"] = 2
+        pool._waiting = [other]
+        pool._reclaim()
+        assert replaced == [beyond]
+        assert pool._waiting[0] is lent and lent.again
+    finally:
+        loop.close()
+
+
+def test_a_job_that_gave_way_is_not_queued_behind_a_lent_worker() -> None:
+    """A job that gave way runs only within its client's share: it is not
+    queued in the socket of a worker its client holds beyond that share."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, _ = _bare_pool(loop, Limits(workers=3, client_share=1))
+        running, again = _Job(b"", "a", loop.create_future()), _Job(b"", "a", loop.create_future())
+        again.again = True
+        worker = _fake_worker("a", running)
+        pool._held["a"] = 2
+        pool._waiting = [again]
+        pool._top_up(worker)  # type: ignore[arg-type]
+        assert list(worker.jobs) == [running]  # type: ignore[attr-defined]
+        pool._held["a"] = 1  # the client's only worker: within its share
+        pool._top_up(worker)  # type: ignore[arg-type]
+        assert list(worker.jobs) == [running, again]  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+
+
+def test_no_worker_is_lent_or_taken_back_while_replacements_fail() -> None:
+    """A worker taken back helps the waiting client only through its
+    replacement: when a replacement could not be started, no more lent
+    workers are killed (each would be lost too), and none is lent (it could
+    not be taken back), until one starts again."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=3, client_share=1))
+        lent = [_Job(b"", "a", loop.create_future()) for _ in range(3)]
+        for job in lent:
+            job.started = time.monotonic() - 1.0
+        pool._workers = {_fake_worker("a", job) for job in lent}  # type: ignore[misc]
+        pool._held["a"] = 3
+        pool._waiting = [_Job(b"", "b", loop.create_future())]
+        pool._starting = 1  # a worker taken back earlier, whose replacement now fails
+        pool._replaced()
+        assert pool._starting == 0 and replaced == []
+        pool._held["a"] = 1  # and what cannot be taken back is not lent
+        pool._waiting = [_Job(b"", "a", loop.create_future())]
+        assert pool._next_waiter() is None
+    finally:
+        loop.close()
+
+
+def test_a_client_within_its_share_takes_a_lent_worker_back_rather_than_wait_behind_its_own_query() -> None:
+    """With four workers and a share of two, a client holding three (one
+    lent) and another holding one: the second's next request is within its
+    share, so it takes the lent worker back instead of waiting in its own
+    worker behind its running query (up to the time limit)."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, replaced = _bare_pool(loop, Limits(workers=4, client_share=2))
+        running = [_Job(b"", client, loop.create_future()) for client in ("a", "a", "a", "b")]
+        for job in running:
+            job.started = time.monotonic() - 1.0
+        workers = [_fake_worker(job.client, job) for job in running]
+        pool._workers = set(workers)  # type: ignore[arg-type]
+        pool._held.update({"a": 3, "b": 1})
+        job = _Job(b"", "b", loop.create_future())
+        pool._enqueue(job)
+        assert len(workers[3].jobs) == 1  # type: ignore[attr-defined]
+        assert len(replaced) == 1 and replaced[0] in workers[:3]
+        assert job in pool._waiting
+    finally:
+        loop.close()
+
+
+def test_two_clients_within_their_share_take_two_lent_workers_back_at_once() -> None:
+    """Each waiting client within its share takes a lent worker back after
+    RECLAIM_AFTER; the second does not wait for the first one's replacement
+    to start as well."""
+    from ntx_graph.server.workers import _Job
+
+    loop = asyncio.new_event_loop()
+    try:
+        pool, _ = _bare_pool(loop, Limits(workers=3, client_share=1))
+        del pool._replace  # the real one, without processes:
+        pool._restart = lambda: None  # type: ignore[method-assign]
+        running = [_Job(b"", "a", loop.create_future()) for _ in range(3)]
+        for job in running:
+            job.started = time.monotonic() - 1.0
+        workers = [_fake_worker("a", job) for job in running]
+        for worker in workers:
+            worker.kill = lambda: None  # type: ignore[attr-defined]
+        pool._workers = set(workers)  # type: ignore[arg-type]
+        pool._held["a"] = 3
+        pool._waiting = [_Job(b"", client, loop.create_future()) for client in ("b", "c")]
+        pool._dispatch()
+        assert pool._starting == 2 and dict(pool._held) == {"a": 1}
+        assert sum(1 for job in pool._waiting if job.again) == 2
+    finally:
+        loop.close()
+
+
 def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
     from ntx_graph.server.workers import DumpedGraph
 
@@ -546,7 +726,7 @@ def test_strict_share_lends_nothing(kg: KnowledgeGraph) -> None:
 def test_scheduler_lends_only_to_quick_clients_and_never_a_job_that_gave_way() -> None:
     pool = WorkerPool.__new__(WorkerPool)  # the scheduler alone, without processes
     pool.limits = Limits(workers=2, client_share=1)
-    pool._slow = collections.OrderedDict()
+    pool._slow, pool._replacing_fails = collections.OrderedDict(), False
     loop = asyncio.new_event_loop()
     try:
         from ntx_graph.server.workers import _Job

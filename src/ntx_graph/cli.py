@@ -414,8 +414,8 @@ def args_serve() -> tuple[Option, ...]:
         Option("--max-response-bytes", convert=int, default=50_000_000, metavar="N",
                help="cap on an answer's size; larger gets 413 (default: 50000000)"),
         Option("--client-share", convert=int, default=0, metavar="N",
-               help="most query workers one client address holds while another client waits (default: "
-                    "workers - 1, at least 1); idle workers beyond it are lent, and taken back when needed"),
+               help="most query workers one client address holds while another client within its share waits "
+                    "(default: workers - 1, at least 1); idle workers beyond it are lent, and taken back when needed"),
         Option("--strict-share", action="store_true",
                help="never lend a client more than --client-share workers, even idle ones"),
         Option("--allowed-host", action="append", metavar="NAME",

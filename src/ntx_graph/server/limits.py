@@ -33,9 +33,9 @@ class Limits:
     ``max_response_bytes``: the largest answer (413). ``allow_federation``:
     give the workers the network (SERVICE still needs the guard's consent).
     ``client_share``: the most workers one client address holds while
-    another client waits (0: one less than ``workers``, at least 1); idle
-    workers beyond it are lent to a client alone, and taken back when
-    another client waits, unless ``strict_share``. ``queue_wait``: seconds a
+    another client within its share waits (0: one less than ``workers``, at
+    least 1); idle workers beyond it are lent, and taken back (once the lent
+    query has run 0.1 s) when such a client waits, unless ``strict_share``. ``queue_wait``: seconds a
     request waits for a worker before 503 with Retry-After (0: the time
     limit). ``max_queue``: the most requests waiting for a worker.
 

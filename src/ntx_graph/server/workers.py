@@ -24,15 +24,16 @@ before its answer goes back to the client.
 
 The pool is fair: a free worker goes to the waiting request whose client
 holds the fewest, and a client holds more than ``client_share`` workers only
-while no other client waits. Idle workers are lent (unless
+while no other client within its share waits (or until a lent worker is
+taken back, once one does). Idle workers are lent (unless
 ``strict_share``): a client alone may use them all, as long as its queries
 are quick. When another client within its share waits and no worker is
-free, a lent worker is reclaimed: the query it runs gets
-:data:`RECLAIM_AFTER` seconds to finish, then its worker is killed and
+free, a lent worker is reclaimed: once the query it runs has run
+:data:`RECLAIM_AFTER` seconds (at once if it already has), its worker is killed and
 replaced, the query waits again (it is read-only, so running it again is
 safe) and runs later only within its own client's share, and that client
 borrows no more until one of its queries answers within that time. So a
-waiting client within its share gets a worker after at most
+waiting client within its share, while a worker is lent, gets one after at most
 :data:`RECLAIM_AFTER` plus a worker's start. A request that finds no worker
 within ``queue_wait`` seconds, or that would make the queue longer than
 ``max_queue``, is answered 503 with ``Retry-After``; a query stopped at the
@@ -79,7 +80,7 @@ CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ntx_graph_client",
 START_TIMEOUT = 120.0
 #: The most jobs sent to one worker at once: the one it runs and the next of the same client.
 PIPELINE = 2
-#: Seconds a query on a lent worker may still run once another client waits for that worker.
+#: Seconds a query on a lent worker runs (counted from its start) before the worker is taken back for a waiting client.
 RECLAIM_AFTER = 0.1
 #: The most client addresses remembered as slow (not lent workers until a quick answer).
 SLOW_CLIENTS = 4096
@@ -366,6 +367,7 @@ class WorkerPool:
         self._waiting: list[_Job] = []
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # not lent workers
         self._starting = 0  # replacement workers on their way
+        self._replacing_fails = False  # the last replacement could not be started: lend nothing, take nothing back
         self._reclaim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         started: list[_Worker | None] = [self._spawn()]  # the first start reports a broken graph or sandbox at once
@@ -447,12 +449,16 @@ class WorkerPool:
         finally:
             if replacement:
                 self._starting -= 1
+        if replacement:
+            self._replacing_fails = False
         self._free.append(worker)
         self._dispatch()
 
     def _replaced(self) -> None:
-        """A replacement worker will not come (in the loop's thread)."""
+        """A replacement worker will not come (in the loop's thread): until
+        one starts again, a lent worker taken back would be lost, not handed on."""
         self._starting -= 1
+        self._replacing_fails = True
         self._dispatch()
 
     def _loop_for_threads(self) -> asyncio.AbstractEventLoop:
@@ -470,8 +476,9 @@ class WorkerPool:
     # -- scheduling (in the loop's thread) ----------------------------------
 
     def _may_borrow(self, job: _Job) -> bool:
-        """Whether ``job`` may run on a worker beyond its client's share."""
-        return not (self.limits.strict_share or job.again or job.client in self._slow)
+        """Whether ``job`` may run on a worker beyond its client's share (not
+        while replacements fail: that worker could not be taken back)."""
+        return not (self.limits.strict_share or job.again or job.client in self._slow or self._replacing_fails)
 
     def _next_waiter(self) -> _Job | None:
         share = self.limits.client_share
@@ -499,17 +506,20 @@ class WorkerPool:
 
     def _reclaim(self) -> None:
         """When a client within its share waits and no worker is free (nor
-        on its way), take back a lent worker: the one whose query started
+        on its way to it), take back a lent worker: the one whose query started
         first, once that query has run :data:`RECLAIM_AFTER` seconds."""
-        if self._closed or self._free or self._starting or self._reclaim_timer is not None:
+        if self._closed or self._free or self._replacing_fails or self._reclaim_timer is not None:
             return
         share = self.limits.client_share
-        if not any(self._held[job.client] < share and not job.future.done() for job in self._waiting):
-            return
+        wanted = Counter(job.client for job in self._waiting
+                         if self._held[job.client] < share and not job.future.done())
+        if sum(min(n, share - self._held[client]) for client, n in wanted.items()) <= self._starting:
+            return  # the workers on their way serve them
         lent = [w for w in self._busy_workers() if self._held[w.client] > share]
         if not lent:
             return
-        worker = min(lent, key=lambda w: w.jobs[0].started)
+        # a job running again started within its client's share: its worker is not the lent one
+        worker = min(lent, key=lambda w: (w.jobs[0].again, w.jobs[0].started))
         assert self._loop is not None
         due = worker.jobs[0].started + RECLAIM_AFTER - time.monotonic()
         if due > 0:
@@ -562,8 +572,8 @@ class WorkerPool:
                 return
             if mine is None and not job.future.done():
                 mine = job
-        if mine is None:
-            return
+        if mine is None or (mine.again and self._held[worker.client] > self.limits.client_share):
+            return  # a job that gave way runs only within its client's share
         self._waiting.remove(mine)
         if mine.timer is not None:
             mine.timer.cancel()
@@ -593,7 +603,10 @@ class WorkerPool:
                              "wait for one; try again shortly")
         self._wait(job)
         if len(self._waiting) == 1:  # nobody else waits: behind this client's own job, if it runs one
-            for worker in self._busy_workers():
+            busy, share = self._busy_workers(), self.limits.client_share
+            if self._held[job.client] < share and any(self._held[w.client] > share for w in busy):
+                busy = []  # within its share, while a worker is lent: take that one back (_dispatch) instead
+            for worker in busy:
                 if worker.client == job.client and len(worker.jobs) < PIPELINE:
                     self._top_up(worker)
                     return
@@ -640,7 +653,8 @@ class WorkerPool:
         except Exception:
             log.exception("an unreadable answer from a query worker")
             reply, keep = text(500, "internal error"), False
-        if not keep:
+        if not keep:  # the worker stops: _drop releases it and queues again the job behind this one
+            worker.jobs.appendleft(job)
             self._drop(worker)
         elif worker.jobs:  # the next job of the same client is already in the worker's socket
             assert self._loop is not None
@@ -737,7 +751,7 @@ class WorkerPool:
                 return
             worker.kill()
             return
-        if loop is not None:  # every attempt failed: lending may reclaim workers again
+        if loop is not None:  # every attempt failed
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._replaced)
 
