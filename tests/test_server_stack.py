@@ -141,6 +141,72 @@ def test_keep_alive_serves_many_requests_on_one_connection(running: Running) -> 
         conn.close()
 
 
+def test_head_and_large_answers_on_one_kept_alive_connection(running: Running) -> None:
+    """A response's head is written with its body in one call; a HEAD answer
+    (no body follows) and an answer larger than the join (head and body
+    written apart) still arrive whole, in order, on one connection."""
+    from ntx_graph.server.http import JOIN_BYTES
+
+    big = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        conn.request("HEAD", sparql(ASK), headers={"Accept": "application/sparql-results+json"})
+        head = conn.getresponse()
+        assert head.status == 200 and head.read() == b"" and int(head.headers["content-length"]) > 0
+        assert all(h in head.headers for h in SECURITY)
+        sock = conn.sock
+        conn.request("GET", sparql(big), headers={"Accept": "text/csv"})
+        large = conn.getresponse()
+        body = large.read()
+        assert large.status == 200 and len(body) == int(large.headers["content-length"]) > JOIN_BYTES
+        conn.request("GET", sparql(ASK), headers={"Accept": "application/sparql-results+json"})
+        small = conn.getresponse()
+        assert small.status == 200 and json.loads(small.read())["boolean"] is True
+        assert conn.sock is sock, "the connection was not kept alive"
+    finally:
+        conn.close()
+
+
+def test_a_head_alone_is_held_for_its_body_and_nothing_else_is() -> None:
+    from ntx_graph.server.http import JOIN_BYTES, _OneWrite
+
+    class Sink:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(bytes(data))
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def close(self) -> None:
+            self.closed = True
+
+        def get_extra_info(self, name: str) -> str:
+            return f"info {name}"
+
+    sink = Sink()
+    one = _OneWrite(sink)  # type: ignore[arg-type]
+    one.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    assert sink.writes == []
+    one.write(b"ok")
+    assert sink.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]  # one call
+    one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    one.write(b"x" * (JOIN_BYTES + 1))
+    assert sink.writes[1:] == [b"HTTP/1.1 200 OK\r\n\r\n", b"x" * (JOIN_BYTES + 1)]  # apart, in order
+    one.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\n\r\nbad")  # a whole answer passes
+    assert sink.writes[-1].endswith(b"bad")
+    one.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    one.flush()
+    assert sink.writes[-1] == b"HTTP/1.1 204 No Content\r\n\r\n"
+    one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    one.close()
+    assert sink.writes[-1] == b"HTTP/1.1 200 OK\r\n\r\n" and sink.closed  # written before the close
+    assert one.get_extra_info("peername") == "info peername"
+
+
 def test_backlog_takes_200_serial_connections_without_a_stall(running: Running) -> None:
     worst = 0.0
     for _ in range(200):
@@ -491,7 +557,7 @@ def test_a_client_alone_is_lent_idle_workers_and_gives_them_back(kg: KnowledgeGr
     from ntx_graph.server.workers import DumpedGraph
 
     dump = DumpedGraph(kg)
-    pool = WorkerPool(dump.source, Limits(workers=2, timeout=2, client_share=1, queue_wait=60))
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=4, client_share=1, queue_wait=60))
 
     async def scenario() -> tuple[int, float, list[int], bool, bool, bool]:
         await pool.attach()
@@ -514,7 +580,9 @@ def test_a_client_alone_is_lent_idle_workers_and_gives_them_back(kg: KnowledgeGr
         dump.close()
     assert both, "the lone client was not lent the idle worker"
     assert other == 200
-    assert workers.RECLAIM_AFTER <= waited < 1.5, waited  # the grace, then a new worker's start; not the time limit
+    # the grace, then a new worker's start (slow under a loaded test run), but not the time limit: the
+    # slow query it displaced would have held the worker that long
+    assert workers.RECLAIM_AFTER <= waited < 4, waited
     assert slow_client and again
     assert statuses == [503, 503]  # both slow queries end at the time limit, the reclaimed one after running again
     assert any("taken back" in r.getMessage() for r in caplog.records)

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import uvicorn
@@ -53,12 +53,59 @@ _REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fie
 _SECURITY = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in SECURITY_HEADERS.items())
 
 
+#: The most body bytes joined to a held response head in one write.
+JOIN_BYTES = 64 * 1024
+
+
+class _OneWrite:
+    """A connection's transport that writes a response's head together with
+    its body. uvicorn writes the head and the body in two calls, and each
+    is a ``send()`` of its own; on a cached answer those two system calls
+    were half of the server's CPU (py-spy, 2 virtual cores). A head alone
+    (a write that starts with ``HTTP/`` and ends with the blank line) is
+    held until the next write, the response's end or a close; everything
+    else passes straight through, in order."""
+
+    __slots__ = ("_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if len(data) <= JOIN_BYTES:
+                self._transport.write(held + bytes(data))
+                return
+            self._transport.write(held)
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._held = bytes(data)
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write a held head (the response had no body to join it to)."""
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with bounded request heads, a cap on
-    connections, and error answers that carry the security headers."""
+    connections, error answers that carry the security headers, and a
+    response's head and body written in one system call (:class:`_OneWrite`)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, _OneWrite(transport)))
         self._head_bytes = 0
         self._refusal: HttpError | None = None
         if len(self.connections) > MAX_CONNECTIONS:
@@ -102,6 +149,10 @@ class Protocol(HttpToolsProtocol):
                 self._answer(refusal.status, str(refusal))
             else:
                 self._answer(*_classify(error))
+
+    def on_response_complete(self) -> None:
+        cast(_OneWrite, self.transport).flush()  # a HEAD answer's head, which no body follows
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         self._answer(400, msg)
