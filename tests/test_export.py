@@ -131,3 +131,14 @@ def test_the_ontology_header_comes_first(fmt: str) -> None:
         header = [line for line in body if line.startswith(f"<{ONTOLOGY}> ")]
         assert body[:len(header)] == header and len(header) >= 5
         assert body[len(header):] == sorted(body[len(header):], key=str.encode)
+
+
+def test_prefix_lines_are_put_in_order_and_text_already_in_order_is_kept_as_it_is() -> None:
+    from ntx_graph.rdf_io import _sort_prefix_lines
+
+    body = b"\n<http://e/s> <http://e/p> <http://e/o> .\n"
+    unordered = b"@prefix b: <http://b/> .\n@prefix a: <http://a/> .\n" + body
+    assert _sort_prefix_lines(unordered) == b"@prefix a: <http://a/> .\n@prefix b: <http://b/> .\n" + body
+    ordered = b"@prefix a: <http://a/> .\n@prefix b: <http://b/> .\n" + body
+    assert _sort_prefix_lines(ordered) is ordered
+    assert _sort_prefix_lines(body) is body

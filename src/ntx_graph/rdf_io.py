@@ -705,7 +705,11 @@ def _sort_prefix_lines(data: bytes | None) -> bytes:
         end = newline + 1
     if not end:
         return text
-    return b"\n".join(sorted(text[:end - 1].split(b"\n"))) + text[end - 1:]
+    head = text[:end - 1].split(b"\n")
+    ordered = sorted(head)
+    if ordered == head:  # pyoxigraph wrote them in order: the text is not copied again
+        return text
+    return b"\n".join(ordered) + text[end - 1:]
 
 
 def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
