@@ -142,3 +142,113 @@ def test_prefix_lines_are_put_in_order_and_text_already_in_order_is_kept_as_it_i
     ordered = b"@prefix a: <http://a/> .\n@prefix b: <http://b/> .\n" + body
     assert _sort_prefix_lines(ordered) is ordered
     assert _sort_prefix_lines(body) is body
+
+
+# -- the store order (issue 13): pyoxigraph's own dump, deterministic for the same inputs ------------------------
+
+STORE_ORDER = ["ntriples", "turtle", "rdfxml", "jsonld"]
+NO_BLANK_NODES = Path(__file__).parent / "fixtures" / "data" / "indication-without-evidence.ttl"
+
+
+def test_the_store_order_is_the_stores_own_dump() -> None:
+    from pyoxigraph import DefaultGraph, RdfFormat
+
+    kg = KnowledgeGraph.open()
+    assert kg.export("ntriples", order="store") == kg.store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
+    assert kg.export("ntriples", order="store") != kg.export("ntriples"), "the bundled graph is not loaded sorted"
+
+
+@pytest.mark.parametrize("fmt", STORE_ORDER)
+def test_the_store_order_round_trips_and_keeps_prefixes(fmt: str) -> None:
+    kg = KnowledgeGraph.open([NO_BLANK_NODES], validate=False)
+    exported = kg.export(fmt, order="store")
+    assert isomorphic(_graph(exported, fmt), _loaded([*bundled_files(), NO_BLANK_NODES]))
+    if fmt != "ntriples":
+        assert {"turtle": "ntx:Indication", "rdfxml": 'xmlns:ntx="https://w3id.org/ntx-graph/def/"',
+                "jsonld": '"ntx:Indication"'}[fmt] in exported.decode()
+
+
+@pytest.mark.parametrize("fmt", STORE_ORDER)
+def test_the_store_order_gives_identical_bytes_in_two_processes(fmt: str) -> None:
+    def run() -> bytes:
+        return subprocess.run(
+            [sys.executable, "-m", "ntx_graph", "export", "--order", "store", "-f", fmt, "--data",
+             str(NO_BLANK_NODES), "--no-validate"], check=True, capture_output=True).stdout
+    first, second = run(), run()
+    assert first == second and len(first) > 10_000
+
+
+@pytest.mark.parametrize("fmt", STORE_ORDER)
+def test_a_graph_with_blank_nodes_is_written_in_the_canonical_order_all_the_same(fmt: str) -> None:
+    """Its blank-node labels are random per parse: only the canonical order relabels them."""
+    kg = KnowledgeGraph.open([USER_DATA])
+    assert kg.export(fmt, order="store") == kg.export(fmt)
+
+
+@pytest.mark.parametrize("fmt", STORE_ORDER)
+@pytest.mark.parametrize("turtle", [
+    "ex:s ex:p [ ex:q 1 ] .",  # a blank node as subject and object
+    "ex:s ex:p ( 1 2 ) .",  # a list
+    "[] ex:p ex:o .",  # a blank node as subject only
+    "ex:s ex:p [] .",  # as object only
+])
+def test_each_formats_blank_nodes_are_seen(fmt: str, turtle: str) -> None:
+    """The check on the dumped bytes knows how each of pyoxigraph's serializers writes a blank node."""
+    from pyoxigraph import RdfFormat, Store
+
+    from ntx_graph.rdf_io import _in_store_order
+
+    store = Store()
+    store.load(f"@prefix ex: <http://example.org/> . {turtle}".encode(), format=RdfFormat.TURTLE)
+    assert _in_store_order(store, fmt, {"ex": "http://example.org/"}) is None
+
+
+@pytest.mark.parametrize("fmt", STORE_ORDER)
+def test_text_that_looks_like_a_blank_node_is_not_one(fmt: str) -> None:
+    from pyoxigraph import RdfFormat, Store
+
+    from ntx_graph.rdf_io import _in_store_order
+
+    store = Store()
+    store.load(b'<http://example.org/s> <http://example.org/p> "_:b0 rdf:nodeID=\\"x\\"" .', format=RdfFormat.N_TRIPLES)
+    assert b"_:b0" in (_in_store_order(store, fmt, {"ex": "http://example.org/"}) or b"")
+
+
+def test_the_store_order_of_a_persistent_store_follows_the_triples_not_the_loading(tmp_path: Path) -> None:
+    """Two stores built from the same files in opposite orders give the same bytes."""
+    from ntx_graph.persistent import build_store
+
+    other = tmp_path / "other.ttl"
+    other.write_text("<https://example.org/a> <https://example.org/p> \"a\", 3, \"b\"@en .\n")
+    build_store([NO_BLANK_NODES, other], tmp_path / "one")
+    build_store([other, NO_BLANK_NODES], tmp_path / "two")
+    one, two = KnowledgeGraph.open_store(tmp_path / "one"), KnowledgeGraph.open_store(tmp_path / "two")
+    for fmt in STORE_ORDER:
+        assert one.export(fmt, order="store") == two.export(fmt, order="store")
+        assert one.export(fmt) == two.export(fmt) == KnowledgeGraph.open([NO_BLANK_NODES, other],
+                                                                         validate=False).export(fmt)
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "--order", "store", "-f", "trig"],
+    ["export", "--order", "store", "-f", "nanopub"],
+    ["export", "--order", "store", "-o", "graph.trig"],
+])
+def test_the_store_order_is_refused_where_it_does_not_apply(argv: list[str], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ntx-graph: error: the store order applies to ntriples, turtle, rdfxml and jsonld;")
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_order_is_refused() -> None:
+    from ntx_graph.errors import NtxError
+
+    with pytest.raises(NtxError, match="unknown export order 'random'"):
+        KnowledgeGraph.open().export("turtle", order="random")

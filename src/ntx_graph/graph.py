@@ -235,12 +235,20 @@ class KnowledgeGraph:
             self._rdflib_graph = to_rdflib_graph(self.triples(), self.prefixes)
         return self._rdflib_graph
 
-    def export(self, fmt: str = "turtle") -> bytes:
+    def export(self, fmt: str = "turtle", *, order: str = "canonical") -> bytes:
         """The whole graph in ``fmt`` (turtle, ntriples, jsonld, rdfxml,
         trig, nanopub): sorted, prefixes kept, byte-identical across runs. TriG puts the
         ontology and the facts in named graphs (see :mod:`ntx_graph.trig`);
         ``nanopub`` writes one nanopublication per claim, as TriG (see
-        :mod:`ntx_graph.nanopub`)."""
+        :mod:`ntx_graph.nanopub`).
+
+        ``order="store"`` writes turtle, ntriples, rdfxml or jsonld in
+        pyoxigraph's own order instead of sorting (the same bytes for the same
+        inputs loaded in the same order; see
+        :func:`ntx_graph.rdf_io.export_store`)."""
+        from ntx_graph.rdf_io import check_order, export_store
+
+        check_order(fmt, order)
         if fmt == "trig":
             from ntx_graph.trig import export_trig
 
@@ -249,9 +257,7 @@ class KnowledgeGraph:
             from ntx_graph.nanopub import export_nanopublications
 
             return export_nanopublications(self)
-        from ntx_graph.rdf_io import export_store
-
-        return export_store(self.store, fmt, self.prefixes)
+        return export_store(self.store, fmt, self.prefixes, order=order)
 
     def validate(self) -> ValidationReport:
         """The SHACL report for this graph's files (runs pyshacl on rdflib)."""

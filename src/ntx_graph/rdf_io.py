@@ -38,7 +38,7 @@ from pyoxigraph import (
 )
 
 from ntx_graph import formats
-from ntx_graph.errors import DataError
+from ntx_graph.errors import DataError, NtxError
 from ntx_graph.output import file_kind
 
 #: RDF formats by name (from the formats registry).
@@ -712,18 +712,54 @@ def _sort_prefix_lines(data: bytes | None) -> bytes:
     return b"\n".join(ordered) + text[end - 1:]
 
 
-def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
+#: The orders :func:`export_store` writes triples in: ``canonical`` (the
+#: default) and ``store`` (pyoxigraph's own).
+EXPORT_ORDERS = ("canonical", "store")
+#: The formats the ``store`` order applies to (TriG and nanopublications are always canonical).
+STORE_ORDER_FORMATS = ("ntriples", "turtle", "rdfxml", "jsonld")
+
+
+def check_order(fmt: str, order: str) -> None:
+    """Raise NtxError unless ``order`` is one of EXPORT_ORDERS and applies to ``fmt``.
+
+    >>> check_order("turtle", "store")
+    >>> check_order("trig", "store")
+    Traceback (most recent call last):
+    ntx_graph.errors.NtxError: the store order applies to ntriples, ... trig is always written in the canonical order
+    """
+    if order not in EXPORT_ORDERS:
+        raise NtxError(f"unknown export order {order!r}: one of {', '.join(EXPORT_ORDERS)}")
+    if order == "store" and fmt not in STORE_ORDER_FORMATS:
+        raise NtxError(f"the store order applies to {', '.join(STORE_ORDER_FORMATS[:-1])} and "
+                       f"{STORE_ORDER_FORMATS[-1]}; {fmt} is always written in the canonical order")
+
+
+def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: str = "canonical") -> bytes:
     """The default graph of ``store`` in ``fmt``, deterministically.
 
-    The triples are ordered as their sorted N-Triples lines, except that the
-    ontology header (the triples whose subject is an ``owl:Ontology``) comes
-    first, as OWL tools expect; blank nodes are relabelled canonically
-    (RDFC-1.0) first. Equal graphs give identical bytes, in every process.
-    The whole graph stays in pyoxigraph's bytes: it is dumped as N-Triples,
-    its lines are sorted as bytes (one ``memcmp`` per comparison, no Python
-    term objects) and, for other formats, parsed back in that order by
-    pyoxigraph's serializer.
+    In the ``canonical`` order, the triples are ordered as their sorted
+    N-Triples lines, except that the ontology header (the triples whose
+    subject is an ``owl:Ontology``) comes first, as OWL tools expect; blank
+    nodes are relabelled canonically (RDFC-1.0) first. Equal graphs give
+    identical bytes, in every process, whatever store holds them and in
+    whatever order their files were loaded. The whole graph stays in
+    pyoxigraph's bytes: it is dumped as N-Triples, its lines are sorted as
+    bytes (one ``memcmp`` per comparison, no Python term objects) and, for
+    other formats, parsed back in that order by pyoxigraph's serializer.
+
+    In the ``store`` order (``ntriples``, ``turtle``, ``rdfxml``, ``jsonld``),
+    the triples come as pyoxigraph's ``Store.dump`` writes them, with every
+    prefix given: in memory, the reverse of the order they were loaded in; in
+    a persistent store, the order of its index. The same inputs loaded in the
+    same order give the same bytes in every process, at the cost of the dump
+    alone. A graph with blank nodes is written in the canonical order all the
+    same, since only that order makes their labels canonical.
     """
+    check_order(fmt, order)
+    if order == "store":
+        dumped = _in_store_order(store, fmt, prefixes)
+        if dumped is not None:
+            return dumped
     ordered = _ordered_ntriples(store)
     if fmt == "ntriples":
         return ordered
@@ -734,6 +770,37 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes:
     if fmt in ("turtle", "trig"):
         return _sort_prefix_lines(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
     return _bytes(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
+
+
+#: How each format's serializer in pyoxigraph writes a blank node (the test
+#: suite checks each one): output without it has none, and output with it
+#: is confirmed by a query, since a literal may hold the same text. A regular
+#: expression, because ``re`` finds a literal by its first byte with memchr,
+#: three times as fast as ``bytes.__contains__`` on N-Triples, whose ``:`` is
+#: everywhere.
+_BLANK_NODE_MARKS = {"ntriples": b"_:", "turtle": b"_:", "rdfxml": b"rdf:nodeID="}
+
+
+def _may_have_blank_nodes(data: bytes, fmt: str) -> bool:
+    import re  # not at import: the cold query path does not need it
+
+    return re.search(_BLANK_NODE_MARKS[fmt], data) is not None
+
+
+def _in_store_order(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes | None:
+    """The default graph as ``Store.dump`` writes it, or None if it has blank nodes."""
+    declared = {p: ns for p, ns in sorted(prefixes.items()) if p}
+    if fmt == "jsonld":
+        triples = [Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None,
+                                                                                             DefaultGraph())]
+        if any(isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode) for t in triples):
+            return None
+        return _jsonld(triples, _used_prefixes(triples, declared))
+    data = _bytes(store.dump(format=RDF_FORMATS[fmt], from_graph=DefaultGraph(),
+                             prefixes=declared if fmt != "ntriples" else None))
+    if _may_have_blank_nodes(data, fmt) and store.query(_HAS_BLANK_NODES):
+        return None
+    return _sort_prefix_lines(data) if fmt == "turtle" else data
 
 
 _RDF_TYPE = b"> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Ontology> ."
@@ -749,7 +816,9 @@ def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> byte
     nodes; by default it runs only when the graph has blank nodes.
     """
     data = _bytes(store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()))
-    if canonicalize if canonicalize is not None else (b"_:" in data and bool(store.query(_HAS_BLANK_NODES))):
+    if canonicalize is None:
+        canonicalize = _may_have_blank_nodes(data, "ntriples") and bool(store.query(_HAS_BLANK_NODES))
+    if canonicalize:
         dataset = Dataset(store.quads_for_pattern(None, None, None, DefaultGraph()))
         dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
         data = _bytes(serialize((Triple(q.subject, q.predicate, q.object) for q in dataset),
