@@ -191,6 +191,8 @@ def test_a_graph_with_blank_nodes_is_written_in_the_canonical_order_all_the_same
     "ex:s ex:p ( 1 2 ) .",  # a list
     "[] ex:p ex:o .",  # a blank node as subject only
     "ex:s ex:p [] .",  # as object only
+    "ex:s ex:p <<( ex:a ex:b [] )>> .",  # inside a triple term (RDF 1.2)
+    "ex:s ex:p <<( ex:a ex:b <<( [] ex:c 1 )>> )>> .",  # inside a triple term inside a triple term
 ])
 def test_each_formats_blank_nodes_are_seen(fmt: str, turtle: str) -> None:
     """The check on the dumped bytes knows how each of pyoxigraph's serializers writes a blank node."""
@@ -201,6 +203,18 @@ def test_each_formats_blank_nodes_are_seen(fmt: str, turtle: str) -> None:
     store = Store()
     store.load(f"@prefix ex: <http://example.org/> . {turtle}".encode(), format=RdfFormat.TURTLE)
     assert _in_store_order(store, fmt, {"ex": "http://example.org/"}) is None
+
+
+@pytest.mark.parametrize(("fmt", "order"), [(fmt, order) for fmt in ("ntriples", "turtle", "rdfxml")
+                                             for order in ("canonical", "store")] + [("trig", "canonical")])
+def test_blank_nodes_inside_triple_terms_are_relabelled_canonically(fmt: str, order: str, tmp_path: Path) -> None:
+    """A blank node inside an RDF 1.2 triple term is labelled at random per parse, as any other
+    (JSON-LD cannot write a triple term)."""
+    path = tmp_path / "triple-term.ttl"
+    path.write_text("@prefix ex: <http://example.org/> .\nex:s ex:p <<( ex:a ex:b [] )>> .\n")
+    first, second = (KnowledgeGraph.open([path], validate=False).export(fmt, order=order) for _ in range(2))
+    assert first == second
+    assert b"c14n0" in first
 
 
 @pytest.mark.parametrize("fmt", STORE_ORDER)

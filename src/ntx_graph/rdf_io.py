@@ -668,7 +668,7 @@ def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:
     lines), with blank nodes relabelled canonically (RDFC-1.0), so equal
     graphs give identical bytes."""
     items = list(triples)
-    if any(isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode) for t in items):
+    if any(_holds_blank_node(t.subject) or _holds_blank_node(t.object) for t in items):
         dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in items)
         dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
         items = [Triple(q.subject, q.predicate, q.object) for q in dataset]
@@ -793,20 +793,36 @@ def _in_store_order(store: Store, fmt: str, prefixes: Mapping[str, str]) -> byte
     if fmt == "jsonld":
         triples = [Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None,
                                                                                              DefaultGraph())]
-        if any(isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode) for t in triples):
+        if any(_holds_blank_node(t.subject) or _holds_blank_node(t.object) for t in triples):
             return None
         return _jsonld(triples, _used_prefixes(triples, declared))
     data = _bytes(store.dump(format=RDF_FORMATS[fmt], from_graph=DefaultGraph(),
                              prefixes=declared if fmt != "ntriples" else None))
-    if _may_have_blank_nodes(data, fmt) and store.query(_HAS_BLANK_NODES):
+    if _may_have_blank_nodes(data, fmt) and _has_blank_nodes(store):
         return None
     return _sort_prefix_lines(data) if fmt == "turtle" else data
 
 
 _RDF_TYPE = b"> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Ontology> ."
 _HAS_BLANK_NODES = "ASK { { ?s ?p ?o FILTER isBlank(?s) } UNION { ?s ?p ?o FILTER isBlank(?o) } }"
+#: RDF 1.2 triple terms, which hold blank nodes that isBlank does not see
+_TRIPLE_TERMS = "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER isTRIPLE(?o) }"
 _ONTOLOGIES = ("SELECT DISTINCT ?ontology WHERE { ?ontology a <http://www.w3.org/2002/07/owl#Ontology> "
                "FILTER isIRI(?ontology) }")
+
+
+def _holds_blank_node(term: object) -> bool:
+    """Whether ``term`` is a blank node or a triple term with one inside, at any depth."""
+    if isinstance(term, Triple):
+        return _holds_blank_node(term.subject) or _holds_blank_node(term.object)
+    return isinstance(term, BlankNode)
+
+
+def _has_blank_nodes(store: Store) -> bool:
+    """Whether the default graph of ``store`` has a blank node, also inside a triple term."""
+    if store.query(_HAS_BLANK_NODES):
+        return True
+    return any(_holds_blank_node(solution[0]) for solution in store.query(_TRIPLE_TERMS))  # type: ignore[union-attr]
 
 
 def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> bytes:
@@ -817,7 +833,7 @@ def _ordered_ntriples(store: Store, *, canonicalize: bool | None = None) -> byte
     """
     data = _bytes(store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()))
     if canonicalize is None:
-        canonicalize = _may_have_blank_nodes(data, "ntriples") and bool(store.query(_HAS_BLANK_NODES))
+        canonicalize = _may_have_blank_nodes(data, "ntriples") and _has_blank_nodes(store)
     if canonicalize:
         dataset = Dataset(store.quads_for_pattern(None, None, None, DefaultGraph()))
         dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
