@@ -266,3 +266,33 @@ def test_an_unknown_order_is_refused() -> None:
 
     with pytest.raises(NtxError, match="unknown export order 'random'"):
         KnowledgeGraph.open().export("turtle", order="random")
+
+
+@pytest.mark.parametrize("order", ["canonical", "store"])
+@pytest.mark.parametrize(("name", "namespace", "used"), [
+    ("xml", "http://example.org/not-xml#", False), ("xml", "http://example.org/not-xml#", True),
+    ("xmlns", "http://example.org/xmlns#", False), ("xmlns", "http://example.org/xmlns#", True),
+    ("x", "http://www.w3.org/XML/1998/namespace", False), ("x", "http://www.w3.org/XML/1998/namespace", True),
+    ("y", "http://www.w3.org/2000/xmlns/", False),  # an IRI in it cannot be an RDF/XML element at all
+])
+def test_rdfxml_is_xml_whatever_prefixes_the_data_declares(order: str, name: str, namespace: str, used: bool,
+                                                           tmp_path: Path) -> None:
+    """Turtle may bind ``xml:`` and ``xmlns:`` as it likes, XML may not: such a prefix is left out of RDF/XML."""
+    from xml.dom import minidom
+
+    path = tmp_path / "prefixes.ttl"
+    predicate = f"{name}:p" if used else "<http://example.org/p>"
+    path.write_text(f"@prefix {name}: <{namespace}> .\n<http://example.org/s> {predicate} \"o\" .\n")
+    exported = KnowledgeGraph.open([path], include_bundled=False, validate=False).export("rdfxml", order=order)
+    minidom.parseString(exported)
+    assert isomorphic(_graph(exported, "rdfxml"), _loaded([path]))
+
+
+def test_a_construct_answer_in_rdfxml_is_xml_whatever_prefixes_the_data_declares(tmp_path: Path) -> None:
+    from xml.dom import minidom
+
+    path = tmp_path / "prefixes.ttl"
+    path.write_text("@prefix xml: <http://example.org/not-xml#> .\n<http://example.org/s> xml:p \"o\" .\n")
+    kg = KnowledgeGraph.open([path], include_bundled=False, validate=False)
+    answer = kg.query("CONSTRUCT WHERE { ?s ?p ?o }").serialize("rdfxml")
+    minidom.parseString(answer)

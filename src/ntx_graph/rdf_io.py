@@ -687,7 +687,8 @@ def serialize_triples(triples: Iterable[Triple], fmt: str, prefixes: Mapping[str
         return _sort_prefix_lines(serialize(quads, format=RdfFormat.TRIG, prefixes=used))
     if fmt == "turtle":
         return _sort_prefix_lines(serialize(ordered, format=RdfFormat.TURTLE, prefixes=used))
-    return _bytes(serialize(ordered, format=RDF_FORMATS[fmt], prefixes=used if fmt != "ntriples" else None))
+    return _bytes(serialize(ordered, format=RDF_FORMATS[fmt], prefixes=_xml_prefixes(used) if fmt != "ntriples"
+                            else None))
 
 
 def _bytes(data: bytes | None) -> bytes:
@@ -769,7 +770,7 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: 
         return _jsonld([Triple(q.subject, q.predicate, q.object) for q in triples], used)
     if fmt in ("turtle", "trig"):
         return _sort_prefix_lines(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
-    return _bytes(serialize(triples, format=RDF_FORMATS[fmt], prefixes=used))
+    return _bytes(serialize(triples, format=RDF_FORMATS[fmt], prefixes=_xml_prefixes(used)))
 
 
 #: How each format's serializer in pyoxigraph writes a blank node (the test
@@ -790,6 +791,8 @@ def _may_have_blank_nodes(data: bytes, fmt: str) -> bool:
 def _in_store_order(store: Store, fmt: str, prefixes: Mapping[str, str]) -> bytes | None:
     """The default graph as ``Store.dump`` writes it, or None if it has blank nodes."""
     declared = {p: ns for p, ns in sorted(prefixes.items()) if p}
+    if fmt == "rdfxml":
+        declared = _xml_prefixes(declared)
     if fmt == "jsonld":
         triples = [Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None,
                                                                                              DefaultGraph())]
@@ -809,6 +812,20 @@ _HAS_BLANK_NODES = "ASK { { ?s ?p ?o FILTER isBlank(?s) } UNION { ?s ?p ?o FILTE
 _TRIPLE_TERMS = "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER isTRIPLE(?o) }"
 _ONTOLOGIES = ("SELECT DISTINCT ?ontology WHERE { ?ontology a <http://www.w3.org/2002/07/owl#Ontology> "
                "FILTER isIRI(?ontology) }")
+
+
+_XML_NAMESPACE, _XMLNS_NAMESPACE = "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2000/xmlns/"
+
+
+def _xml_prefixes(prefixes: Mapping[str, str]) -> dict[str, str]:
+    """The prefixes that XML lets an RDF/XML document declare: not ``xmlns``, nor its namespace,
+    and ``xml`` only for its own namespace, which no other prefix may take (Turtle allows them all).
+
+    >>> _xml_prefixes({"xml": "http://example.org/", "xmlns": "http://example.org/", "ex": "http://example.org/"})
+    {'ex': 'http://example.org/'}
+    """
+    return {p: ns for p, ns in prefixes.items()
+            if p != "xmlns" and ns != _XMLNS_NAMESPACE and (p == "xml") == (ns == _XML_NAMESPACE)}
 
 
 def _holds_blank_node(term: object) -> bool:
