@@ -296,3 +296,32 @@ def test_a_construct_answer_in_rdfxml_is_xml_whatever_prefixes_the_data_declares
     kg = KnowledgeGraph.open([path], include_bundled=False, validate=False)
     answer = kg.query("CONSTRUCT WHERE { ?s ?p ?o }").serialize("rdfxml")
     minidom.parseString(answer)
+
+
+PREFIXES_TURTLE_CANNOT_NAME = {
+    "rdf": '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+           'xmlns:_x="http://example.org/u/" xmlns:y.="http://example.org/d/">\n'
+           '  <rdf:Description rdf:about="http://example.org/s"><_x:p>o</_x:p></rdf:Description>\n</rdf:RDF>\n',
+    "jsonld": '{"@context": {"my term": "http://example.org/t/", "9x": "http://example.org/9/"}, '
+              '"@id": "http://example.org/s", "9x:p": "o"}\n',
+}
+
+
+@pytest.mark.parametrize("suffix", PREFIXES_TURTLE_CANNOT_NAME)
+def test_prefixes_that_turtle_cannot_name_are_not_kept(suffix: str, tmp_path: Path) -> None:
+    """RDF/XML and JSON-LD allow prefix names that Turtle, SPARQL (and for JSON-LD, XML) do not: they are
+    not the graph's prefixes, so every export parses back, and a store built from such a file opens."""
+    from ntx_graph.persistent import build_store
+    from ntx_graph.rdf_io import EXPORT_ORDERS
+
+    path = tmp_path / f"prefixes.{suffix}"
+    path.write_text(PREFIXES_TURTLE_CANNOT_NAME[suffix])
+    build_store([path], tmp_path / "store", include_bundled=False, validate=False)
+    for kg in KnowledgeGraph.open([path], include_bundled=False, validate=False), \
+            KnowledgeGraph.open_store(tmp_path / "store"):
+        assert kg.prefixes.keys() <= {"rdf"}
+        triples = _graph(kg.export("ntriples"), "ntriples")  # rdflib cannot read the JSON-LD file itself
+        assert len(triples) == 1
+        for fmt in ("turtle", "rdfxml"):
+            for order in EXPORT_ORDERS:
+                assert isomorphic(_graph(kg.export(fmt, order=order), fmt), triples), (fmt, order)

@@ -28,7 +28,7 @@ from pyoxigraph import Store
 from ntx_graph import __version__, resources
 from ntx_graph.errors import DataError, NtxError, one_line, plural, reason
 from ntx_graph.output import atomic_write, sync_folder
-from ntx_graph.rdf_io import load_plain, read_rdf
+from ntx_graph.rdf_io import is_prefix_name, load_plain, read_rdf
 
 if TYPE_CHECKING:
     from ntx_graph.graph import KnowledgeGraph
@@ -217,7 +217,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items())):
         raise incomplete
     for name in prefixes:
-        if not _is_prefix_name(name):
+        if not is_prefix_name(name):
             raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({name!r} is not a prefix "
                            "name); rebuild the store with ntx-graph load")
     try:  # the IRIs as the query engine will take them: Oxigraph checks them itself
@@ -226,12 +226,6 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
         raise NtxError(f"{path / MANIFEST_NAME}: bad prefix in the manifest ({one_line(error)}); "
                        "rebuild the store with ntx-graph load") from None
     return manifest
-
-
-def _is_prefix_name(name: str) -> bool:
-    """Whether ``name`` is a SPARQL/Turtle prefix name (PN_PREFIX, or empty)."""
-    return name == "" or (name[0].isalpha() and not name.endswith(".")
-                          and all(c.isalnum() or c in "_-.\u00b7" for c in name))
 
 
 def is_store(directory: str | os.PathLike[str]) -> bool:

@@ -129,9 +129,16 @@ class RdfInput:
 
     @property
     def prefixes(self) -> dict[str, str]:
-        """The prefixes the file declares, as its parser reports them."""
+        """The prefixes the file declares, as its parser reports them, whose names Turtle and
+        SPARQL can write too (RDF/XML and JSON-LD allow others: ``_x``, ``9x``, ``my term``)."""
         found = {str(k): str(v) for k, v in (self.parser.prefixes or {}).items()}
-        return {**self.declared, **found}
+        return {name: iri for name, iri in {**self.declared, **found}.items() if is_prefix_name(name)}
+
+
+def is_prefix_name(name: str) -> bool:
+    """Whether ``name`` is a SPARQL/Turtle prefix name (PN_PREFIX, or empty)."""
+    return name == "" or (name[0].isalpha() and not name.endswith(".")
+                          and all(c.isalnum() or c in "_-.\u00b7" for c in name))
 
 
 def _open_regular(path: Path, limit: int) -> _CappedReader:
