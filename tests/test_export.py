@@ -261,6 +261,13 @@ def test_the_store_order_is_refused_where_it_does_not_apply(argv: list[str], tmp
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("order", ["canonical", "store"])
+def test_an_unknown_format_is_refused_whatever_the_order(order: str) -> None:
+    """Not a KeyError, nor a claim that the format is written in the canonical order."""
+    with pytest.raises(formats.FormatError, match=r"unknown format 'bogus'; use one of turtle, .*, nanopub$"):
+        KnowledgeGraph.open().export("bogus", order=order)
+
+
 def test_an_unknown_order_is_refused() -> None:
     from ntx_graph.errors import NtxError
 

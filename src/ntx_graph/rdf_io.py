@@ -728,13 +728,16 @@ STORE_ORDER_FORMATS = ("ntriples", "turtle", "rdfxml", "jsonld")
 
 
 def check_order(fmt: str, order: str) -> None:
-    """Raise NtxError unless ``order`` is one of EXPORT_ORDERS and applies to ``fmt``.
+    """Raise NtxError unless ``fmt`` is a format and ``order`` one of EXPORT_ORDERS that applies to it.
 
     >>> check_order("turtle", "store")
     >>> check_order("trig", "store")
     Traceback (most recent call last):
     ntx_graph.errors.NtxError: the store order applies to ntriples, ... trig is always written in the canonical order
     """
+    if fmt != "nanopub" and fmt not in RDF_FORMATS:
+        raise formats.FormatError(f"unknown format {fmt!r}; use one of "
+                                  f"{', '.join((*formats.names(formats.EXPORT), 'nanopub'))}")
     if order not in EXPORT_ORDERS:
         raise NtxError(f"unknown export order {order!r}: one of {', '.join(EXPORT_ORDERS)}")
     if order == "store" and fmt not in STORE_ORDER_FORMATS:
