@@ -759,12 +759,15 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: 
     other formats, parsed back in that order by pyoxigraph's serializer.
 
     In the ``store`` order (``ntriples``, ``turtle``, ``rdfxml``, ``jsonld``),
-    the triples come as pyoxigraph's ``Store.dump`` writes them, with every
-    prefix given: in memory, the reverse of the order they were loaded in; in
-    a persistent store, the order of its index. The same inputs loaded in the
-    same order give the same bytes in every process, at the cost of the dump
-    alone. A graph with blank nodes is written in the canonical order all the
-    same, since only that order makes their labels canonical.
+    the triples come as pyoxigraph's ``Store.dump`` writes them (for JSON-LD,
+    its serializer over the store's triples in that order), with every prefix
+    given (JSON-LD: those used; RDF/XML: those XML allows): in memory, the
+    reverse of the order the triples were first added; in a persistent store,
+    the order of its index. The same inputs loaded in the same order give the
+    same bytes in every process, at the cost of the dump and a scan of its
+    bytes for blank nodes. A graph with blank nodes (also inside a triple
+    term) is written in the canonical order all the same, since only that
+    order makes their labels canonical.
     """
     check_order(fmt, order)
     if order == "store":
