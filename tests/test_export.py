@@ -233,7 +233,13 @@ def test_the_store_order_of_a_persistent_store_follows_the_triples_not_the_loadi
     from ntx_graph.persistent import build_store
 
     other = tmp_path / "other.ttl"
-    other.write_text("<https://example.org/a> <https://example.org/p> \"a\", 3, \"b\"@en .\n")
+    # short strings and numbers are inlined in the store's keys, longer literals and IRIs hashed
+    other.write_text(
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        "<https://example.org/a> <https://example.org/p> \"a\", 3, \"b\"@en, -7, 3.14, 1.0e3, true, \"\"@fr, \"\", "
+        "\"2020-01-01\"^^xsd:date, \"a string longer than sixteen bytes\", \"a longer one, tagged\"@en-GB, "
+        "\"x\"^^<https://example.org/dt>, \"a long literal of its own datatype\"^^<https://example.org/dt>, "
+        "\"12345678901234567890123\"^^xsd:integer .\n")
     build_store([NO_BLANK_NODES, other], tmp_path / "one")
     build_store([other, NO_BLANK_NODES], tmp_path / "two")
     one, two = KnowledgeGraph.open_store(tmp_path / "one"), KnowledgeGraph.open_store(tmp_path / "two")
