@@ -996,3 +996,45 @@ def test_an_unprivileged_worker_also_leaves_the_network() -> None:
     else:
         pytest.skip(f"no interpreter runs as nobody here: {result.stderr.strip()[-200:]}")
     assert result.stdout == "None True\n", result.stdout + result.stderr
+
+
+def test_a_replacement_that_cannot_be_connected_is_killed_and_started_again(kg: KnowledgeGraph,
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """A new worker whose socket the loop cannot take (say, out of file
+    descriptors) is not left counted but never free: it is killed, and the
+    next attempt replaces it (regression: the pool stayed a worker short)."""
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=1, timeout=0.5, queue_wait=20))
+    failed: list[object] = []
+
+    async def scenario() -> tuple[int, float, int]:
+        await pool.attach()
+        loop = asyncio.get_running_loop()
+        connect = loop.connect_accepted_socket
+
+        async def refuse_once(*args: object, **kwargs: object) -> object:
+            if not failed:
+                failed.append(next(w for w in pool._workers if w.sock is not None and w.link is None))
+                raise OSError(24, "Too many open files")
+            return await connect(*args, **kwargs)  # type: ignore[arg-type]
+
+        loop.connect_accepted_socket = refuse_once  # type: ignore[method-assign]
+        assert await _outcome(asyncio.ensure_future(pool.submit(_query_task(SLOW), "a"))) == 503  # type: ignore[arg-type]
+        started = time.monotonic()
+        answer = await pool.submit(_query_task(ASK), "a")  # type: ignore[arg-type]
+        return answer.status, time.monotonic() - started, pool._starting
+
+    caplog.set_level(logging.INFO, logger="ntx_graph.server.workers")
+    try:
+        status, waited, starting = asyncio.run(scenario())
+        workers = set(pool._workers)
+    finally:
+        pool.close()
+        dump.close()
+    assert status == 200 and waited < 20, waited
+    assert starting == 0 and len(workers) == 1
+    assert failed and failed[0] not in workers
+    assert failed[0].exit_code(5) is not None, "the worker that could not be connected is still running"  # type: ignore[attr-defined]
+    assert any("connecting a new query worker (attempt 1)" in r.getMessage() for r in caplog.records)

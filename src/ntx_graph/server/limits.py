@@ -37,7 +37,8 @@ class Limits:
     least 1); idle workers beyond it are lent, and taken back (once the lent
     query has run 0.1 s) when such a client waits, unless ``strict_share``. ``queue_wait``: seconds a
     request waits for a worker before 503 with Retry-After (0: the time
-    limit). ``max_queue``: the most requests waiting for a worker.
+    limit; a query whose lent worker was taken back waits once more, as long
+    at most). ``max_queue``: the most requests waiting for a worker.
 
     >>> Limits(workers=4).client_share, Limits(workers=1).client_share
     (3, 1)

@@ -35,8 +35,10 @@ safe) and runs later only within its own client's share, and that client
 borrows no more until one of its queries answers within that time. So a
 waiting client within its share, while a worker is lent, gets one after at most
 :data:`RECLAIM_AFTER` plus a worker's start. A request that finds no worker
-within ``queue_wait`` seconds, or that would make the queue longer than
-``max_queue``, is answered 503 with ``Retry-After``; a query stopped at the
+within ``queue_wait`` seconds (a query that gave way, or that waited in
+a worker's socket behind one that stopped, waits once more, as long at
+most), or that would make the queue longer than ``max_queue``, is
+answered 503 with ``Retry-After``; a query stopped at the
 time limit is a different 503 (QueryTimeout).
 """
 
@@ -84,6 +86,8 @@ PIPELINE = 2
 RECLAIM_AFTER = 0.1
 #: The most client addresses remembered as slow (not lent workers until a quick answer).
 SLOW_CLIENTS = 4096
+#: Attempts at starting and connecting one replacement worker, 0.5 s more apart each time.
+REPLACE_ATTEMPTS = 5
 
 
 class Executor(Protocol):
@@ -433,19 +437,40 @@ class WorkerPool:
                 await self._adopt(worker)
             self._pending = []
 
-    async def _adopt(self, worker: _Worker, *, replacement: bool = False) -> None:
-        """Read ``worker``'s socket in the loop and make it free."""
+    async def _adopt(self, worker: _Worker, *, replacement: bool = False, attempt: int = 0) -> None:
+        """Read ``worker``'s socket in the loop and make it free. A
+        replacement (its ``attempt``-th) that cannot be connected (say, out of
+        file descriptors) is killed and started again, up to
+        :data:`REPLACE_ATTEMPTS` times in all."""
         assert self._loop is not None
-        if self._closed:
-            worker.kill()
-            return
-        worker.sock = socket.socket(fileno=os.dup(worker.conn.fileno()))
-        worker.conn.close()
-        worker.sock.setblocking(False)
-        ready = self._loop.create_future()
         try:
-            await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
-            await ready  # connection_made may come after the transport (uvloop)
+            if self._closed:
+                worker.kill()
+                return
+            try:
+                worker.sock = socket.socket(fileno=os.dup(worker.conn.fileno()))
+                worker.conn.close()
+                worker.sock.setblocking(False)
+                ready = self._loop.create_future()
+                await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
+                await ready  # connection_made may come after the transport (uvloop)
+            except OSError as error:
+                if not replacement:
+                    raise WorkerError(f"cannot connect a query worker: {error}") from None
+                log.error("connecting a new query worker (attempt %d): %s", attempt + 1, error)
+                with self._lock:
+                    self._workers.discard(worker)
+                if worker.link is not None:
+                    worker.link.close()
+                threading.Thread(target=worker.kill, daemon=True).start()
+                if attempt + 1 < REPLACE_ATTEMPTS and not self._closed:
+                    self._starting += 1  # the next attempt is on its way
+                    threading.Thread(target=self._restart, args=(attempt + 1,), name="ntx-graph-replace",
+                                     daemon=True).start()
+                else:
+                    self._replacing_fails = True
+                    self._dispatch()
+                return
         finally:
             if replacement:
                 self._starting -= 1
@@ -728,10 +753,13 @@ class WorkerPool:
         if not closed:
             threading.Thread(target=self._restart, name="ntx-graph-replace", daemon=True).start()
 
-    def _restart(self) -> None:
-        """Start a replacement worker (in a thread of its own) and hand it to the loop."""
+    def _restart(self, first: int = 0) -> None:
+        """Start a replacement worker (in a thread of its own, from attempt
+        ``first``) and hand it to the loop."""
         loop = self._loop
-        for attempt in range(5):
+        for attempt in range(first, REPLACE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.5 * attempt)
             if self._closed:
                 return
             try:
@@ -740,14 +768,13 @@ class WorkerPool:
                 if self._closed:
                     return
                 log.error("replacing a query worker (attempt %d): %s", attempt + 1, error)
-                time.sleep(0.5 * (attempt + 1))
                 continue
             loop = self._loop
             if loop is None or loop.is_closed():
                 worker.kill()
                 return
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                asyncio.run_coroutine_threadsafe(self._adopt(worker, replacement=True), loop)
+                asyncio.run_coroutine_threadsafe(self._adopt(worker, replacement=True, attempt=attempt), loop)
                 return
             worker.kill()
             return
