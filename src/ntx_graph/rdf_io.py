@@ -675,7 +675,7 @@ def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:
     lines), with blank nodes relabelled canonically (RDFC-1.0), so equal
     graphs give identical bytes."""
     items = list(triples)
-    if any(_holds_blank_node(t.subject) or _holds_blank_node(t.object) for t in items):
+    if any(isinstance(t.subject, BlankNode) or _holds_blank_node(t.object) for t in items):
         dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in items)
         dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
         items = [Triple(q.subject, q.predicate, q.object) for q in dataset]
@@ -809,7 +809,7 @@ def _in_store_order(store: Store, fmt: str, prefixes: Mapping[str, str]) -> byte
     if fmt == "jsonld":
         triples = [Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None,
                                                                                              DefaultGraph())]
-        if any(_holds_blank_node(t.subject) or _holds_blank_node(t.object) for t in triples):
+        if any(isinstance(t.subject, BlankNode) or _holds_blank_node(t.object) for t in triples):
             return None
         return _jsonld(triples, _used_prefixes(triples, declared))
     data = _bytes(store.dump(format=RDF_FORMATS[fmt], from_graph=DefaultGraph(),
@@ -842,9 +842,12 @@ def _xml_prefixes(prefixes: Mapping[str, str]) -> dict[str, str]:
 
 
 def _holds_blank_node(term: object) -> bool:
-    """Whether ``term`` is a blank node or a triple term with one inside, at any depth."""
-    if isinstance(term, Triple):
-        return _holds_blank_node(term.subject) or _holds_blank_node(term.object)
+    """Whether ``term`` is a blank node or a triple term with one inside, at any depth
+    (only an object may be a triple term)."""
+    while isinstance(term, Triple):
+        if isinstance(term.subject, BlankNode):
+            return True
+        term = term.object
     return isinstance(term, BlankNode)
 
 
