@@ -897,7 +897,7 @@ def export(cfg: Config, report: Report, files: dict[str, Path]) -> str:
         "`python -c` script that opens the same store read-only and calls `Store.dump` into the file (with the "
         "store's prefixes for Turtle); CPU is the process's user and system time. The canonical order (the default) "
         "sorts the triples, so equal graphs give the same bytes from memory and from a store, whatever order their "
-        "files were loaded in; `--order store` writes them as the store holds them (the same bytes for the same "
+        "triples were loaded in; `--order store` writes them as the store holds them (the same bytes for the same "
         "inputs loaded in the same order).",
         "",
         "| export | format | median | x `Store.dump` | CPU | x by CPU | peak RSS | size | identical bytes in every "
