@@ -983,18 +983,28 @@ def test_without_namespaces_the_server_says_so_in_one_line(monkeypatch: pytest.M
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
 def test_an_unprivileged_worker_also_leaves_the_network() -> None:
     """As a user without privileges, isolate_network enters a user namespace first."""
-    netns = ROOT / "src" / "ntx_graph" / "server" / "netns.py"
-    code = ("import importlib.util, socket\n"
-            f"spec = importlib.util.spec_from_file_location('netns', {str(netns)!r})\n"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "print(m.isolate_network(), m.network_is_isolated())\n")
-    for python in (sys.executable, "/usr/bin/python3"):
-        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-S", "-c",
-                                 code], capture_output=True, text=True, timeout=30, cwd="/")
-        if result.returncode == 0:
-            break
-    else:
-        pytest.skip(f"no interpreter runs as nobody here: {result.stderr.strip()[-200:]}")
+    import tempfile
+
+    # a copy the user nobody can read, wherever the checkout is (a clone in a private folder, say)
+    folder = Path(tempfile.mkdtemp())
+    try:
+        folder.chmod(0o755)
+        netns = folder / "netns.py"
+        shutil.copyfile(ROOT / "src" / "ntx_graph" / "server" / "netns.py", netns)
+        netns.chmod(0o644)
+        code = ("import importlib.util, socket\n"
+                f"spec = importlib.util.spec_from_file_location('netns', {str(netns)!r})\n"
+                "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+                "print(m.isolate_network(), m.network_is_isolated())\n")
+        for python in (sys.executable, "/usr/bin/python3"):
+            result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-S",
+                                     "-c", code], capture_output=True, text=True, timeout=30, cwd="/")
+            if result.returncode == 0:
+                break
+        else:
+            pytest.skip(f"no interpreter runs as nobody here: {result.stderr.strip()[-200:]}")
+    finally:
+        shutil.rmtree(folder)
     assert result.stdout == "None True\n", result.stdout + result.stderr
 
 
