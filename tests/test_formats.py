@@ -191,6 +191,25 @@ def test_export_format_follows_the_suffix(tmp_path: Path) -> None:
     assert target.read_bytes() == KnowledgeGraph.open().export("ntriples")
 
 
+@pytest.mark.parametrize("name", ["graph.nq", "graph.n3", "graph.csv", "graph.TSV", "graph.srj"])
+def test_an_output_suffix_naming_a_format_the_export_cannot_write_is_refused(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: ``-o graph.nq`` wrote Turtle into it."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "-o", str(tmp_path / name)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ntx-graph: error: {name}: the export cannot write ") and "give --format" in err
+    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["graph.txt", "graph", "graph.data"])
+def test_an_output_suffix_naming_no_rdf_format_gets_turtle(name: str, tmp_path: Path) -> None:
+    target = tmp_path / name
+    assert main(["export", "-o", str(target)]) == 0
+    assert target.read_bytes() == KnowledgeGraph.open().export("turtle")
+
+
 # -- issue 11 finding 7: -o never replaces what is not a regular file --------------------------------------------
 
 def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -169,8 +169,17 @@ def emit_result(result: QueryResult, fmt: str | None, output: str | os.PathLike[
 
 
 def export_format(fmt: str | None, output: str | os.PathLike[str] | None) -> str:
-    """The export format: ``fmt``, else the one ``output``'s suffix names, else Turtle."""
+    """The export format: ``fmt``, else the one ``output``'s suffix names, else Turtle.
+    FormatError if the suffix names a format the export cannot write (``.nq``, ``.csv``)."""
     if fmt:
         return formats.get(fmt, formats.EXPORT).name
-    by_suffix = formats.for_path(output, formats.EXPORT) if output is not None else None
-    return by_suffix.name if by_suffix is not None else "turtle"
+    if output is None:
+        return "turtle"
+    by_suffix = formats.for_path(output, formats.EXPORT)
+    if by_suffix is not None:
+        return by_suffix.name
+    other = next((f for use in (formats.READ, formats.RESULTS) if (f := formats.for_path(output, use))), None)
+    if other is not None and other.name != "table":  # a .txt file may hold any text
+        raise formats.FormatError(f"{os.path.basename(os.fspath(output))}: the export cannot write {other.label}; "
+                                  f"give --format (one of {', '.join(formats.names(formats.EXPORT))}, nanopub)")
+    return "turtle"
