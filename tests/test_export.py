@@ -338,3 +338,15 @@ def test_prefixes_that_turtle_cannot_name_are_not_kept(suffix: str, tmp_path: Pa
         for fmt in ("turtle", "rdfxml"):
             for order in EXPORT_ORDERS:
                 assert isomorphic(_graph(kg.export(fmt, order=order), fmt), triples), (fmt, order)
+
+
+def test_json_ld_refuses_a_triple_term_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: pyoxigraph's JSON-LD writer has no RDF 1.2; that was reported as an internal error (exit 3)."""
+    data = tmp_path / "triple-term.ttl"
+    data.write_text("@prefix ex: <http://example.org/> .\nex:s ex:p <<( ex:a ex:b ex:c )>> .\n")
+    for order in ("canonical", "store"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["export", "-f", "jsonld", "--order", order, "--data", str(data), "--no-validate"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err == "ntx-graph: error: the graph cannot be written as JSON-LD: JSON-LD does not support RDF 1.2 yet\n"

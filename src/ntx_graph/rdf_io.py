@@ -926,6 +926,9 @@ def _jsonld(triples: list[Triple], prefixes: Mapping[str, str]) -> bytes:
             return [value(v) for v in obj]
         return obj
 
-    expanded = json.loads(_bytes(serialize(triples, format=RdfFormat.JSON_LD)))
+    try:  # no I/O here: an error is the writer refusing this graph (RDF 1.2 triple terms, say)
+        expanded = json.loads(_bytes(serialize(triples, format=RdfFormat.JSON_LD)))
+    except OSError as error:
+        raise formats.FormatError(f"the graph cannot be written as JSON-LD: {' '.join(str(error).split())}") from None
     doc = {"@context": dict(prefixes), "@graph": value(expanded)}
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
