@@ -350,3 +350,34 @@ def test_json_ld_refuses_a_triple_term_in_one_line(tmp_path: Path, capsys: pytes
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err == "ntx-graph: error: the graph cannot be written as JSON-LD: JSON-LD does not support RDF 1.2 yet\n"
+
+
+@pytest.mark.parametrize("predicate", ["http://example.org/1", "http://example.org/", "urn:x:-"])
+@pytest.mark.parametrize("argv", [["export", "-f", "rdfxml"], ["export", "-f", "rdfxml", "--order", "store"],
+                                  ["query", "-f", "rdfxml", "--sparql", "CONSTRUCT WHERE { ?s ?p ?o }"]])
+def test_rdfxml_refuses_a_predicate_it_cannot_write(predicate: str, argv: list[str], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: pyoxigraph wrote ``<oxprefix: xmlns:oxprefix="…/1">``, which no XML parser reads."""
+    data = tmp_path / "odd-predicate.nt"
+    data.write_text(f'<http://example.org/s> <{predicate}> "x" .\n')
+    out = tmp_path / "out.rdf"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--data", str(data), "--no-validate", "-o", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (f"ntx-graph: error: RDF/XML cannot write the predicate <{predicate}>: its IRI "
+                                       "does not end in an XML name (a letter or _, then letters, digits, -, . or _); "
+                                       "use another format, such as turtle or ntriples\n")
+    assert not out.exists()
+
+
+def test_rdfxml_writes_a_predicate_whose_iri_ends_in_an_xml_name_after_other_characters(tmp_path: Path) -> None:
+    from xml.dom import minidom
+
+    data = tmp_path / "predicates.nt"
+    data.write_text('<http://example.org/s> <http://example.org/1a> "x" .\n'
+                    '<http://example.org/s> <http://example.org/p#é-1.x> "y" .\n')
+    kg = KnowledgeGraph.open([data], validate=False, include_bundled=False)
+    for order in ("canonical", "store"):
+        document = kg.export("rdfxml", order=order)
+        minidom.parseString(document)
+        assert isomorphic(rdflib.Graph().parse(data=document, format="xml"), rdflib.Graph().parse(data))

@@ -694,6 +694,8 @@ def serialize_triples(triples: Iterable[Triple], fmt: str, prefixes: Mapping[str
         return _sort_prefix_lines(serialize(quads, format=RdfFormat.TRIG, prefixes=used))
     if fmt == "turtle":
         return _sort_prefix_lines(serialize(ordered, format=RdfFormat.TURTLE, prefixes=used))
+    if fmt == "rdfxml":
+        check_rdfxml_predicates({t.predicate.value for t in ordered})
     return _bytes(serialize(ordered, format=RDF_FORMATS[fmt], prefixes=_xml_prefixes(used) if fmt != "ntriples"
                             else None))
 
@@ -770,6 +772,8 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: 
     order makes their labels canonical.
     """
     check_order(fmt, order)
+    if fmt == "rdfxml":
+        check_rdfxml_predicates(solution[0].value for solution in store.query(_PREDICATES))  # type: ignore[union-attr]
     if order == "store":
         dumped = _in_store_order(store, fmt, prefixes)
         if dumped is not None:
@@ -828,6 +832,36 @@ _ONTOLOGIES = ("SELECT DISTINCT ?ontology WHERE { ?ontology a <http://www.w3.org
 
 
 _XML_NAMESPACE, _XMLNS_NAMESPACE = "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2000/xmlns/"
+
+
+#: An XML name without a colon (XML 1.0, fifth edition, NameStartChar then NameChar) at the end of a text.
+_NCNAME_AT_END = ("[A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D"
+                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF]"
+                  "[-.0-9A-Z_a-z\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C\u200D"
+                  "\u203F\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD"
+                  "\U00010000-\U000EFFFF]*\\Z")
+
+
+def check_rdfxml_predicates(predicates: Iterable[str]) -> None:
+    """FormatError unless every predicate IRI can be an RDF/XML element: a
+    namespace and an XML name (pyoxigraph's writer would write ill-formed
+    XML for one that does not end in such a name).
+
+    >>> check_rdfxml_predicates(["http://example.org/name", "http://example.org/1a"])
+    >>> check_rdfxml_predicates(["http://example.org/1"])
+    Traceback (most recent call last):
+    ntx_graph.formats.FormatError: RDF/XML cannot write the predicate <http://example.org/1>: ... turtle or ntriples
+    """
+    import re  # not at import: the cold query path does not need it
+
+    for iri in predicates:
+        if re.search(_NCNAME_AT_END, iri) is None:
+            raise formats.FormatError(f"RDF/XML cannot write the predicate <{iri}>: its IRI does not end in an XML "
+                                      "name (a letter or _, then letters, digits, -, . or _); use another format, "
+                                      "such as turtle or ntriples")
+
+
+_PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
 
 
 def _xml_prefixes(prefixes: Mapping[str, str]) -> dict[str, str]:
