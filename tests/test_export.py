@@ -381,3 +381,34 @@ def test_rdfxml_writes_a_predicate_whose_iri_ends_in_an_xml_name_after_other_cha
         document = kg.export("rdfxml", order=order)
         minidom.parseString(document)
         assert isomorphic(rdflib.Graph().parse(data=document, format="xml"), rdflib.Graph().parse(data))
+
+
+@pytest.mark.parametrize("argv", [["export", "-f", "rdfxml"], ["export", "-f", "rdfxml", "--order", "store"],
+                                  ["query", "-f", "rdfxml", "--sparql", "CONSTRUCT WHERE { ?s ?p ?o }"]])
+def test_rdfxml_refuses_a_predicate_it_cannot_write_inside_a_triple_term(argv: list[str], tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: a triple term's predicate (rdf:parseType="Triple") was not checked, and was written as
+    ``<oxprefix: xmlns:oxprefix="…/1">``, ill-formed XML."""
+    data = tmp_path / "triple-term.ttl"
+    data.write_text("@prefix ex: <http://example.org/> .\n"
+                    "ex:s ex:says <<( ex:a ex:b <<( ex:c <http://example.org/1> ex:d )>> )>> .\n")
+    out = tmp_path / "out.rdf"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--data", str(data), "--no-validate", "-o", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("ntx-graph: error: RDF/XML cannot write the predicate "
+                                              "<http://example.org/1>: ")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("tail", "writable"), [("a" * 30000 + "/", False), ("/" + "a" * 30000, True),
+                                                ("/1" + "a-" * 15000, True), ("/" + "1-" * 15000, False)])
+def test_rdfxml_checks_a_long_predicate_iri(tail: str, writable: bool) -> None:
+    from ntx_graph.rdf_io import check_rdfxml_predicates
+
+    iri = "http://example.org" + tail
+    if writable:
+        check_rdfxml_predicates([iri])
+    else:
+        with pytest.raises(formats.FormatError):
+            check_rdfxml_predicates([iri])

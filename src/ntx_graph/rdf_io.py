@@ -695,7 +695,7 @@ def serialize_triples(triples: Iterable[Triple], fmt: str, prefixes: Mapping[str
     if fmt == "turtle":
         return _sort_prefix_lines(serialize(ordered, format=RdfFormat.TURTLE, prefixes=used))
     if fmt == "rdfxml":
-        check_rdfxml_predicates({t.predicate.value for t in ordered})
+        check_rdfxml_predicates({p for t in ordered for p in _predicates_in(t)})
     return _bytes(serialize(ordered, format=RDF_FORMATS[fmt], prefixes=_xml_prefixes(used) if fmt != "ntriples"
                             else None))
 
@@ -774,6 +774,8 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: 
     check_order(fmt, order)
     if fmt == "rdfxml":
         check_rdfxml_predicates(solution[0].value for solution in store.query(_PREDICATES))  # type: ignore[union-attr]
+        check_rdfxml_predicates(p for solution in store.query(_TRIPLE_TERMS)  # type: ignore[union-attr]
+                                for p in _predicates_in(solution[0]))
     if order == "store":
         dumped = _in_store_order(store, fmt, prefixes)
         if dumped is not None:
@@ -834,12 +836,11 @@ _ONTOLOGIES = ("SELECT DISTINCT ?ontology WHERE { ?ontology a <http://www.w3.org
 _XML_NAMESPACE, _XMLNS_NAMESPACE = "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2000/xmlns/"
 
 
-#: An XML name without a colon (XML 1.0, fifth edition, NameStartChar then NameChar) at the end of a text.
-_NCNAME_AT_END = ("[A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D"
-                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF]"
-                  "[-.0-9A-Z_a-z\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C\u200D"
-                  "\u203F\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD"
-                  "\U00010000-\U000EFFFF]*\\Z")
+#: An XML name's characters (XML 1.0, fifth edition: NameChar, without the colon), and those it may start with
+#: (NameStartChar, without the colon).
+_NAME_START_CHARS = ("A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D"
+                     "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_NAME_CHARS = _NAME_START_CHARS + "\\-.0-9\u00B7\u0300-\u036F\u203F\u2040"
 
 
 def check_rdfxml_predicates(predicates: Iterable[str]) -> None:
@@ -854,14 +855,28 @@ def check_rdfxml_predicates(predicates: Iterable[str]) -> None:
     """
     import re  # not at import: the cold query path does not need it
 
+    name_chars, name_start = re.compile(f"[{_NAME_CHARS}]*"), re.compile(f"[{_NAME_START_CHARS}]")
     for iri in predicates:
-        if re.search(_NCNAME_AT_END, iri) is None:
+        # the longest run of name characters at the end holds an XML name if it holds a character one may start
+        # with; matched from the end (a search for a name before the end would be quadratic in the IRI's length)
+        tail = cast("re.Match[str]", name_chars.match(iri[::-1])).group()
+        if name_start.search(tail) is None:
             raise formats.FormatError(f"RDF/XML cannot write the predicate <{iri}>: its IRI does not end in an XML "
                                       "name (a letter or _, then letters, digits, -, . or _); use another format, "
                                       "such as turtle or ntriples")
 
 
 _PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
+
+
+def _predicates_in(term: object) -> list[str]:
+    """The predicate IRIs of the triple ``term`` and of the triple terms it holds, at any depth
+    (only an object may be a triple term); none for another term."""
+    found = []
+    while isinstance(term, Triple):
+        found.append(term.predicate.value)
+        term = term.object
+    return found
 
 
 def _xml_prefixes(prefixes: Mapping[str, str]) -> dict[str, str]:
