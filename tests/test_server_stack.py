@@ -1048,3 +1048,77 @@ def test_a_replacement_that_cannot_be_connected_is_killed_and_started_again(kg: 
     assert failed and failed[0] not in workers
     assert failed[0].exit_code(5) is not None, "the worker that could not be connected is still running"  # type: ignore[attr-defined]
     assert any("connecting a new query worker (attempt 1)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_first_worker_that_cannot_be_connected_is_killed_and_started_again(kg: KnowledgeGraph) -> None:
+    """Regression: a worker the loop could not take when the pool attached
+    raised out of attach() and stayed counted, running and never free (and the
+    workers after it were never adopted)."""
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=2, timeout=5, queue_wait=20))
+    failed = list(pool._pending[:1])
+
+    async def scenario() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        connect = loop.connect_accepted_socket
+        calls: list[object] = []
+
+        async def refuse_first(*args: object, **kwargs: object) -> object:
+            calls.append(args)
+            if len(calls) == 1:
+                raise OSError(24, "Too many open files")
+            return await connect(*args, **kwargs)  # type: ignore[arg-type]
+
+        loop.connect_accepted_socket = refuse_first  # type: ignore[method-assign]
+        await pool.attach()
+        answer = await pool.submit(_query_task(ASK), "a")  # type: ignore[arg-type]
+        deadline = time.monotonic() + 20
+        while (pool._starting or len(pool._free) < 2) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return answer.status, pool._starting, len(pool._free)
+
+    try:
+        status, starting, free = asyncio.run(scenario())
+        workers = set(pool._workers)
+    finally:
+        pool.close()
+        dump.close()
+    assert status == 200
+    assert starting == 0 and free == 2 and len(workers) == 2
+    assert failed[0] not in workers
+    assert failed[0].exit_code(5) is not None, "the worker that could not be connected is still running"
+
+
+def test_a_replacement_that_starts_while_the_pool_closes_is_stopped(kg: KnowledgeGraph) -> None:
+    """Regression: a replacement that opened the graph after close() was
+    handed to the stopped loop, and stayed running and counted in pids()."""
+    from ntx_graph.server.workers import DumpedGraph
+
+    dump = DumpedGraph(kg)
+    pool = WorkerPool(dump.source, Limits(workers=1, timeout=5))
+    spawned: list[subprocess.Popen[bytes]] = []
+    spawn = pool._spawn
+
+    def recording() -> object:
+        worker = spawn()
+        spawned.append(worker.process)
+        return worker
+
+    pool._spawn = recording  # type: ignore[method-assign,assignment]
+    try:
+        assert pool.run(_query_task(ASK)).status == 200  # type: ignore[arg-type]
+        os.kill(pool.pids()[0], signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while pool._starting == 0 and time.monotonic() < deadline:  # the loop saw it die: a replacement starts
+            time.sleep(0.005)
+        assert pool._starting == 1
+    finally:
+        pool.close()
+    for thread in threading.enumerate():
+        if thread.name == "ntx-graph-replace":
+            thread.join(30)
+    dump.close()
+    assert pool.pids() == []
+    assert all(process.wait(5) is not None for process in spawned)

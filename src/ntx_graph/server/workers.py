@@ -415,8 +415,13 @@ class WorkerPool:
             worker.kill()
             raise WorkerError(f"a query worker could not open the graph: {detail}")
         with self._lock:
-            self.isolation = detail
-            self._workers.add(worker)
+            closed = self._closed
+            if not closed:
+                self.isolation = detail
+                self._workers.add(worker)
+        if closed:  # close() did not see it: nothing else would stop it
+            worker.kill()
+            raise WorkerError("the query workers are stopping")
         return worker
 
     def _spawn_quietly(self) -> _Worker | None:
@@ -438,10 +443,10 @@ class WorkerPool:
             self._pending = []
 
     async def _adopt(self, worker: _Worker, *, replacement: bool = False, attempt: int = 0) -> None:
-        """Read ``worker``'s socket in the loop and make it free. A
-        replacement (its ``attempt``-th) that cannot be connected (say, out of
-        file descriptors) is killed and started again, up to
-        :data:`REPLACE_ATTEMPTS` times in all."""
+        """Read ``worker``'s socket in the loop and make it free. A worker
+        (a replacement: its ``attempt``-th) that cannot be connected (say, out
+        of file descriptors) is killed and started again in the background, up
+        to :data:`REPLACE_ATTEMPTS` times in all."""
         assert self._loop is not None
         try:
             if self._closed:
@@ -454,9 +459,7 @@ class WorkerPool:
                 ready = self._loop.create_future()
                 await self._loop.connect_accepted_socket(lambda: _Link(self, worker, ready), worker.sock)
                 await ready  # connection_made may come after the transport (uvloop)
-            except OSError as error:
-                if not replacement:
-                    raise WorkerError(f"cannot connect a query worker: {error}") from None
+            except OSError as error:  # a first worker (attach) is replaced like a replacement is
                 log.error("connecting a new query worker (attempt %d): %s", attempt + 1, error)
                 with self._lock:
                     self._workers.discard(worker)
