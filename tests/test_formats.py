@@ -203,6 +203,35 @@ def test_an_output_suffix_naming_a_format_the_export_cannot_write_is_refused(
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["graph.ttl.gz", "graph.nt.BZ2", "graph.xz", "graph.rdf.zst", "graph.zip"])
+def test_an_output_suffix_naming_a_compression_is_refused(name: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: ``-o graph.ttl.gz`` wrote uncompressed Turtle into it."""
+    for argv in (["export"], ["query", "--sparql", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "-o", str(tmp_path / name)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ntx-graph: error: {name}: ") and "compress" in err and err.count("\n") == 1
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("sparql", "name"), [("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "answer.ttl"),
+                                              ("ASK { ?s ?p ?o }", "answer.nt"),
+                                              ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "answer.nq"),
+                                              ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "card.csv"),
+                                              ("DESCRIBE <urn:x>", "card.srx")])
+def test_a_query_output_suffix_naming_a_format_the_answer_cannot_take_is_refused(
+        sparql: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: ``query SELECT … -o answer.ttl`` wrote TSV into it, and a CONSTRUCT's ``-o card.csv`` Turtle."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["query", "--sparql", sparql, "-o", str(tmp_path / name)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ntx-graph: error: {name}: ") and "give --format" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", ["graph.txt", "graph", "graph.data"])
 def test_an_output_suffix_naming_no_rdf_format_gets_turtle(name: str, tmp_path: Path) -> None:
     target = tmp_path / name

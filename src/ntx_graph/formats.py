@@ -120,6 +120,8 @@ FORMATS: tuple[Format, ...] = (
 )
 
 BY_NAME = {f.name: f for f in FORMATS}
+#: File suffixes of compressed files: nothing is written compressed.
+COMPRESSED = ("gz", "tgz", "bz2", "xz", "lzma", "zst", "zip", "br", "lz4", "7z", "z")
 
 
 class FormatError(NtxError):

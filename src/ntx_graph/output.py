@@ -149,8 +149,31 @@ def result_format(result: QueryResult, fmt: str | None, output: str | os.PathLik
     default for a terminal or not (see QueryResult.default_format)."""
     if fmt:
         return result.format(fmt).name
-    by_suffix = formats.for_path(output, result.use) if output is not None else None
+    if output is None:
+        return result.default_format(terminal=terminal)
+    kind = {"select": "a SELECT result", "ask": "an ASK result", "graph": "a graph result"}[result.kind]
+    by_suffix = _by_suffix(output, result.use, f"{kind} cannot be written as", formats.names(result.use))
     return by_suffix.name if by_suffix is not None else result.default_format(terminal=terminal)
+
+
+def _by_suffix(output: str | os.PathLike[str], use: formats.Use, cannot: str,
+               choices: tuple[str, ...]) -> formats.Format | None:
+    """The format that ``output``'s suffix names for ``use``, or None if it names
+    none. FormatError if it names a compression, or a format that ``use``
+    cannot take (``cannot`` says so: "the export cannot write"), save the
+    table's ``.txt``: a text file may hold any text."""
+    by_suffix = formats.for_path(output, use)
+    if by_suffix is not None:
+        return by_suffix
+    name = os.path.basename(os.fspath(output))
+    suffix = os.path.splitext(name)[1].lower().removeprefix(".")
+    if suffix in formats.COMPRESSED:
+        raise formats.FormatError(f"{name}: the output is not compressed; leave out .{suffix} and compress the "
+                                  "file afterwards (or pipe standard output to a compressor)")
+    other = next((f for f in formats.FORMATS if suffix in f.suffixes and f.name != "table"), None)
+    if other is not None:
+        raise formats.FormatError(f"{name}: {cannot} {other.label}; give --format (one of {', '.join(choices)})")
+    return None
 
 
 def emit_result(result: QueryResult, fmt: str | None, output: str | os.PathLike[str] | None) -> None:
@@ -170,16 +193,11 @@ def emit_result(result: QueryResult, fmt: str | None, output: str | os.PathLike[
 
 def export_format(fmt: str | None, output: str | os.PathLike[str] | None) -> str:
     """The export format: ``fmt``, else the one ``output``'s suffix names, else Turtle.
-    FormatError if the suffix names a format the export cannot write (``.nq``, ``.csv``)."""
+    FormatError if the suffix names a format the export cannot write (``.nq``, ``.csv``) or a compression."""
     if fmt:
         return formats.get(fmt, formats.EXPORT).name
     if output is None:
         return "turtle"
-    by_suffix = formats.for_path(output, formats.EXPORT)
-    if by_suffix is not None:
-        return by_suffix.name
-    other = next((f for use in (formats.READ, formats.RESULTS) if (f := formats.for_path(output, use))), None)
-    if other is not None and other.name != "table":  # a .txt file may hold any text
-        raise formats.FormatError(f"{os.path.basename(os.fspath(output))}: the export cannot write {other.label}; "
-                                  f"give --format (one of {', '.join(formats.names(formats.EXPORT))}, nanopub)")
-    return "turtle"
+    choices = (*formats.names(formats.EXPORT), "nanopub")
+    by_suffix = _by_suffix(output, formats.EXPORT, "the export cannot write", choices)
+    return by_suffix.name if by_suffix is not None else "turtle"
