@@ -352,20 +352,28 @@ def test_json_ld_refuses_a_triple_term_in_one_line(tmp_path: Path, capsys: pytes
         assert err == "ntx-graph: error: the graph cannot be written as JSON-LD: JSON-LD does not support RDF 1.2 yet\n"
 
 
-@pytest.mark.parametrize("predicate", ["http://example.org/1", "http://example.org/", "urn:x:-"])
+_NOT_A_NAME = "its IRI does not end in an XML name (a letter or _, then letters, digits, -, . or _)"
+_RESERVED = "RDF/XML reserves that name for its syntax"
+
+
+@pytest.mark.parametrize(("predicate", "reason"), [
+    ("http://example.org/1", _NOT_A_NAME), ("http://example.org/", _NOT_A_NAME), ("urn:x:-", _NOT_A_NAME),
+    *((f"http://www.w3.org/1999/02/22-rdf-syntax-ns#{name}", _RESERVED)
+      for name in ("li", "about", "Description", "aboutEach", "bagID"))])
 @pytest.mark.parametrize("argv", [["export", "-f", "rdfxml"], ["export", "-f", "rdfxml", "--order", "store"],
                                   ["query", "-f", "rdfxml", "--sparql", "CONSTRUCT WHERE { ?s ?p ?o }"]])
-def test_rdfxml_refuses_a_predicate_it_cannot_write(predicate: str, argv: list[str], tmp_path: Path,
+def test_rdfxml_refuses_a_predicate_it_cannot_write(predicate: str, reason: str, argv: list[str], tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    """Regression: pyoxigraph wrote ``<oxprefix: xmlns:oxprefix="…/1">``, which no XML parser reads."""
+    """Regression: pyoxigraph wrote ``<oxprefix: xmlns:oxprefix="…/1">``, which no XML parser reads; ``rdf:li``
+    or ``rdf:about`` was an internal error of export (pyoxigraph's writer refuses them), and ``rdf:aboutEach``
+    or ``rdf:bagID`` was written as RDF/XML that no reader takes."""
     data = tmp_path / "odd-predicate.nt"
     data.write_text(f'<http://example.org/s> <{predicate}> "x" .\n')
     out = tmp_path / "out.rdf"
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--data", str(data), "--no-validate", "-o", str(out)])
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err == (f"ntx-graph: error: RDF/XML cannot write the predicate <{predicate}>: its IRI "
-                                       "does not end in an XML name (a letter or _, then letters, digits, -, . or _); "
+    assert capsys.readouterr().err == (f"ntx-graph: error: RDF/XML cannot write the predicate <{predicate}>: {reason}; "
                                        "use another format, such as turtle or ntriples\n")
     assert not out.exists()
 
@@ -412,3 +420,4 @@ def test_rdfxml_checks_a_long_predicate_iri(tail: str, writable: bool) -> None:
     else:
         with pytest.raises(formats.FormatError):
             check_rdfxml_predicates([iri])
+

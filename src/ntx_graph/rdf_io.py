@@ -845,10 +845,19 @@ _NAME_START_CHARS = ("A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037
 _NAME_CHARS = _NAME_START_CHARS + "\\-.0-9\u00B7\u0300-\u036F\u203F\u2040"
 
 
+#: The RDF names that RDF/XML forbids as property elements (its grammar's coreSyntaxTerms, rdf:Description,
+#: rdf:li, which a reader turns into rdf:_n, and oldTerms): pyoxigraph refuses the first, and writes the
+#: last, which no reader takes.
+_RDFXML_RESERVED = frozenset("http://www.w3.org/1999/02/22-rdf-syntax-ns#" + name for name in (
+    "RDF", "ID", "about", "parseType", "resource", "nodeID", "datatype", "Description", "li",
+    "aboutEach", "aboutEachPrefix", "bagID"))
+
+
 def check_rdfxml_predicates(predicates: Iterable[str]) -> None:
     """FormatError unless every predicate IRI can be an RDF/XML element: a
     namespace and an XML name (pyoxigraph's writer would write ill-formed
-    XML for one that does not end in such a name).
+    XML for one that does not end in such a name), and not a name of
+    RDF/XML's syntax (:data:`_RDFXML_RESERVED`).
 
     >>> check_rdfxml_predicates(["http://example.org/name", "http://example.org/1a"])
     >>> check_rdfxml_predicates(["http://example.org/1"])
@@ -862,6 +871,9 @@ def check_rdfxml_predicates(predicates: Iterable[str]) -> None:
         # the longest run of name characters at the end holds an XML name if it holds a character one may start
         # with; matched from the end (a search for a name before the end would be quadratic in the IRI's length)
         tail = cast("re.Match[str]", name_chars.match(iri[::-1])).group()
+        if iri in _RDFXML_RESERVED:
+            raise formats.FormatError(f"RDF/XML cannot write the predicate <{iri}>: RDF/XML reserves that name for "
+                                      "its syntax; use another format, such as turtle or ntriples")
         if name_start.search(tail) is None:
             raise formats.FormatError(f"RDF/XML cannot write the predicate <{iri}>: its IRI does not end in an XML "
                                       "name (a letter or _, then letters, digits, -, . or _); use another format, "
