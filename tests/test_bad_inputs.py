@@ -334,7 +334,7 @@ CLI_CASES = [
             Exact("cannot write {tmp}/missing/out.ttl: folder {tmp}/missing does not exist")),
     CliCase("output-under-a-regular-file", ("query", "is-narcotic", "-o", "{tmp}/plain.txt/out.txt"),
             Prefix("cannot write {tmp}/plain.txt/out.txt: ")),
-    CliCase("output-is-a-folder", ("query", "is-narcotic", "-o", "{tmp}/folder.ttl"),
+    CliCase("output-is-a-folder", ("query", "is-narcotic", "-f", "tsv", "-o", "{tmp}/folder.ttl"),
             Exact("cannot write {tmp}/folder.ttl: it is a folder")),
     CliCase("output-into-proc", ("query", "is-narcotic", "-o", "/proc/version"), Prefix("cannot write /proc/version: "),
             linux_only=True),
