@@ -773,7 +773,8 @@ def export_store(store: Store, fmt: str, prefixes: Mapping[str, str], *, order: 
     """
     check_order(fmt, order)
     if fmt == "rdfxml":
-        check_rdfxml_predicates(solution[0].value for solution in store.query(_PREDICATES))  # type: ignore[union-attr]
+        # a list: see _check_triple_term_predicates
+        check_rdfxml_predicates([solution[0].value for solution in store.query(_PREDICATES)])  # type: ignore[union-attr]
     if order == "store":
         dumped = _in_store_order(store, fmt, prefixes)
         if dumped is not None:
@@ -887,8 +888,10 @@ def _check_triple_term_predicates(store: Store) -> None:
     """:func:`check_rdfxml_predicates` on the predicates inside the default graph's triple terms (a scan of
     the graph, so run only when its output shows a triple term: at 100,000 triples it costs as much as the
     check of the other predicates)."""
-    check_rdfxml_predicates(p for solution in store.query(_TRIPLE_TERMS)  # type: ignore[union-attr]
-                            for p in _predicates_in(solution[0]))
+    # a list, not a generator: the error's traceback must not keep pyoxigraph's iterator, which may only be
+    # dropped on the thread that made it (the garbage collector may run on any)
+    check_rdfxml_predicates([p for solution in store.query(_TRIPLE_TERMS)  # type: ignore[union-attr]
+                             for p in _predicates_in(solution[0])])
 
 
 def _predicates_in(term: object) -> list[str]:
