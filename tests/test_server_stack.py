@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -1008,6 +1008,21 @@ def test_an_unprivileged_worker_also_leaves_the_network() -> None:
     assert result.stdout == "None True\n", result.stdout + result.stderr
 
 
+def _refuse_one_connection(loop: asyncio.AbstractEventLoop, before: Callable[[], object] = lambda: None) -> None:
+    """Make the loop's next ``connect_accepted_socket`` fail as if out of file
+    descriptors (``before`` runs first), and the ones after it succeed."""
+    connect = loop.connect_accepted_socket
+    refused: list[object] = []
+
+    async def refuse_once(*args: object, **kwargs: object) -> object:
+        if not refused:
+            refused.append(before())
+            raise OSError(24, "Too many open files")
+        return await connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    loop.connect_accepted_socket = refuse_once  # type: ignore[method-assign]
+
+
 def test_a_replacement_that_cannot_be_connected_is_killed_and_started_again(kg: KnowledgeGraph,
                                                                              caplog: pytest.LogCaptureFixture) -> None:
     """A new worker whose socket the loop cannot take (say, out of file
@@ -1022,15 +1037,8 @@ def test_a_replacement_that_cannot_be_connected_is_killed_and_started_again(kg: 
     async def scenario() -> tuple[int, float, int]:
         await pool.attach()
         loop = asyncio.get_running_loop()
-        connect = loop.connect_accepted_socket
-
-        async def refuse_once(*args: object, **kwargs: object) -> object:
-            if not failed:
-                failed.append(next(w for w in pool._workers if w.sock is not None and w.link is None))
-                raise OSError(24, "Too many open files")
-            return await connect(*args, **kwargs)  # type: ignore[arg-type]
-
-        loop.connect_accepted_socket = refuse_once  # type: ignore[method-assign]
+        _refuse_one_connection(loop, lambda: failed.append(
+            next(w for w in pool._workers if w.sock is not None and w.link is None)))
         assert await _outcome(asyncio.ensure_future(pool.submit(_query_task(SLOW), "a"))) == 503  # type: ignore[arg-type]
         started = time.monotonic()
         answer = await pool.submit(_query_task(ASK), "a")  # type: ignore[arg-type]
@@ -1061,17 +1069,7 @@ def test_a_first_worker_that_cannot_be_connected_is_killed_and_started_again(kg:
     failed = list(pool._pending[:1])
 
     async def scenario() -> tuple[int, int, int]:
-        loop = asyncio.get_running_loop()
-        connect = loop.connect_accepted_socket
-        calls: list[object] = []
-
-        async def refuse_first(*args: object, **kwargs: object) -> object:
-            calls.append(args)
-            if len(calls) == 1:
-                raise OSError(24, "Too many open files")
-            return await connect(*args, **kwargs)  # type: ignore[arg-type]
-
-        loop.connect_accepted_socket = refuse_first  # type: ignore[method-assign]
+        _refuse_one_connection(asyncio.get_running_loop())
         await pool.attach()
         answer = await pool.submit(_query_task(ASK), "a")  # type: ignore[arg-type]
         deadline = time.monotonic() + 20
